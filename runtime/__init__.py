@@ -1,0 +1,92 @@
+"""synapsegen.runtime: a bittensor-10-compatible StreamingSynapse stack, without bittensor.
+
+Everything a generated synapse module needs at run time: the models (``Synapse``,
+``StreamingSynapse``, ...), the stream codecs, the token streamer used on the server side, and a
+small server (``Axon``) and client (``Dendrite``). It imports nothing from the generator side.
+
+Names are loaded lazily so that ``from synapsegen.runtime import Synapse`` does not pay for the
+server and client modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .axon import Axon
+    from .codecs import (
+        FrameTooLarge,
+        JSONSeqDecoder,
+        LineDecoder,
+        MalformedFrame,
+        SSEDecoder,
+        StreamError,
+        StreamTooLarge,
+        TextDecoder,
+        TruncatedStream,
+        decode_json_frame,
+        decode_text_frame,
+        encode_json_line,
+        encode_json_value,
+        encode_line,
+        encode_sse,
+        encode_sse_json,
+        encode_text,
+    )
+    from .dendrite import AxonTarget, Dendrite
+    from .streaming import MinerError, token_streamer
+    from .synapse import (
+        BTStreamingResponse,
+        BTStreamingResponseModel,
+        StreamingSynapse,
+        Synapse,
+        TerminalInfo,
+        split_terminal_headers,
+    )
+
+_EXPORTS: dict[str, str] = {
+    "Axon": "axon",
+    "AxonTarget": "dendrite",
+    "BTStreamingResponse": "synapse",
+    "BTStreamingResponseModel": "synapse",
+    "Dendrite": "dendrite",
+    "FrameTooLarge": "codecs",
+    "JSONSeqDecoder": "codecs",
+    "LineDecoder": "codecs",
+    "MalformedFrame": "codecs",
+    "MinerError": "streaming",
+    "SSEDecoder": "codecs",
+    "StreamError": "codecs",
+    "StreamTooLarge": "codecs",
+    "StreamingSynapse": "synapse",
+    "Synapse": "synapse",
+    "TerminalInfo": "synapse",
+    "TextDecoder": "codecs",
+    "TruncatedStream": "codecs",
+    "decode_json_frame": "codecs",
+    "decode_text_frame": "codecs",
+    "encode_json_line": "codecs",
+    "encode_json_value": "codecs",
+    "encode_line": "codecs",
+    "encode_sse": "codecs",
+    "encode_sse_json": "codecs",
+    "encode_text": "codecs",
+    "split_terminal_headers": "synapse",
+    "token_streamer": "streaming",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
