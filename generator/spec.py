@@ -134,11 +134,11 @@ class RuleSpec(_Strict):
 class EndSpec(_Strict):
     """How the stream signals that it is complete."""
 
-    on: Annotated[
+    signal: Annotated[
         Literal["eof", "sentinel", "event"],
         Field(description="eof: end of body; sentinel: the SSE sentinel; event: a final event."),
     ] = "eof"
-    event: Annotated[TagMatch | None, Field(description="`on: event`: the final event's tags.")] = (
+    event: Annotated[TagMatch | None, Field(description="`signal: event`: the final event's tags.")] = (
         None
     )
     keep_partial: Annotated[
