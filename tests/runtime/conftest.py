@@ -1,0 +1,17 @@
+"""Shared fixtures of the runtime tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+VECTORS_DIR = Path(__file__).parents[3] / "shared" / "vectors"
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> Path:
+    """Directory of the recorded bittensor 10.5.0 wire vectors (``/work/shared/vectors``)."""
+    if not VECTORS_DIR.is_dir():
+        pytest.fail(f"wire vectors not found at {VECTORS_DIR}")
+    return VECTORS_DIR
