@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-
 from synapsegen.runtime.synapse import Synapse, TerminalInfo
 
 from ._vectors import headers_classes, load
