@@ -61,7 +61,7 @@ def test_body_hash(vector: dict[str, Any]) -> None:
     "vector", [v for v in VECTORS if "survives_json_roundtrip" in v], ids=lambda v: v["id"]
 )
 def test_json_roundtrip(vector: dict[str, Any]) -> None:
-    """What an axon recomputes from the JSON body equals the sender's hash iff the vector says so."""
+    """An axon recomputing from the JSON body gets the same hash iff the vector says so."""
     synapse = build(vector)
     received = type(synapse)(**json.loads(json.dumps(synapse.model_dump())))
     same = received.body_hash == vector["expected_body_hash"]
