@@ -1,0 +1,729 @@
+"""Dendrite: the client side of the bittensor 10 axon/dendrite wire protocol, on aiohttp.
+
+A request is built exactly as a real ``bittensor.Dendrite`` builds it (wire_protocol.md §8): one
+``POST http://{ip}:{port}/{SynapseClassName}`` with headers from ``synapse.to_headers()`` and the
+JSON body ``synapse.model_dump()``, signed with sr25519 over
+``nonce.dendrite_hotkey.axon_hotkey.uuid.body_hash``. Responses are merged as bittensor's
+``process_server_response`` merges them (§11), and transport errors map to the same status codes and
+messages with bittensor's exact-type table (§12), so code that checks ``synapse.is_timeout`` and
+friends keeps working.
+
+Public API (bittensor 10 names and semantics): ``Dendrite.call``, ``call_stream``, ``forward`` (also
+``__call__``), ``query``, ``preprocess_synapse_for_request``, ``process_server_response``,
+``process_error_message``, ``session``, ``close_session``, ``aclose_session``; plus ``aclose`` and
+``async with``. ``AxonTarget`` is the typed (ip, port, hotkey) a request goes to.
+
+Deliberate differences from bittensor 10.5.0 (each is a fix of a known bug or cost):
+
+(a) **Status before body.** A non-200 response is never fed to ``process_streaming_response``: its
+    body is read (at most 64 KiB) as the error JSON ``{"message": ...}``; a body that is not a JSON
+    object is tolerated and its text becomes the message. The status and message are recorded in
+    ``synapse.axon`` and mirrored into ``synapse.dendrite``, and nothing is yielded but the final
+    synapse. The same tolerant reading applies to non-200 answers of ``call`` (bittensor gives 422
+    "Failed to parse response" when such a body is not ``application/json``).
+(b) **Deep copies.** ``forward`` gives every axon its own ``model_copy(deep=True)`` of the synapse,
+    so list/dict fields are never shared between miners or with the caller's template.
+    (``call``/``call_stream`` fill in and return the synapse they are given, like bittensor's.)
+(c) **First-byte timeout.** ``first_byte_timeout`` (per Dendrite, overridable per call) bounds the
+    time until the response headers *and* the first body byte arrived, beside the total
+    ``timeout``. Exceeding it gives 408 "Request timeout after {s} seconds waiting for the first
+    response byte (first_byte_timeout)". It costs one timer per request, nothing per chunk.
+(d) **Stream errors are recorded.** ``StreamError`` from ``synapsegen.runtime.codecs``
+    (TruncatedStream, FrameTooLarge, MalformedFrame, MinerError, ...) maps to 422
+    "Failed to parse response: {message}" (bittensor's default bucket); the synapse records it,
+    tokens already yielded stay yielded.
+(e) **Bounded history.** ``synapse_history`` is a ``deque`` bounded by ``history_size`` (default 0:
+    nothing is kept, and no per-call ``to_headers()`` is paid for it).
+(f) **No nonce race.** Nonces are ``time.time_ns()`` forced strictly increasing per Dendrite. A real
+    axon rejects a nonce not greater than the last one it accepted for (hotkey, uuid), so two
+    concurrent requests to the same axon could still arrive out of order (§8.6). Requests to one
+    axon therefore use different uuids while they overlap: the Dendrite's own ``uuid`` for the
+    first, extra ``uuid1()`` lanes for concurrent ones (created on demand, reused afterwards).
+    Sequential requests always carry ``dendrite.uuid``.
+(g) **Connections.** One ``ClientSession`` is kept (keep-alive pool) with ``max_connections``
+    connections (bittensor: aiohttp's default 100, so a 256-miner query queued part of its requests
+    against their own timeouts). A response whose body was not read to the end, or whose reading
+    failed on our side, is closed instead of being returned to the pool. A request that fails on a
+    pooled keep-alive connection before any response byte, because the server had closed that
+    connection (§9.7: "Can not write request body" after a mid-stream server failure), is retried
+    once on a fresh connection with a fresh nonce.
+(h) **Nothing looked up on the internet.** ``external_ip`` is a constructor argument (default
+    ``"127.0.0.1"``; ``None`` sends no ``bt_header_dendrite_ip``); bittensor calls
+    ``get_external_ip()``, which queries external services. IPv6 target addresses are bracketed in
+    the URL (bittensor builds a broken URL for them).
+(i) ``dendrite.process_time`` is set on failures too (bittensor leaves it None).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid as uuid_module
+from collections import deque
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import SimpleNamespace, TracebackType
+from typing import Any, Final, Protocol
+
+import aiohttp
+
+from .codecs import StreamError
+from .signing import VERSION_AS_INT, request_message, sign
+from .synapse import StreamingSynapse, Synapse, TerminalInfo, split_terminal_headers
+
+__all__ = [
+    "DENDRITE_DEFAULT_ERROR",
+    "DENDRITE_ERROR_MAPPING",
+    "AxonTarget",
+    "Dendrite",
+    "FirstByteTimeout",
+]
+
+_logger = logging.getLogger(__name__)
+
+# bittensor's table, looked up by EXACT exception type (a subclass falls through to the default).
+DENDRITE_ERROR_MAPPING: Final[dict[type[BaseException], tuple[int | None, str]]] = {
+    aiohttp.ClientConnectorError: (503, "Service unavailable"),
+    asyncio.TimeoutError: (408, "Request timeout"),
+    aiohttp.ClientResponseError: (None, "Client response error"),
+    aiohttp.ClientPayloadError: (400, "Payload error"),
+    aiohttp.ClientError: (500, "Client error"),
+    aiohttp.ServerTimeoutError: (504, "Server timeout error"),
+    aiohttp.ServerDisconnectedError: (503, "Service disconnected"),
+    aiohttp.ServerConnectionError: (503, "Service connection error"),
+}
+DENDRITE_DEFAULT_ERROR: Final[tuple[int, str]] = (422, "Failed to parse response")
+
+# Error bodies are small JSON documents; never buffer more than this of one.
+_MAX_ERROR_BODY_BYTES: Final = 64 * 1024
+_MAX_ERROR_MESSAGE_CHARS: Final = 1024
+
+
+class HotkeyKeypair(Protocol):
+    """What the Dendrite needs of a keypair (``bittensor_wallet.Keypair`` satisfies it)."""
+
+    @property
+    def ss58_address(self) -> str: ...
+
+    def sign(self, data: str) -> bytes: ...
+
+
+class FirstByteTimeout(asyncio.TimeoutError):
+    """No response byte (headers and first body byte) arrived within ``first_byte_timeout``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no response byte within {seconds} seconds")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True, slots=True)
+class AxonTarget:
+    """The axon a request goes to: its address and the hotkey the request is signed for."""
+
+    ip: str
+    port: int
+    hotkey: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ip, str) or not self.ip:
+            raise ValueError(f"AxonTarget.ip must be a non-empty string, got {self.ip!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise ValueError(f"AxonTarget.port must be an int, got {self.port!r}")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"AxonTarget.port must be in 1..65535, got {self.port}")
+        if not isinstance(self.hotkey, str):
+            raise ValueError(f"AxonTarget.hotkey must be a string, got {self.hotkey!r}")
+
+    @classmethod
+    def from_axon_info(cls, info: Any) -> AxonTarget:
+        """Build a target from anything with ``ip``, ``port`` and ``hotkey`` attributes.
+
+        Accepts an ``AxonTarget`` (returned as is), a bittensor ``AxonInfo``, or an axon object
+        exposing ``info()`` (as ``bittensor.Axon`` does).
+        """
+        if isinstance(info, AxonTarget):
+            return info
+        info_method = getattr(info, "info", None)
+        if callable(info_method):
+            info = info_method()
+        try:
+            ip, port, hotkey = info.ip, info.port, info.hotkey
+        except AttributeError as exc:
+            raise TypeError(
+                f"an axon target needs ip, port and hotkey attributes; got {type(info).__name__}"
+            ) from exc
+        if isinstance(port, str) and port.isdigit():
+            port = int(port)
+        return cls(ip=str(ip), port=port, hotkey=str(hotkey))
+
+    def url_host(self, external_ip: str | None) -> str:
+        """``host:port`` for the URL: bittensor's same-machine rule, IPv6 literals bracketed."""
+        host = "0.0.0.0" if external_ip is not None and self.ip == external_ip else self.ip
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+
+class _UuidLanes:
+    """Hands out uuids so that requests in flight to the same axon never share one (see (f))."""
+
+    def __init__(self, primary: str) -> None:
+        self._uuids = [primary]
+        self._in_flight: dict[AxonTarget, set[str]] = {}
+
+    @contextmanager
+    def acquire(self, target: AxonTarget) -> Iterator[str]:
+        busy = self._in_flight.setdefault(target, set())
+        lane = next((u for u in self._uuids if u not in busy), None)
+        if lane is None:
+            lane = str(uuid_module.uuid1())
+            self._uuids.append(lane)
+        busy.add(lane)
+        try:
+            yield lane
+        finally:
+            busy.discard(lane)
+            if not busy:
+                self._in_flight.pop(target, None)
+
+
+class _FirstByteWatch:
+    """One timer per request: fails the body read if no byte arrived by the deadline.
+
+    The timer sets a ``FirstByteTimeout`` on the response's stream (waking the reader with it)
+    instead of cancelling the task, so it can never hit the caller's code; once a byte arrived it
+    does nothing, so the read path pays nothing per chunk.
+    """
+
+    __slots__ = ("_handle", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._handle: asyncio.TimerHandle | None = None
+
+    def arm(self, response: aiohttp.ClientResponse, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._handle = loop.call_at(deadline, self._expire, response)
+
+    def _expire(self, response: aiohttp.ClientResponse) -> None:
+        self._handle = None
+        content = response.content
+        if content.total_bytes > 0 or content.at_eof():
+            return
+        content.set_exception(FirstByteTimeout(self.seconds))
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+def _keypair_of(wallet: Any) -> HotkeyKeypair:
+    """The hotkey keypair of a ``Keypair`` or of a ``Wallet`` (anything with ``.hotkey``)."""
+    if hasattr(wallet, "ss58_address") and callable(getattr(wallet, "sign", None)):
+        keypair: HotkeyKeypair = wallet
+        return keypair
+    hotkey = getattr(wallet, "hotkey", None)
+    if hotkey is not None and hasattr(hotkey, "ss58_address"):
+        wallet_hotkey: HotkeyKeypair = hotkey
+        return wallet_hotkey
+    raise TypeError(
+        f"Dendrite needs a Keypair or a Wallet with a hotkey, got {type(wallet).__name__}"
+    )
+
+
+class Dendrite:
+    """Client for bittensor-10 axons (see the module docstring for the deliberate differences).
+
+    Args:
+        wallet: a ``bittensor_wallet.Keypair`` (the hotkey) or a ``Wallet`` (its ``hotkey``).
+        external_ip: the IP claimed in ``bt_header_dendrite_ip``; a target with this IP is called
+            on 0.0.0.0 (bittensor's same-machine rule). ``None`` claims nothing.
+        first_byte_timeout: default limit (seconds) for headers plus first body byte; None = only
+            the total timeout applies.
+        max_connections: size of the keep-alive connection pool (0 = unlimited).
+        history_size: how many past calls ``synapse_history`` keeps (0 = none).
+    """
+
+    def __init__(
+        self,
+        wallet: Any,
+        *,
+        external_ip: str | None = "127.0.0.1",
+        first_byte_timeout: float | None = None,
+        max_connections: int = 512,
+        history_size: int = 0,
+    ) -> None:
+        if max_connections < 0:
+            raise ValueError("max_connections must be >= 0")
+        if history_size < 0:
+            raise ValueError("history_size must be >= 0")
+        _check_timeout("first_byte_timeout", first_byte_timeout)
+        self.keypair: HotkeyKeypair = _keypair_of(wallet)
+        self.uuid: str = str(uuid_module.uuid1())
+        self.external_ip: str | None = external_ip
+        self.first_byte_timeout = first_byte_timeout
+        self.synapse_history: deque[Synapse] = deque(maxlen=history_size)
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._last_nonce = 0
+        self._lanes = _UuidLanes(self.uuid)
+        self._reused_connections: set[int] = set()
+
+    # ----------------------------------------------------------------------------- session
+
+    @property
+    async def session(self) -> aiohttp.ClientSession:
+        """The shared aiohttp session (created on first use), as bittensor's ``await d.session``."""
+        return self._get_session()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            trace = aiohttp.TraceConfig()
+            trace.on_connection_reuseconn.append(_note_connection_reused)
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace])
+        return self._session
+
+    async def aclose_session(self) -> None:
+        """Close the session and its pooled connections (a later call opens a new one)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    aclose = aclose_session
+
+    def close_session(self) -> None:
+        """Synchronous close, for code without a running event loop.
+
+        Inside a running loop use ``await aclose_session()``; here the close is only scheduled.
+        """
+        session, self._session = self._session, None
+        if session is None or session.closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(session.close())
+        else:
+            loop.create_task(session.close())
+
+    async def __aenter__(self) -> Dendrite:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose_session()
+
+    def __str__(self) -> str:
+        return f"dendrite({self.keypair.ss58_address})"
+
+    __repr__ = __str__
+
+    # ----------------------------------------------------------------------------- requests
+
+    def _next_nonce(self) -> int:
+        nonce = time.time_ns()
+        if nonce <= self._last_nonce:
+            nonce = self._last_nonce + 1
+        self._last_nonce = nonce
+        return nonce
+
+    def _endpoint_url(self, target: AxonTarget, request_name: str) -> str:
+        return f"http://{target.url_host(self.external_ip)}/{request_name}"
+
+    def preprocess_synapse_for_request(
+        self,
+        target_axon_info: Any,
+        synapse: Synapse,
+        timeout: float = 12.0,
+        *,
+        uuid: str | None = None,
+    ) -> Synapse:
+        """Stamp timeout, dendrite and axon terminal info and the signature onto ``synapse``.
+
+        ``uuid`` defaults to the Dendrite's own (see (f) for when another one is used).
+        """
+        target = AxonTarget.from_axon_info(target_axon_info)
+        nonce, lane, hotkey = self._next_nonce(), uuid or self.uuid, self.keypair.ss58_address
+        synapse.timeout = timeout
+        dendrite = TerminalInfo(
+            ip=self.external_ip, version=VERSION_AS_INT, nonce=nonce, uuid=lane, hotkey=hotkey
+        )
+        synapse.dendrite = dendrite
+        synapse.axon = TerminalInfo(ip=target.ip, port=target.port, hotkey=target.hotkey)
+        message = request_message(nonce, hotkey, target.hotkey, lane, synapse.body_hash)
+        # Assign on the synapse's own object (pydantic may have copied ``dendrite``).
+        _terminal(synapse, "dendrite").signature = sign(self.keypair, message)
+        return synapse
+
+    async def _send(
+        self,
+        target: AxonTarget,
+        synapse: Synapse,
+        timeout: float,
+        lane: str,
+        watch: _FirstByteWatch | None,
+        started: float,
+    ) -> aiohttp.ClientResponse:
+        """Sign and POST; returns the response once its headers arrived (see (c), (g))."""
+        url = self._endpoint_url(target, type(synapse).__name__)
+        session = self._get_session()
+        for attempt in (1, 2):
+            self.preprocess_synapse_for_request(target, synapse, timeout, uuid=lane)
+            headers = synapse.to_headers()  # before model_dump: it refreshes total_size
+            trace_ctx = SimpleNamespace(reused=False)
+            request = session.post(
+                url,
+                headers=headers,
+                json=synapse.model_dump(),
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                trace_request_ctx=trace_ctx,
+            )
+            try:
+                if watch is None:
+                    return await request
+                deadline = started + watch.seconds
+                try:
+                    return await asyncio.wait_for(request, max(deadline - time.monotonic(), 0.0))
+                except TimeoutError as exc:
+                    if time.monotonic() < deadline:
+                        raise  # aiohttp's own (total) timeout
+                    raise FirstByteTimeout(watch.seconds) from exc
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # A pooled connection the server had already closed: the request never reached
+                # it, so one retry on a fresh connection is safe (see (g)).
+                if attempt == 2 or not trace_ctx.reused:
+                    raise
+                _logger.debug("retrying %s on a fresh connection after %r", url, exc)
+        raise AssertionError("unreachable")
+
+    async def call(
+        self,
+        target_axon: Any,
+        synapse: Synapse | None = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+        *,
+        first_byte_timeout: float | None = None,
+    ) -> Any:
+        """Send one non-streaming request; fill in and return ``synapse`` (or its deserialize()).
+
+        Never raises for transport or parse failures: they are recorded in
+        ``synapse.dendrite.status_code/status_message`` (§12).
+        """
+        synapse = synapse if synapse is not None else Synapse()
+        _check_timeout("timeout", timeout)
+        target = AxonTarget.from_axon_info(target_axon)
+        request_name = type(synapse).__name__
+        started_wall, started = time.time(), time.monotonic()
+        watch = self._first_byte_watch(first_byte_timeout, timeout)
+        response: aiohttp.ClientResponse | None = None
+        with self._lanes.acquire(target) as lane:
+            try:
+                response = await self._send(target, synapse, timeout, lane, watch, started)
+                if watch is not None:
+                    watch.arm(response, _loop_deadline(started, watch.seconds))
+                if response.status == 200:
+                    json_response = await response.json()
+                else:
+                    json_response = await _read_error_json(response)
+                self.process_server_response(response, json_response, synapse)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a status, as in bittensor
+                self.process_error_message(synapse, request_name, exc)
+                if response is not None:
+                    response.close()  # never pool a connection in an unknown state
+            finally:
+                if watch is not None:
+                    watch.disarm()
+                if response is not None:
+                    response.release()
+        _terminal(synapse, "dendrite").process_time = time.time() - started_wall
+        self._remember(synapse)
+        return synapse.deserialize() if deserialize else synapse
+
+    async def call_stream(
+        self,
+        target_axon: Any,
+        synapse: Synapse | None = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+        *,
+        first_byte_timeout: float | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """Send one streaming request; yield what ``process_streaming_response`` yields, then the
+        filled-in synapse (or its deserialize()) as the last item.
+
+        A non-200 answer yields only that last item (see (a)). Failures never raise; they are
+        recorded in ``synapse.dendrite`` (§12), after the tokens already yielded.
+        """
+        synapse = synapse if synapse is not None else Synapse()
+        _check_timeout("timeout", timeout)
+        target = AxonTarget.from_axon_info(target_axon)
+        request_name = type(synapse).__name__
+        started_wall, started = time.time(), time.monotonic()
+        watch = self._first_byte_watch(first_byte_timeout, timeout)
+        response: aiohttp.ClientResponse | None = None
+        with self._lanes.acquire(target) as lane:
+            try:
+                response = await self._send(target, synapse, timeout, lane, watch, started)
+                if watch is not None:
+                    watch.arm(response, _loop_deadline(started, watch.seconds))
+                if response.status == 200:
+                    # Duck-typed like bittensor: a plain Synapse fails here (AttributeError, 422).
+                    streaming_synapse: Any = synapse
+                    async for item in streaming_synapse.process_streaming_response(response):
+                        yield item
+                    json_response = streaming_synapse.extract_response_json(response)
+                else:
+                    json_response = await _read_error_json(response)
+                self.process_server_response(response, json_response, synapse)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a status, as in bittensor
+                self.process_error_message(synapse, request_name, exc)
+                if response is not None:
+                    response.close()
+            finally:
+                if watch is not None:
+                    watch.disarm()
+                if response is not None:
+                    # A body the subclass stopped reading early is closed, not pooled (aiohttp).
+                    response.release()
+        _terminal(synapse, "dendrite").process_time = time.time() - started_wall
+        self._remember(synapse)
+        yield synapse.deserialize() if deserialize else synapse
+
+    async def forward(
+        self,
+        axons: Any,
+        synapse: Synapse | None = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+        run_async: bool = True,
+        streaming: bool = False,
+        *,
+        first_byte_timeout: float | None = None,
+    ) -> Any:
+        """Query one axon (returns its result) or a list of axons (returns a list, in order).
+
+        Each axon gets its own deep copy of ``synapse``. With a StreamingSynapse (or
+        ``streaming=True``) the results are ``call_stream`` generators, not awaited.
+        """
+        template = synapse if synapse is not None else Synapse()
+        many = isinstance(axons, (list, tuple))
+        targets: Sequence[Any] = axons if many else [axons]
+        is_streaming_class = isinstance(template, StreamingSynapse)
+        if streaming != is_streaming_class:
+            _logger.warning(
+                "streaming=%s but %s is%s a StreamingSynapse; streaming=%s is used",
+                streaming,
+                type(template).__name__,
+                "" if is_streaming_class else " not",
+                streaming or is_streaming_class,
+            )
+        results: list[Any]
+        if streaming or is_streaming_class:
+            results = [
+                self.call_stream(
+                    target,
+                    template.model_copy(deep=True),
+                    timeout,
+                    deserialize,
+                    first_byte_timeout=first_byte_timeout,
+                )
+                for target in targets
+            ]
+        else:
+            copies = [template.model_copy(deep=True) for _ in targets]
+            calls = (
+                self.call(target, copy, timeout, deserialize, first_byte_timeout=first_byte_timeout)
+                for target, copy in zip(targets, copies, strict=True)
+            )
+            if run_async:
+                results = list(await asyncio.gather(*calls))
+            else:
+                results = [await pending for pending in calls]
+        return results if many else results[0]
+
+    __call__ = forward
+
+    def query(
+        self,
+        axons: Any,
+        synapse: Synapse | None = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+        run_async: bool = True,
+        streaming: bool = False,
+    ) -> Any:
+        """Synchronous ``forward`` in a fresh event loop (closes the session afterwards)."""
+
+        async def run() -> Any:
+            try:
+                return await self.forward(
+                    axons, synapse, timeout, deserialize, run_async, streaming
+                )
+            finally:
+                await self.aclose_session()
+
+        return asyncio.run(run())
+
+    # ----------------------------------------------------------------------------- responses
+
+    def process_server_response(
+        self,
+        server_response: aiohttp.ClientResponse,
+        json_response: Any,
+        local_synapse: Synapse,
+    ) -> None:
+        """Merge a server answer into ``local_synapse`` exactly as bittensor does (§11.3).
+
+        On 200 every field is copied from ``type(local)(**json_response)`` (frozen fields refuse
+        the assignment and keep the client's value); otherwise the status and the JSON
+        ``message`` go to ``local.axon``. Then the response headers' terminal infos overlay the
+        local ones (non-None values win, written to ``__dict__`` like bittensor), and the axon
+        status is mirrored into the dendrite status.
+        """
+        if server_response.status == 200:
+            server_synapse = type(local_synapse)(**json_response)
+            for name, field in type(local_synapse).model_fields.items():
+                if field.exclude:
+                    continue
+                # A frozen field refuses the assignment and keeps the local value.
+                with contextlib.suppress(Exception):
+                    setattr(local_synapse, name, getattr(server_synapse, name))
+        else:
+            axon = _terminal(local_synapse, "axon")
+            axon.status_code = server_response.status
+            message = json_response.get("message") if isinstance(json_response, dict) else None
+            axon.status_message = message
+
+        header_parts = split_terminal_headers(server_response.headers)
+        local_dendrite = _terminal(local_synapse, "dendrite")
+        local_axon = _terminal(local_synapse, "axon")
+        for local_info, header_values in (
+            (local_dendrite, header_parts["dendrite"]),
+            (local_axon, header_parts["axon"]),
+        ):
+            # Values are already validated (a malformed one is dropped); like bittensor, write
+            # __dict__ directly so the overlay cannot fail half-way.
+            local_info.__dict__.update(
+                {name: value for name, value in header_values.items() if value is not None}
+            )
+
+        local_dendrite.status_code = local_axon.status_code
+        local_dendrite.status_message = local_axon.status_message
+
+    def process_error_message(
+        self, synapse: Synapse, request_name: str, exception: BaseException
+    ) -> Synapse:
+        """Record a failure in ``synapse.dendrite`` with bittensor's codes and messages (§12)."""
+        _logger.debug("%s to %s failed: %r", request_name, synapse.axon, exception)
+        dendrite = _terminal(synapse, "dendrite")
+        if isinstance(exception, FirstByteTimeout):
+            dendrite.status_code = 408
+            dendrite.status_message = (
+                f"Request timeout after {exception.seconds} seconds waiting for the first "
+                "response byte (first_byte_timeout)"
+            )
+            return synapse
+        status_code: int | None
+        if isinstance(exception, StreamError):
+            status_code, label = DENDRITE_DEFAULT_ERROR
+        else:
+            status_code, label = DENDRITE_ERROR_MAPPING.get(type(exception), DENDRITE_DEFAULT_ERROR)
+        if status_code is None and isinstance(exception, aiohttp.ClientResponseError):
+            status_code = exception.status
+        if status_code is not None:
+            dendrite.status_code = status_code
+        if isinstance(exception, aiohttp.ClientConnectorError):
+            axon = synapse.axon
+            ip, port = (axon.ip, axon.port) if axon is not None else (None, None)
+            dendrite.status_message = f"{label} at {ip}:{port}/{request_name}"
+        elif isinstance(exception, asyncio.TimeoutError):
+            dendrite.status_message = f"{label} after {synapse.timeout} seconds"
+        else:
+            dendrite.status_message = f"{label}: {exception}"
+        return synapse
+
+    # ----------------------------------------------------------------------------- helpers
+
+    def _first_byte_watch(
+        self, per_call: float | None, total_timeout: float
+    ) -> _FirstByteWatch | None:
+        seconds = per_call if per_call is not None else self.first_byte_timeout
+        _check_timeout("first_byte_timeout", seconds)
+        if seconds is None or seconds >= total_timeout:
+            return None  # the total timeout fires first anyway
+        return _FirstByteWatch(seconds)
+
+    def _remember(self, synapse: Synapse) -> None:
+        if self.synapse_history.maxlen:
+            self.synapse_history.append(
+                Synapse(
+                    timeout=synapse.timeout,
+                    dendrite=synapse.dendrite.model_copy() if synapse.dendrite else None,
+                    axon=synapse.axon.model_copy() if synapse.axon else None,
+                )
+            )
+
+
+async def _note_connection_reused(
+    session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    params: aiohttp.TraceConnectionReuseconnParams,
+) -> None:
+    request_ctx = getattr(context, "trace_request_ctx", None)
+    if request_ctx is not None:
+        request_ctx.reused = True
+
+
+def _terminal(synapse: Synapse, side: str) -> TerminalInfo:
+    """``synapse.dendrite`` or ``synapse.axon``, created first if it is None."""
+    info: TerminalInfo | None = getattr(synapse, side)
+    if info is None:
+        setattr(synapse, side, TerminalInfo())
+        info = getattr(synapse, side)
+        assert info is not None
+    return info
+
+
+def _check_timeout(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+def _loop_deadline(started_monotonic: float, seconds: float) -> float:
+    """Convert a ``time.monotonic()`` start plus seconds into the running loop's clock."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (started_monotonic + seconds - time.monotonic())
+
+
+async def _read_error_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """Read a non-200 body as ``{"message": ...}``, tolerating non-JSON and oversized bodies."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < _MAX_ERROR_BODY_BYTES:
+        chunk = await response.content.read(_MAX_ERROR_BODY_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    raw = b"".join(chunks)
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        text = raw.decode("utf-8", errors="replace").strip()
+        return {"message": text[:_MAX_ERROR_MESSAGE_CHARS] or None}
+    if isinstance(parsed, dict):
+        return parsed
+    return {"message": None}
