@@ -1,0 +1,61 @@
+"""Start-up shared by the bittensor-side scripts: network guard, bittensor, keys, JSON output.
+
+Importing this module installs the loopback-only audit hook *before* bittensor is imported, and
+replaces ``bittensor.utils.networking.get_external_ip`` (which queries public IP services) with a
+function returning 127.0.0.1.
+"""
+
+import os
+import sys
+
+import guard
+
+guard.install()
+
+import json  # noqa: E402
+import tempfile  # noqa: E402
+from typing import Any  # noqa: E402
+
+import bittensor as bt  # noqa: E402
+import bittensor.utils.networking as bt_networking  # noqa: E402
+from bittensor_wallet import Keypair, Wallet  # noqa: E402
+from common import KEY_SEEDS  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+
+
+def _loopback_external_ip() -> str:
+    return LOOPBACK
+
+
+bt_networking.get_external_ip = _loopback_external_ip
+
+
+def keypair(name: str) -> Keypair:
+    """One of the fixed test keypairs (see common.KEY_SEEDS)."""
+    return Keypair.create_from_seed(KEY_SEEDS[name])
+
+
+def wallet_for(name: str) -> Wallet:
+    """A Wallet in a new folder under HOME; its hotkey and coldkeypub are the fixed key ``name``."""
+    home = os.environ.get("HOME") or tempfile.mkdtemp()
+    path = tempfile.mkdtemp(prefix="wallets-", dir=home)
+    wallet = Wallet(name="interop", hotkey=name, path=path)
+    pair = keypair(name)
+    wallet.set_hotkey(pair, encrypt=False, overwrite=True)
+    wallet.set_coldkeypub(pair, encrypt=False, overwrite=True)
+    return wallet
+
+
+def emit(message: dict[str, Any]) -> None:
+    """Write one JSON line to stdout (the protocol with the test process)."""
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def log(text: str) -> None:
+    """Diagnostics go to stderr, never to the JSON channel."""
+    print(text, file=sys.stderr, flush=True)
+
+
+__all__ = ["LOOPBACK", "bt", "emit", "keypair", "log", "wallet_for"]

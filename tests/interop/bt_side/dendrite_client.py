@@ -1,0 +1,153 @@
+"""A real bittensor 10 Dendrite driven by JSON lines (run in the bittensor venv).
+
+Reads one JSON request per line on stdin and answers one JSON line on stdout:
+
+    {"calls": [CALL, ...], "concurrent": false}  ->  {"results": [RESULT, ...]}
+
+CALL: {"target": {"ip", "port", "hotkey"}, "synapse": class name, "prompt", "n_tokens",
+       "timeout": seconds, "key": "validator" | "other", "fresh_dendrite": bool,
+       "keep_chunks": bool}
+RESULT: statuses, completion, the chunks (or only their count), time to first chunk and total
+duration, the final TerminalInfos, or {"error": traceback} if the call itself raised.
+The first line it prints is {"ready": true}. It exits when stdin closes.
+"""
+
+import asyncio
+import json
+import sys
+import time
+import traceback
+from typing import Any
+
+from bootstrap import LOOPBACK, bt, emit, keypair, log
+from bt_synapses import SYNAPSE_CLASSES
+
+_dendrites: dict[str, "bt.Dendrite"] = {}
+
+
+def _dendrite(key: str, fresh: bool) -> "bt.Dendrite":
+    if fresh:
+        return bt.Dendrite(wallet=keypair(key))
+    if key not in _dendrites:
+        _dendrites[key] = bt.Dendrite(wallet=keypair(key))
+    return _dendrites[key]
+
+
+def _axon_info(target: dict[str, Any]) -> "bt.AxonInfo":
+    return bt.AxonInfo(
+        version=0,
+        ip=target.get("ip", LOOPBACK),
+        port=int(target["port"]),
+        ip_type=4,
+        hotkey=target["hotkey"],
+        coldkey=target["hotkey"],
+    )
+
+
+def _terminal(info: Any) -> dict[str, Any] | None:
+    return None if info is None else info.model_dump()
+
+
+async def run_call(call: dict[str, Any]) -> dict[str, Any]:
+    """Make one call the way a validator does (``Dendrite.forward`` with one axon)."""
+    cls = SYNAPSE_CLASSES[call["synapse"]]
+    fields = {"prompt": call.get("prompt", "")}
+    if "n_tokens" in cls.model_fields:
+        fields["n_tokens"] = int(call.get("n_tokens", 1))
+    synapse = cls(**fields)
+    streaming = isinstance(synapse, bt.StreamingSynapse)
+    fresh = bool(call.get("fresh_dendrite", False))
+    dendrite = _dendrite(call.get("key", "validator"), fresh)
+    keep_chunks = bool(call.get("keep_chunks", True))
+    chunks: list[Any] = []
+    n_chunks = 0
+    chunk_chars = 0
+    first_chunk_s: float | None = None
+    final: Any = None
+    start = time.perf_counter()
+    try:
+        if streaming:
+            stream = await dendrite.forward(
+                axons=_axon_info(call["target"]),
+                synapse=synapse,
+                timeout=float(call.get("timeout", 12.0)),
+                deserialize=False,
+                streaming=True,
+            )
+            async for item in stream:
+                if isinstance(item, bt.Synapse):
+                    final = item
+                    continue
+                if first_chunk_s is None:
+                    first_chunk_s = time.perf_counter() - start
+                n_chunks += 1
+                chunk_chars += len(item) if isinstance(item, str) else 0
+                if keep_chunks:
+                    chunks.append(item)
+        else:
+            final = await dendrite.forward(
+                axons=_axon_info(call["target"]),
+                synapse=synapse,
+                timeout=float(call.get("timeout", 12.0)),
+                deserialize=False,
+            )
+        duration_s = time.perf_counter() - start
+    finally:
+        if fresh:
+            await dendrite.aclose_session()
+    if not isinstance(final, bt.Synapse):
+        return {"error": f"no final synapse, got {type(final).__name__}: {final!r}"}
+    return {
+        "class": type(final).__name__,
+        "status_code": final.dendrite.status_code,
+        "status_message": final.dendrite.status_message,
+        "axon_status_code": final.axon.status_code,
+        "axon_status_message": final.axon.status_message,
+        "completion": getattr(final, "completion", None),
+        "chunks": chunks if keep_chunks else None,
+        "n_chunks": n_chunks,
+        "chunk_chars": chunk_chars,
+        "first_chunk_s": first_chunk_s,
+        "duration_s": duration_s,
+        "axon": _terminal(final.axon),
+        "dendrite": _terminal(final.dendrite),
+    }
+
+
+async def _safe_call(call: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return await run_call(call)
+    except Exception:  # report, keep serving the next request
+        return {"error": traceback.format_exc()}
+
+
+async def handle(request: dict[str, Any]) -> dict[str, Any]:
+    calls = request["calls"]
+    if request.get("concurrent"):
+        results = await asyncio.gather(*(_safe_call(call) for call in calls))
+    else:
+        results = [await _safe_call(call) for call in calls]
+    return {"results": list(results)}
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    emit({"ready": True, "version": bt.__version__})
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        if not line.strip():
+            continue
+        try:
+            reply = await handle(json.loads(line))
+        except Exception:
+            reply = {"error": traceback.format_exc()}
+        emit(reply)
+    for dendrite in _dendrites.values():
+        await dendrite.aclose_session()
+    log("dendrite client: stdin closed, exiting")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,495 @@
+"""Run real bittensor 10.5.0 next to synapsegen, each side in its own process, loopback only.
+
+The test process never imports bittensor. This module keeps an isolated virtual environment with
+``bittensor==10.5.0`` in it (created once, cached, shared between parallel workers through a file
+lock) and runs the scripts in ``bt_side/`` there. The protocol with a script is JSON lines: requests
+on its stdin, answers on its stdout, diagnostics on its stderr.
+
+Reusable by the benchmarks:
+
+- :func:`ensure_bt_venv` returns the venv's python (creating the venv if needed);
+- :func:`start_bt_axon` starts a real bittensor Axon streaming ``InteropStream`` (N tokens, K
+  pieces per send) and returns a :class:`BtAxonServer` (``port``, ``hotkey``, ``stop()``);
+- :class:`BtDendriteClient` drives a real bittensor Dendrite; :func:`bt_stream_stats` makes one
+  streaming call with it and reports tokens received, tokens/s and time to first token.
+
+Every wait has a timeout, and every process is killed on ``close()``/``stop()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+BT_VERSION = "10.5.0"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BT_SIDE_DIR = Path(__file__).resolve().parent / "bt_side"
+LOOPBACK = "127.0.0.1"
+
+VENV_ENV_VAR = "SYNAPSEGEN_BT_VENV"
+SKIP_ENV_VAR = "SYNAPSEGEN_SKIP_INTEROP"
+_MARKER_NAME = "synapsegen-bt-venv.json"
+_VENV_CREATE_TIMEOUT_S = 180.0
+_PIP_INSTALL_TIMEOUT_S = 900.0
+_LOCK_TIMEOUT_S = 1200.0
+
+DEFAULT_START_TIMEOUT_S = 60.0
+DEFAULT_REPLY_TIMEOUT_S = 60.0
+_STOP_GRACE_S = 5.0
+
+
+class BtVenvError(RuntimeError):
+    """The bittensor venv could not be created (no network, registry error, ...)."""
+
+
+class BtScriptError(RuntimeError):
+    """A bittensor-side script died, timed out or sent something that is not JSON."""
+
+
+# --------------------------------------------------------------------------------------------
+# The bittensor virtual environment
+# --------------------------------------------------------------------------------------------
+
+
+def bt_venv_dir() -> Path:
+    """Where the bittensor venv lives: ``$SYNAPSEGEN_BT_VENV``, else ``<repo>/.cache/bt10-venv``."""
+    configured = os.environ.get(VENV_ENV_VAR)
+    return Path(configured).expanduser() if configured else REPO_ROOT / ".cache" / "bt10-venv"
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def _wanted_marker() -> dict[str, str]:
+    # A venv is tied to the interpreter that made it: a different base python means a new venv.
+    return {
+        "bittensor": BT_VERSION,
+        "python": sys.version.split()[0],
+        "base_executable": str(getattr(sys, "_base_executable", sys.executable)),
+    }
+
+
+def _marker_matches(venv: Path) -> bool:
+    marker = venv / _MARKER_NAME
+    try:
+        return bool(json.loads(marker.read_text()) == _wanted_marker())
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, timeout: float) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, waiting at most ``timeout`` seconds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise BtVenvError(
+                        f"timed out after {timeout:.0f} s waiting for the venv lock {path}"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_install_step(command: list[str], timeout: float, what: str) -> None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BtVenvError(f"{what} timed out after {timeout:.0f} s: {' '.join(command)}") from exc
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip().splitlines()
+        tail = "\n".join(output[-25:])
+        raise BtVenvError(
+            f"{what} failed (exit {done.returncode}): {' '.join(command)}\n{tail}\n"
+            f"The interop tests need bittensor=={BT_VERSION} from the package registry. "
+            f"Set {SKIP_ENV_VAR}=1 to skip them explicitly."
+        )
+
+
+_cached_python: Path | None = None
+
+
+def ensure_bt_venv() -> Path:
+    """Return the python of a venv holding ``bittensor==10.5.0``, creating it on first use.
+
+    Reuses the venv when its marker names the same bittensor version and base interpreter.
+    Parallel callers serialize on a lock file beside the venv. Raises :class:`BtVenvError` with
+    the installer's output if the install fails.
+    """
+    global _cached_python
+    if _cached_python is not None:
+        return _cached_python
+    venv = bt_venv_dir()
+    python = _venv_python(venv)
+    with _file_lock(venv.parent / f"{venv.name}.lock", _LOCK_TIMEOUT_S):
+        if not (_marker_matches(venv) and python.exists()):
+            if venv.exists():
+                shutil.rmtree(venv)  # stale or half-made: start over
+            _run_install_step(
+                [sys.executable, "-m", "venv", str(venv)], _VENV_CREATE_TIMEOUT_S, "venv creation"
+            )
+            _run_install_step(
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    f"bittensor=={BT_VERSION}",
+                ],
+                _PIP_INSTALL_TIMEOUT_S,
+                f"pip install bittensor=={BT_VERSION}",
+            )
+            (venv / _MARKER_NAME).write_text(json.dumps(_wanted_marker()))
+    _cached_python = python
+    return python
+
+
+# --------------------------------------------------------------------------------------------
+# Running a bittensor-side script
+# --------------------------------------------------------------------------------------------
+
+
+def _script_env(home: Path, extra_pythonpath: list[Path]) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+    }
+    env.update(
+        HOME=str(home),
+        BT_NO_PARSE_CLI_ARGS="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    if extra_pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(str(path) for path in extra_pythonpath)
+    return env
+
+
+class BtScript:
+    """One ``bt_side`` script running in the bittensor venv, spoken to in JSON lines.
+
+    Use it as a context manager, or call :meth:`close` (it always ends the process).
+    """
+
+    def __init__(
+        self,
+        script: str,
+        args: list[str] | None = None,
+        *,
+        extra_pythonpath: list[Path] | None = None,
+    ) -> None:
+        python = ensure_bt_venv()
+        self.name = script
+        self._home = Path(tempfile.mkdtemp(prefix="bt-home-"))
+        self._stderr_path = self._home / "stderr.log"
+        self._stderr: IO[bytes] = open(self._stderr_path, "wb")  # noqa: SIM115 (closed in close)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.process = subprocess.Popen(
+            [str(python), str(BT_SIDE_DIR / script), *(args or [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=str(BT_SIDE_DIR),
+            env=_script_env(self._home, extra_pythonpath or []),
+            text=True,
+            encoding="utf-8",
+        )
+        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._reader.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)  # end of output
+
+    def stderr_tail(self, lines: int = 40) -> str:
+        """The last lines the script wrote to stderr (for error messages)."""
+        try:
+            text = self._stderr_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _fail(self, what: str) -> BtScriptError:
+        return BtScriptError(
+            f"{self.name}: {what} (exit code {self.process.poll()})\n"
+            f"--- stderr tail ---\n{self.stderr_tail()}"
+        )
+
+    def receive(self, timeout: float = DEFAULT_REPLY_TIMEOUT_S) -> dict[str, Any]:
+        """The next JSON line from the script; raises BtScriptError on timeout, death or junk."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._fail(f"no answer within {timeout:.0f} s")
+            try:
+                line = self._lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                self._lines.put(None)  # keep reporting the end to later calls
+                raise self._fail("exited before answering")
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                raise self._fail(f"sent a line that is not JSON: {line!r}") from None
+            if not isinstance(message, dict):
+                raise self._fail(f"sent JSON that is not an object: {line!r}")
+            return message
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one JSON line to the script's stdin."""
+        if self.process.stdin is None or self.process.poll() is not None:
+            raise self._fail("is not running")
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise self._fail("closed its stdin") from None
+
+    def request(
+        self, message: dict[str, Any], timeout: float = DEFAULT_REPLY_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """Send one request line and return the answer line."""
+        self.send(message)
+        return self.receive(timeout)
+
+    def close(self) -> None:
+        """End the script: close its stdin, wait briefly, then kill it. Safe to call twice."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                if self.process.stdin is not None:
+                    self.process.stdin.close()
+            try:
+                self.process.wait(timeout=_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=_STOP_GRACE_S)
+        with contextlib.suppress(OSError):
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+        self._stderr.close()
+        shutil.rmtree(self._home, ignore_errors=True)
+
+    def __enter__(self) -> BtScript:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# A real bittensor Axon
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BtAxonServer:
+    """A running bittensor Axon (in its own process) serving the interop synapses."""
+
+    port: int
+    hotkey: str
+    script: BtScript
+    ip: str = LOOPBACK
+
+    def stop(self) -> None:
+        """Stop the axon process (kills it if it does not exit within a few seconds)."""
+        self.script.close()
+
+    def stderr_tail(self, lines: int = 40) -> str:
+        """The axon's recent log lines (bittensor logs errors such as forward exceptions here)."""
+        return self.script.stderr_tail(lines)
+
+    def __enter__(self) -> BtAxonServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_bt_axon(
+    batch_count: int = 1,
+    *,
+    send_interval: float = 0.0,
+    timeout: float = DEFAULT_START_TIMEOUT_S,
+) -> BtAxonServer:
+    """Start a real bittensor 10.5.0 Axon on 127.0.0.1 (free port) in its own process.
+
+    It serves ``InteropStream`` (streams ``n_tokens`` byte pieces of ``common.expected_text``,
+    ``batch_count`` pieces per ASGI send, sleeping ``send_interval`` seconds between sends) and
+    ``InteropEcho``; it blacklists the "other" test key. The caller must ``stop()`` it.
+    """
+    args = ["--batch-count", str(batch_count), "--send-interval", repr(send_interval)]
+    script = BtScript("axon_server.py", args)
+    try:
+        ready = script.receive(timeout)
+        return BtAxonServer(port=int(ready["ready"]), hotkey=str(ready["hotkey"]), script=script)
+    except BaseException:
+        script.close()
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# A real bittensor Dendrite
+# --------------------------------------------------------------------------------------------
+
+
+class BtDendriteClient:
+    """A process holding real bittensor Dendrites; each request makes one or more calls.
+
+    Result dicts carry ``status_code``/``status_message`` (dendrite side), ``axon_status_code``/
+    ``axon_status_message``, ``completion``, ``chunks`` (or None), ``n_chunks``,
+    ``first_chunk_s``, ``duration_s``, the final ``axon``/``dendrite`` TerminalInfo dumps, or
+    ``error`` (a traceback) when the call itself raised.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_START_TIMEOUT_S) -> None:
+        self.script = BtScript("dendrite_client.py")
+        try:
+            ready = self.script.receive(timeout)
+        except BaseException:
+            self.script.close()
+            raise
+        self.bittensor_version = str(ready.get("version"))
+
+    def calls(
+        self,
+        calls: list[dict[str, Any]],
+        *,
+        concurrent: bool = False,
+        timeout: float = DEFAULT_REPLY_TIMEOUT_S,
+    ) -> list[dict[str, Any]]:
+        """Make the calls (sequentially, or all at once with ``concurrent``) and return results."""
+        reply = self.script.request({"calls": calls, "concurrent": concurrent}, timeout)
+        if "error" in reply:
+            raise BtScriptError(f"dendrite client failed:\n{reply['error']}")
+        results = reply["results"]
+        assert isinstance(results, list)
+        return results
+
+    def call(
+        self,
+        *,
+        port: int,
+        hotkey: str,
+        synapse: str,
+        prompt: str = "",
+        n_tokens: int = 1,
+        ip: str = LOOPBACK,
+        key: str = "validator",
+        timeout: float = 12.0,
+        fresh_dendrite: bool = False,
+        keep_chunks: bool = True,
+        reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """One call with ``Dendrite.forward`` to the axon at ``ip:port`` (see class docstring)."""
+        spec = {
+            "target": {"ip": ip, "port": port, "hotkey": hotkey},
+            "synapse": synapse,
+            "prompt": prompt,
+            "n_tokens": n_tokens,
+            "key": key,
+            "timeout": timeout,
+            "fresh_dendrite": fresh_dendrite,
+            "keep_chunks": keep_chunks,
+        }
+        return self.calls([spec], timeout=reply_timeout)[0]
+
+    def close(self) -> None:
+        """End the client process."""
+        self.script.close()
+
+    def __enter__(self) -> BtDendriteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """What one streaming call delivered, measured inside the client process."""
+
+    status_code: int | None
+    tokens_expected: int
+    tokens_received: int
+    completion_ok: bool
+    chunks: int
+    duration_s: float
+    first_token_s: float | None
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Complete tokens received per second of call time (0 when nothing arrived)."""
+        return self.tokens_received / self.duration_s if self.duration_s > 0 else 0.0
+
+
+def bt_stream_stats(
+    client: BtDendriteClient,
+    *,
+    port: int,
+    hotkey: str,
+    n_tokens: int,
+    ip: str = LOOPBACK,
+    prompt: str = "bench",
+    timeout: float = 60.0,
+) -> StreamStats:
+    """Stream ``n_tokens`` tokens from the axon at ``ip:port`` with a real bittensor Dendrite.
+
+    The server must stream ``InteropStream`` the interop way (bittensor's via
+    :func:`start_bt_axon`, or synapsegen's). Tokens are counted in the received text.
+    """
+    from .bt_side.common import STREAM_SYNAPSE, count_tokens, expected_text
+
+    result = client.call(
+        port=port,
+        hotkey=hotkey,
+        ip=ip,
+        synapse=STREAM_SYNAPSE,
+        prompt=prompt,
+        n_tokens=n_tokens,
+        timeout=timeout,
+        keep_chunks=False,
+        reply_timeout=timeout + 30.0,
+    )
+    if "error" in result:
+        raise BtScriptError(f"bittensor dendrite call raised:\n{result['error']}")
+    completion = result.get("completion") or ""
+    return StreamStats(
+        status_code=result["status_code"],
+        tokens_expected=n_tokens,
+        tokens_received=count_tokens(completion),
+        completion_ok=completion == expected_text(prompt, n_tokens),
+        chunks=int(result["n_chunks"]),
+        duration_s=float(result["duration_s"]),
+        first_token_s=result["first_chunk_s"],
+    )
