@@ -373,7 +373,7 @@ class Synapse(BaseModel):
             f"{cls.__name__}: 'required_hash_fields' declared as a field is deprecated; declare "
             "it as `required_hash_fields: ClassVar[tuple[str, ...]] = (...)` instead.",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,  # the class statement (via pydantic's metaclass)
         )
         # bittensor hashes the legacy names in model_dump() order and drops unknown ones.
         named = set(legacy.default or ())
