@@ -1,0 +1,555 @@
+"""The Axon's ASGI application: bittensor's axon middleware and route, as one plain ASGI callable.
+
+Request pipeline, in bittensor 10's order (``wire_protocol.md`` §9-§10):
+
+1. route lookup by path (``/<ClassName>``)                     unknown: 404, bare ``Synapse``
+2. header-side synapse ``Class.from_headers(headers)``           failure: 500 ``Internal Server
+   Error #<uuid4>``, bare ``Synapse``
+3. stamp it: axon version/uuid/nonce/status 100, dendrite ip/port = TCP peer, axon signature
+4. ``blacklist_fn``                                              ``(True, r)``: 403
+5. ``verify_fn`` or the default nonce + signature check          any exception: 401
+6. ``priority_fn``, then a slot of the priority gate             timeout waiting: 408
+7. body: JSON content type, JSON syntax, ``Class(**body)``, body hash == header hash
+                                                                 422 (FastAPI shape) for bad JSON,
+                                                                 500 for everything else
+8. ``forward_fn(body_synapse)``                                  raises: 500
+9. response: a ``Synapse`` becomes compact JSON, a ``BTStreamingResponse`` is streamed
+
+Steps 4-6 see the synapse built from *headers* (required fields hold empty placeholders); only
+``forward_fn`` gets the synapse parsed from the *body*, as in bittensor. Errors are
+``{"message": ...}`` JSON with the header-side synapse's ``to_headers()``.
+
+No starlette middleware is involved: the streaming path hands uvicorn's ``send`` straight to the
+token streamer, so each chunk costs one ``send`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import time
+import uuid as uuid_module
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bittensor_wallet import Keypair
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ._axon_guards import NonceStore, PriorityGate
+from ._axon_http import (
+    BodyTooLarge,
+    ClientDisconnected,
+    RawHeaders,
+    encode_headers,
+    fastapi_json_error,
+    is_json_content_type,
+    json_bytes,
+    read_body,
+    run_lifespan,
+    sanitize_header_value,
+    send_json,
+    wait_for_disconnect,
+)
+from .signing import VERSION_AS_INT, axon_message, request_message, sign, verify_or_raise
+from .synapse import BTStreamingResponse, Synapse, TerminalInfo
+
+__all__ = ["AxonApp", "Route"]
+
+logger = logging.getLogger("synapsegen.runtime.axon")
+
+# bittensor/core/settings.py and bittensor/utils/axon_utils.py
+V_7_2_0 = 7_002_000
+ALLOWED_DELTA_NS = 4_000_000_000
+NANOSECONDS_IN_SECOND = 1_000_000_000
+
+# How long a cancelled token streamer may take to clean up before the stream is ended anyway.
+_STREAMER_CANCEL_GRACE = 1.0
+
+Hook = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One attached synapse class and its handlers (``verify`` None: the default check)."""
+
+    synapse_class: type[Synapse]
+    forward: Hook
+    blacklist: Hook | None = None
+    priority: Hook | None = None
+    verify: Hook | None = None
+
+
+class Rejected(Exception):
+    """A check refused the request: answer ``status`` with ``str(self)`` as the message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _call(fn: Hook, synapse: Synapse) -> Any:
+    """Call a sync or async hook."""
+    result = fn(synapse)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _fill_success(synapse: Synapse, forward_start: float) -> None:
+    """bittensor's ``synapse_to_response`` fill-in: status 200 / "Success" / process time."""
+    if synapse.axon is None:
+        synapse.axon = TerminalInfo()
+    axon = synapse.axon
+    if axon.status_code is None:
+        axon.status_code = 200
+    if axon.status_code == 200 and not axon.status_message:
+        axon.status_message = "Success"
+    axon.process_time = time.time() - forward_start
+
+
+def _valid_response_status(status: int | None) -> bool:
+    # 1xx, 204 and 304 cannot carry the JSON body; other values are not HTTP statuses at all.
+    return status is not None and 200 <= status <= 599 and status not in (204, 304)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+class AxonApp:
+    """ASGI application serving the attached synapse routes (see the module docstring).
+
+    Normally built and owned by ``Axon``; usable on its own under any ASGI server.
+    """
+
+    def __init__(
+        self,
+        *,
+        keypair: Keypair,
+        uuid: str,
+        nonces: NonceStore,
+        gate: PriorityGate,
+        max_body_bytes: int | None,
+        stream_timeout_grace: float | None,
+    ) -> None:
+        self.keypair = keypair
+        self.uuid = uuid
+        self.nonces = nonces
+        self.gate = gate
+        self.max_body_bytes = max_body_bytes
+        self.stream_timeout_grace = stream_timeout_grace
+        self.routes: dict[str, Route] = {}
+
+    # ---- ASGI entry point -------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._handle(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await run_lifespan(receive, send)
+        # Websockets are not served: returning without accepting closes the connection.
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.time()
+        name = scope["path"][1:]
+        route = self.routes.get(name)
+        if route is None:
+            message = f"Synapse name '{name}' not found. Available synapses {list(self.routes)}"
+            await self._send_error(send, Synapse(), 404, message, start)
+            return
+        if scope["method"] not in ("GET", "POST"):
+            body = json_bytes({"detail": "Method Not Allowed"})
+            await send_json(send, 405, body, [(b"allow", b"GET, POST")])
+            return
+
+        headers = Headers(scope=scope)
+        try:
+            synapse = route.synapse_class.from_headers(headers)
+        except Exception as exc:
+            await self._send_internal_error(send, Synapse(), exc, start, "header parsing")
+            return
+        try:
+            self._stamp(synapse, scope)
+            priority = await self._run_checks(route, synapse)
+        except Rejected as rejection:
+            logger.debug("%s rejected with %d: %s", name, rejection.status, rejection)
+            await self._send_error(send, synapse, rejection.status, str(rejection), start)
+            return
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "request checks")
+            return
+
+        try:
+            await self.gate.acquire(priority, _finite_or_none(synapse.timeout))
+        except TimeoutError:
+            message = f"Response timeout after: {synapse.timeout}s"
+            await self._send_error(send, synapse, 408, message, start)
+            return
+        try:
+            await self._serve(route, synapse, headers, scope, receive, send, start)
+        finally:
+            self.gate.release()
+
+    # ---- header side: stamp and checks ------------------------------------------------------
+
+    def _stamp(self, synapse: Synapse, scope: Scope) -> None:
+        """Fill in the axon's own terminal info and the TCP peer, and sign (bittensor §9.2)."""
+        if synapse.axon is None:
+            synapse.axon = TerminalInfo()
+        if synapse.dendrite is None:
+            synapse.dendrite = TerminalInfo()
+        axon, dendrite = synapse.axon, synapse.dendrite
+        # Like bittensor, write __dict__ directly (no re-validation). Unlike bittensor, a status
+        # message the client put in its headers is dropped so it can never become our message.
+        nonce = time.time_ns()
+        axon.__dict__.update(
+            version=VERSION_AS_INT,
+            uuid=self.uuid,
+            nonce=nonce,
+            status_code=100,
+            status_message=None,
+        )
+        client = scope.get("client")
+        if client:
+            dendrite.__dict__.update(ip=str(client[0]), port=int(client[1]))
+        message = axon_message(nonce, str(dendrite.hotkey), str(axon.hotkey), self.uuid)
+        axon.__dict__["signature"] = sign(self.keypair, message)
+
+    async def _run_checks(self, route: Route, synapse: Synapse) -> float:
+        """Blacklist, verify, priority; returns the priority. Raises ``Rejected``."""
+        if route.blacklist is not None:
+            blacklisted, reason = await _call(route.blacklist, synapse)
+            if blacklisted:
+                raise Rejected(403, f"Forbidden. Key is blacklisted: {reason}.")
+        try:
+            if route.verify is None:
+                self.default_verify(synapse)
+            else:
+                await _call(route.verify, synapse)
+        except Exception as exc:
+            raise Rejected(401, f"Not Verified with error: {exc}") from exc
+        if route.priority is None:
+            return 0.0
+        try:
+            return float(await _call(route.priority, synapse))
+        except TimeoutError as exc:
+            raise Rejected(408, f"Response timeout after: {synapse.timeout}s") from exc
+
+    def default_verify(self, synapse: Synapse) -> None:
+        """bittensor 10.5's ``default_verify``: nonce rules, then the dendrite's signature.
+
+        Raises an ``Exception`` whose text becomes the 401 message. The nonce store is bounded
+        (see ``NonceStore``); otherwise the rules and texts are bittensor's.
+        """
+        dendrite = synapse.dendrite
+        if dendrite is None:
+            raise Exception("Synapse.dendrite is None")
+        # First, as in bittensor: a missing/invalid hotkey fails with the Keypair's own text.
+        Keypair(ss58_address=dendrite.hotkey)
+        hotkey = str(dendrite.hotkey)
+        endpoint_key = f"{dendrite.hotkey}:{dendrite.uuid}"
+        nonce = dendrite.nonce
+        if nonce is None:
+            raise Exception("Missing Nonce")
+        stored = self.nonces.get(endpoint_key)
+        if dendrite.version is not None and dendrite.version >= V_7_2_0 and stored is None:
+            now = time.time_ns()
+            timeout_ns = (synapse.timeout or 0) * NANOSECONDS_IN_SECOND
+            if nonce <= now - ALLOWED_DELTA_NS - timeout_ns:
+                age = (now - nonce) / NANOSECONDS_IN_SECOND
+                allowed = (ALLOWED_DELTA_NS + timeout_ns) / NANOSECONDS_IN_SECOND
+                raise Exception(
+                    f"Nonce is too old: acceptable delta is {allowed:.2f} seconds but request "
+                    f"was {age:.2f} seconds old"
+                )
+        if (stored is not None and nonce <= stored) or (
+            stored is None and nonce <= self.nonces.floor
+        ):
+            raise Exception("Nonce is too old, a newer one was last processed")
+        if not dendrite.signature:
+            raise Exception("Missing Signature")
+        # str(None) == "None", exactly what bittensor's f-string puts in the message.
+        message = request_message(
+            nonce,
+            hotkey,
+            self.keypair.ss58_address,
+            str(dendrite.uuid),
+            str(synapse.computed_body_hash),
+        )
+        verify_or_raise(hotkey, message, dendrite.signature)
+        self.nonces.accept(endpoint_key, nonce)
+
+    # ---- body side: parse, forward, respond -------------------------------------------------
+
+    async def _serve(
+        self,
+        route: Route,
+        synapse: Synapse,
+        headers: Headers,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        start: float,
+    ) -> None:
+        try:
+            body = await read_body(receive, self.max_body_bytes)
+        except ClientDisconnected:
+            return
+        except BodyTooLarge as exc:
+            await self._send_error(send, synapse, 413, str(exc), start)
+            return
+
+        content_type = headers.get("content-type")
+        if not is_json_content_type(content_type):
+            # FastAPI hands the raw bytes to the model, which fails: bittensor answers 500.
+            error: Exception = ValueError(f"unsupported Content-Type {content_type!r}")
+            await self._send_internal_error(send, synapse, error, start, "body parsing")
+            return
+        if body:
+            try:
+                data = json.loads(body)
+            except json.JSONDecodeError as exc:
+                await send_json(send, 422, json_bytes(fastapi_json_error(exc)), [])
+                return
+            except ValueError:  # not UTF-8/16/32: FastAPI's generic body error
+                detail = json_bytes({"detail": "There was an error parsing the body"})
+                await send_json(send, 400, detail, [])
+                return
+        else:
+            data = None
+
+        try:
+            if not isinstance(data, dict):
+                raise TypeError(f"request body is not a JSON object: {type(data).__name__}")
+            body_synapse = route.synapse_class(**data)
+            parsed_hash = body_synapse.body_hash
+            header_hash = headers.get("computed_body_hash", "")
+            if parsed_hash != header_hash:
+                raise ValueError(
+                    f"Hash mismatch between header body hash {header_hash} and parsed body "
+                    f"hash {parsed_hash}"
+                )
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "body parsing")
+            return
+
+        forward_start = time.time()
+        try:
+            result = await _call(route.forward, body_synapse)
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "forward_fn")
+            return
+        if result is None:
+            warnings.warn(
+                f"forward_fn of {route.synapse_class.__name__} returned None; answering with the "
+                "input synapse. Return the synapse (or a streaming response) explicitly.",
+                DeprecationWarning,
+                stacklevel=1,
+            )
+            result = body_synapse
+
+        if isinstance(result, Synapse):
+            await self._send_synapse(send, result, synapse, forward_start, start)
+        elif isinstance(result, BTStreamingResponse):
+            await self._send_stream(
+                send, receive, result, body_synapse, synapse, forward_start, start
+            )
+        elif isinstance(result, Response):
+            await self._send_other_response(
+                scope, receive, send, result, body_synapse, synapse, forward_start, start
+            )
+        else:
+            error = TypeError(
+                f"forward_fn returned {type(result).__name__}; expected a Synapse or a response"
+            )
+            await self._send_internal_error(send, synapse, error, start, "forward_fn")
+
+    async def _send_synapse(
+        self,
+        send: Send,
+        result: Synapse,
+        synapse: Synapse,
+        forward_start: float,
+        start: float,
+    ) -> None:
+        """A returned synapse: compact JSON body, then its headers (bittensor's order)."""
+        try:
+            _fill_success(result, forward_start)
+            assert result.axon is not None
+            status = result.axon.status_code
+            if not _valid_response_status(status):
+                raise ValueError(f"forward_fn set an unusable axon.status_code {status!r}")
+            # Serialize before to_headers(): to_headers() rewrites total_size, as in bittensor.
+            body = json_bytes(result.model_dump(mode="json", by_alias=True))
+            headers = encode_headers(result.to_headers())
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "response serialization")
+            return
+        raw = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+            *headers,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _send_stream(
+        self,
+        send: Send,
+        receive: Receive,
+        response: BTStreamingResponse,
+        body_synapse: Synapse,
+        synapse: Synapse,
+        forward_start: float,
+        start: float,
+    ) -> None:
+        """A streaming response: 200 + headers up front, the streamer's sends, a clean end."""
+        stream_synapse: Synapse = response.synapse if response.synapse is not None else body_synapse
+        try:
+            _fill_success(stream_synapse, forward_start)
+            response.headers.update(
+                {k: sanitize_header_value(v) for k, v in stream_synapse.to_headers().items()}
+            )
+            raw: RawHeaders = [(b"content-type", b"text/event-stream"), *response.raw_headers]
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "stream headers")
+            return
+        time_limit: float | None = None
+        timeout = _finite_or_none(stream_synapse.timeout)
+        if self.stream_timeout_grace is not None and timeout is not None:
+            time_limit = max(0.0, forward_start + timeout + self.stream_timeout_grace - time.time())
+
+        await send({"type": "http.response.start", "status": 200, "headers": raw})
+        finished = await self._run_streamer(
+            response.token_streamer, send, receive, time_limit, type(stream_synapse).__name__
+        )
+        if finished:
+            try:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            except Exception as exc:  # e.g. the streamer already ended the body itself
+                logger.debug("could not end the stream: %s", exc)
+        if response.background is not None:
+            await response.background()
+
+    async def _run_streamer(
+        self,
+        streamer: Callable[[Send], Awaitable[None]],
+        send: Send,
+        receive: Receive,
+        time_limit: float | None,
+        name: str,
+    ) -> bool:
+        """Run the token streamer with uvicorn's own ``send``; stop it on timeout or disconnect.
+
+        Returns False when the client disconnected (nothing more to send).
+        """
+
+        async def stream() -> None:
+            await streamer(send)
+
+        stream_task = asyncio.ensure_future(stream())
+        disconnect_task = asyncio.ensure_future(wait_for_disconnect(receive))
+        try:
+            done, _ = await asyncio.wait(
+                (stream_task, disconnect_task),
+                timeout=time_limit,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:  # also when this request task is cancelled (server shutdown)
+            disconnect_task.cancel()
+            if not stream_task.done():
+                stream_task.cancel()
+        disconnected = disconnect_task in done and not disconnect_task.cancelled()
+        if stream_task not in done:
+            if disconnected:
+                logger.debug("%s: client disconnected; token streamer cancelled", name)
+            else:
+                logger.warning(
+                    "%s: stream still running %.1f s after synapse.timeout; cancelled",
+                    name,
+                    self.stream_timeout_grace or 0.0,
+                )
+            await asyncio.wait((stream_task,), timeout=_STREAMER_CANCEL_GRACE)
+        if stream_task.done() and not stream_task.cancelled():
+            exc = stream_task.exception()
+            if exc is not None:
+                logger.error("%s: token streamer raised; ending the stream", name, exc_info=exc)
+        return not disconnected
+
+    async def _send_other_response(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        response: Response,
+        body_synapse: Synapse,
+        synapse: Synapse,
+        forward_start: float,
+        start: float,
+    ) -> None:
+        """Any other starlette response: add the synapse headers and let it send itself."""
+        response_synapse = getattr(response, "synapse", None)
+        if not isinstance(response_synapse, Synapse):
+            response_synapse = body_synapse
+        try:
+            _fill_success(response_synapse, forward_start)
+            response.headers.update(
+                {k: sanitize_header_value(v) for k, v in response_synapse.to_headers().items()}
+            )
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "response headers")
+            return
+        await response(scope, receive, send)
+
+    # ---- errors -----------------------------------------------------------------------------
+
+    async def _send_internal_error(
+        self, send: Send, synapse: Synapse, exc: BaseException, start: float, stage: str
+    ) -> None:
+        """500 ``Internal Server Error #<uuid4>``; the details go to the log only."""
+        error_id = str(uuid_module.uuid4())
+        logger.error(
+            "%s#%s during %s of %s: %s",
+            type(exc).__name__,
+            error_id,
+            stage,
+            synapse.name,
+            exc,
+            exc_info=exc if stage in ("forward_fn", "request checks") else None,
+        )
+        await self._send_error(send, synapse, 500, f"Internal Server Error #{error_id}", start)
+
+    async def _send_error(
+        self, send: Send, synapse: Synapse, status: int, message: str, start: float
+    ) -> None:
+        """``{"message": ...}`` with the header-side synapse's headers (bittensor's error shape)."""
+        headers = _error_headers(synapse, status, message, time.time() - start)
+        await send_json(send, status, json_bytes({"message": message}), headers)
+
+
+def _error_headers(synapse: Synapse, status: int, message: str, process_time: float) -> RawHeaders:
+    """The header-side synapse's ``to_headers()`` with the error status filled in."""
+    try:
+        if synapse.axon is None:
+            synapse.axon = TerminalInfo()
+        synapse.axon.__dict__.update(
+            status_code=status, status_message=message, process_time=process_time
+        )
+        return encode_headers(synapse.to_headers())
+    except Exception:
+        logger.exception(
+            "to_headers() of %s failed; answering with bare Synapse headers", type(synapse).__name__
+        )
+        bare = Synapse()
+        assert bare.axon is not None
+        bare.axon.__dict__.update(
+            status_code=status, status_message=message, process_time=process_time
+        )
+        return encode_headers(bare.to_headers())

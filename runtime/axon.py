@@ -1,0 +1,521 @@
+"""``Axon``: a bittensor-10-wire-compatible server for synapses, on uvicorn without FastAPI.
+
+Usage::
+
+    axon = Axon(wallet_or_keypair, port=8091)
+    axon.attach(forward, blacklist_fn=blacklist, priority_fn=priority)
+    axon.start()           # uvicorn in a background thread, like bittensor
+    ...
+    axon.stop()
+
+    # or, inside an asyncio program:
+    async with Axon(keypair).attach(forward) as axon:
+        ...                # axon.port is the bound port
+
+On the wire it behaves like a bittensor 10.5 axon (``shared/wire_protocol.md`` §9-§10, verified
+against recorded exchanges): same routes, statuses, messages, headers and header order. The request
+pipeline lives in ``_axon_app.AxonApp``; its docstring lists the order of the checks.
+
+Which synapse the hooks see, as in bittensor: ``blacklist_fn``, ``verify_fn`` and ``priority_fn``
+receive the synapse built from the request *headers* (required fields hold empty placeholders,
+``dendrite.ip``/``port`` are the TCP peer); ``forward_fn`` receives a separate synapse parsed from
+the JSON *body*.
+
+Deliberate differences from bittensor 10.2-10.5:
+
+- binds ``127.0.0.1`` unless told otherwise (bittensor always binds ``0.0.0.0``), never looks up
+  an external IP (``external_ip`` defaults to ``ip``), does not touch signal handlers or the
+  logging configuration, and does not honour ``X-Forwarded-For`` (the peer is the TCP peer);
+- unsigned requests are refused (401 ``Missing Signature``, as 10.5; 10.2 served them);
+- the nonce store is bounded (``max_nonce_entries``, LRU) and stays replay-safe (see
+  ``NonceStore``); bittensor's grows forever;
+- ``max_workers`` really bounds concurrent forwards (streams included) and admits waiters by
+  ``priority_fn`` (higher first); a request that waits longer than its ``timeout`` gets 408
+  ``Response timeout after: {timeout}s``. bittensor's thread pool never limited anything;
+- a stream still running ``synapse.timeout + stream_timeout_grace`` seconds after ``forward_fn``
+  was called is cancelled and ended cleanly (bittensor never stops a stream; its dendrite gives up
+  at ``timeout`` anyway). A client disconnect also cancels the token streamer. ``None`` disables
+  the time limit;
+- a token streamer that raises is logged and the stream still ends cleanly with the connection
+  kept usable (bittensor also ends cleanly, but may leave the keep-alive connection broken);
+- request bodies over ``max_body_bytes`` get 413; failing to build the success headers gives 500
+  (bittensor's PostProcessException path ends in a plain-text 500 too);
+- header values are made latin-1 safe (``?`` for other characters, control characters become
+  spaces) instead of crashing the response; a status message the *client* put in its
+  ``bt_header_axon_status_message`` header is ignored (bittensor would echo it as the error text);
+- ``attach`` resolves string annotations (``from __future__ import annotations`` works), accepts
+  ``tuple[bool, str]`` as well as ``typing.Tuple[bool, str]``, and accepts unannotated hooks;
+  annotations that are present must fit (clear ``TypeError`` otherwise);
+- methods other than GET/POST on an attached route get 405 before the pipeline runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import contextlib
+import importlib.util
+import inspect
+import logging
+import math
+import socket
+import threading
+import time
+import typing
+import uuid as uuid_module
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Literal, Protocol
+
+import uvicorn
+from bittensor_wallet import Keypair
+
+from ._axon_app import AxonApp, Route
+from ._axon_guards import NonceStore, PriorityGate
+from .synapse import Synapse
+
+__all__ = ["Axon"]
+
+logger = logging.getLogger("synapsegen.runtime.axon")
+
+HttpImplementation = Literal["auto", "h11", "httptools"]
+
+_START_TIMEOUT = 10.0
+
+
+class WalletLike(Protocol):
+    """Anything with a ``hotkey`` keypair, e.g. ``bittensor_wallet.Wallet``."""
+
+    @property
+    def hotkey(self) -> Keypair: ...
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn server that leaves the application's signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _ping(synapse: Synapse) -> Synapse:
+    """Default ``/Synapse`` route: echo the synapse (bittensor's ping)."""
+    return synapse
+
+
+def _resolve_keypair(keypair_or_wallet: Keypair | WalletLike | None) -> Keypair:
+    if keypair_or_wallet is None:
+        keypair = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+        logger.warning(
+            "Axon built without a keypair: using a throwaway hotkey %s", keypair.ss58_address
+        )
+        return keypair
+    hotkey = (
+        keypair_or_wallet
+        if isinstance(keypair_or_wallet, Keypair)
+        else getattr(keypair_or_wallet, "hotkey", None)
+    )
+    if not isinstance(hotkey, Keypair):
+        raise TypeError(
+            "Axon needs a bittensor_wallet.Keypair or a wallet whose .hotkey is one, got "
+            f"{type(keypair_or_wallet).__name__}"
+        )
+    keypair = hotkey
+    try:
+        keypair.sign(b"synapsegen axon key check")
+    except Exception as exc:
+        raise ValueError(
+            f"the Axon's hotkey {keypair.ss58_address} cannot sign (no private key?): {exc}"
+        ) from exc
+    return keypair
+
+
+def _pick_http(http: HttpImplementation) -> Literal["h11", "httptools"]:
+    if http != "auto":
+        return http
+    return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+
+
+# ---- attach() signature checks ------------------------------------------------------------------
+
+
+def _signature(fn: Callable[..., Any], role: str) -> inspect.Signature:
+    if not callable(fn):
+        raise TypeError(f"{role} must be callable, got {type(fn).__name__}")
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except (NameError, SyntaxError) as exc:
+        raise TypeError(f"cannot resolve the annotations of {role} {fn!r}: {exc}") from exc
+    except ValueError as exc:
+        raise TypeError(f"cannot read the signature of {role} {fn!r}: {exc}") from exc
+
+
+def _first_parameter(sig: inspect.Signature, role: str) -> inspect.Parameter | None:
+    try:
+        sig.bind(None)
+    except TypeError as exc:
+        raise TypeError(f"{role} must take exactly one argument, the synapse ({exc})") from exc
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    for parameter in sig.parameters.values():
+        if parameter.kind in positional:
+            return parameter
+    return None
+
+
+def _synapse_class_of(forward_fn: Callable[..., Any]) -> type[Synapse]:
+    """The Synapse subclass named by the annotation of ``forward_fn``'s first parameter."""
+    parameter = _first_parameter(_signature(forward_fn, "forward_fn"), "forward_fn")
+    annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
+    if not (isinstance(annotation, type) and issubclass(annotation, Synapse)):
+        raise TypeError(
+            "the first parameter of forward_fn must be annotated with a Synapse subclass "
+            f"(it names the route), got {annotation!r}"
+        )
+    return annotation
+
+
+def _unwrap_awaitable(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (collections.abc.Awaitable, collections.abc.Coroutine):
+        args = typing.get_args(annotation)
+        return args[-1] if args else inspect.Parameter.empty
+    return annotation
+
+
+def _returns_bool_str(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is tuple and typing.get_args(annotation) == (bool, str)
+
+
+def _returns_number(annotation: Any) -> bool:
+    return annotation in (float, int)
+
+
+def _returns_none(annotation: Any) -> bool:
+    return annotation is None or annotation is type(None)
+
+
+def _check_hook(
+    fn: Callable[..., Any],
+    role: str,
+    synapse_class: type[Synapse],
+    returns_ok: Callable[[Any], bool],
+    expected: str,
+) -> None:
+    """Refuse a hook whose (present) annotations cannot fit ``role(synapse) -> expected``."""
+    sig = _signature(fn, role)
+    parameter = _first_parameter(sig, role)
+    annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
+    if annotation not in (inspect.Parameter.empty, Any) and not (
+        isinstance(annotation, type) and issubclass(synapse_class, annotation)
+    ):
+        raise TypeError(
+            f"{role} takes {annotation!r}, but the route's synapse is {synapse_class.__name__}"
+        )
+    returned = _unwrap_awaitable(sig.return_annotation)
+    if returned is not inspect.Parameter.empty and not returns_ok(returned):
+        raise TypeError(f"{role} must return {expected}; it is annotated {returned!r}")
+
+
+# ---- the server ---------------------------------------------------------------------------------
+
+
+class Axon:
+    """A bittensor-10-compatible axon: attach synapse handlers, then serve them over HTTP.
+
+    Args:
+        keypair_or_wallet: the hotkey (``bittensor_wallet.Keypair``) or a wallet whose ``hotkey``
+            is one. It signs the axon's error responses and is the axon hotkey requests must be
+            signed for. None: a throwaway key (logged), for tests.
+        ip: address to bind; ``127.0.0.1`` by default (never all interfaces unless asked).
+        port: port to bind; 0 picks a free one (read ``axon.port`` after ``start()``).
+        external_ip / external_port: the address to advertise (default: ``ip`` / ``port``).
+        max_workers: most forwards (streams included) running at once; further requests wait,
+            highest ``priority_fn`` value first. None: unlimited.
+        max_nonce_entries: capacity of the nonce store (one entry per dendrite hotkey and uuid).
+        max_body_bytes: largest request body accepted (413 beyond); None: unlimited.
+        stream_timeout_grace: a stream is cancelled this many seconds after ``synapse.timeout``
+            has passed since ``forward_fn`` was called; None: never.
+        http: uvicorn HTTP implementation; "auto" uses httptools when installed, else h11.
+        shutdown_timeout: seconds ``stop()`` lets running requests finish before cancelling them.
+    """
+
+    def __init__(
+        self,
+        keypair_or_wallet: Keypair | WalletLike | None = None,
+        *,
+        ip: str = "127.0.0.1",
+        port: int = 0,
+        external_ip: str | None = None,
+        external_port: int | None = None,
+        max_workers: int | None = 64,
+        max_nonce_entries: int = 65536,
+        max_body_bytes: int | None = 32 * 1024 * 1024,
+        stream_timeout_grace: float | None = 1.0,
+        http: HttpImplementation = "auto",
+        shutdown_timeout: float = 5.0,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be in 0..65535, got {port}")
+        if http not in ("auto", "h11", "httptools"):
+            raise ValueError(f"http must be 'auto', 'h11' or 'httptools', got {http!r}")
+        self._keypair = _resolve_keypair(keypair_or_wallet)
+        self._ip = ip
+        self._port = port
+        self._bound_port: int | None = None
+        self._external_ip = external_ip
+        self._external_port = external_port
+        self._http = _pick_http(http)
+        self._shutdown_timeout = shutdown_timeout
+        self._app = AxonApp(
+            keypair=self._keypair,
+            uuid=str(uuid_module.uuid1()),
+            nonces=NonceStore(max_nonce_entries),
+            gate=PriorityGate(max_workers),
+            max_body_bytes=max_body_bytes,
+            stream_timeout_grace=stream_timeout_grace,
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_error: BaseException | None = None
+        self._serve_task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self.attach(_ping)
+
+    # ---- properties -------------------------------------------------------------------------
+
+    @property
+    def app(self) -> AxonApp:
+        """The ASGI application (serve it with any ASGI server, or call it in tests)."""
+        return self._app
+
+    @property
+    def keypair(self) -> Keypair:
+        """The axon's hotkey keypair."""
+        return self._keypair
+
+    @property
+    def hotkey(self) -> str:
+        """SS58 address of the axon's hotkey (what dendrites put in ``bt_header_axon_hotkey``)."""
+        return self._keypair.ss58_address
+
+    @property
+    def uuid(self) -> str:
+        """The axon's uuid1, sent as ``bt_header_axon_uuid`` on error responses."""
+        return self._app.uuid
+
+    @uuid.setter
+    def uuid(self, value: str) -> None:
+        self._app.uuid = value
+
+    @property
+    def ip(self) -> str:
+        """The bind address."""
+        return self._ip
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (the real one when 0 was asked), else the configured one."""
+        return self._bound_port if self._bound_port is not None else self._port
+
+    @property
+    def external_ip(self) -> str:
+        """Address to advertise (defaults to ``ip``)."""
+        return self._external_ip if self._external_ip is not None else self._ip
+
+    @property
+    def external_port(self) -> int:
+        """Port to advertise (defaults to ``port``)."""
+        return self._external_port if self._external_port is not None else self.port
+
+    @property
+    def full_address(self) -> str:
+        """``"ip:port"`` of the bound socket."""
+        return f"{self._ip}:{self.port}"
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the server is accepting connections."""
+        server = self._server
+        return server is not None and server.started and not server.should_exit
+
+    @property
+    def nonces(self) -> NonceStore:
+        """The nonce store used by the default verification."""
+        return self._app.nonces
+
+    @property
+    def gate(self) -> PriorityGate:
+        """The priority gate bounding concurrent forwards."""
+        return self._app.gate
+
+    @property
+    def synapse_names(self) -> list[str]:
+        """Attached routes, in attach order (``Synapse`` first)."""
+        return list(self._app.routes)
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else "stopped"
+        return f"Axon({self.hotkey}, {self.full_address}, {state}, routes={self.synapse_names})"
+
+    # ---- routes -----------------------------------------------------------------------------
+
+    def attach(
+        self,
+        forward_fn: Callable[..., Any],
+        blacklist_fn: Callable[..., Any] | None = None,
+        priority_fn: Callable[..., Any] | None = None,
+        verify_fn: Callable[..., Any] | None = None,
+    ) -> Axon:
+        """Route ``POST|GET /<ClassName>`` to ``forward_fn``; returns ``self`` for chaining.
+
+        The class is the annotation of ``forward_fn``'s first parameter (string annotations are
+        resolved). All four functions may be sync or async and take the synapse:
+
+        - ``forward_fn(synapse) -> Synapse | BTStreamingResponse`` (body-parsed synapse);
+        - ``blacklist_fn(synapse) -> tuple[bool, str]``: ``(True, reason)`` answers 403;
+        - ``priority_fn(synapse) -> float``: higher is served first when ``max_workers`` are busy;
+        - ``verify_fn(synapse) -> None``: raise to answer 401; replaces the default nonce and
+          signature check.
+
+        Attaching a class name again replaces its handlers. Raises ``TypeError`` for a function
+        whose signature cannot fit.
+        """
+        synapse_class = _synapse_class_of(forward_fn)
+        hooks = (
+            (blacklist_fn, "blacklist_fn", _returns_bool_str, "tuple[bool, str]"),
+            (priority_fn, "priority_fn", _returns_number, "float"),
+            (verify_fn, "verify_fn", _returns_none, "None"),
+        )
+        for fn, role, returns_ok, expected in hooks:
+            if fn is not None:
+                _check_hook(fn, role, synapse_class, returns_ok, expected)
+        self._app.routes[synapse_class.__name__] = Route(
+            synapse_class=synapse_class,
+            forward=forward_fn,
+            blacklist=blacklist_fn,
+            priority=priority_fn,
+            verify=verify_fn,
+        )
+        return self
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def _bind(self) -> socket.socket:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            self._ip, self._port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        self._bound_port = int(sock.getsockname()[1])
+        return sock
+
+    def _prepare(self) -> tuple[uvicorn.Server, socket.socket]:
+        """Bind the socket and build the uvicorn server (raises OSError if the bind fails)."""
+        if self._server is not None:
+            raise RuntimeError(f"{self!r} is already running")
+        sock = self._bind()
+        config = uvicorn.Config(
+            self._app,
+            host=self._ip,
+            port=self.port,
+            http=self._http,
+            ws="none",
+            lifespan="off",
+            interface="asgi3",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=math.ceil(self._shutdown_timeout),
+        )
+        server = _EmbeddedServer(config)
+        self._server = server
+        return server, sock
+
+    async def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            for listener in server.servers:
+                listener.close()
+            sock.close()
+            if self._server is server:
+                self._server = None
+
+    def start(self) -> Axon:
+        """Serve in a background thread (own event loop); returns once the port is listening.
+
+        Returns ``self``. Raises ``OSError`` if the address cannot be bound.
+        """
+        with self._lock:
+            if self.is_running:
+                return self
+            server, sock = self._prepare()
+            self._thread_error = None
+
+            def run() -> None:
+                try:
+                    asyncio.run(self._run(server, sock))
+                except BaseException as exc:  # reported by start() or logged
+                    self._thread_error = exc
+                    logger.error("axon server thread failed: %r", exc)
+
+            thread = threading.Thread(target=run, name=f"axon-{self.port}", daemon=True)
+            self._thread = thread
+            thread.start()
+            deadline = time.monotonic() + _START_TIMEOUT
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    server.should_exit = True
+                    thread.join(1.0)
+                    self._server = None
+                    raise RuntimeError(f"axon server did not start: {self._thread_error!r}")
+                time.sleep(0.001)
+        return self
+
+    def stop(self, timeout: float | None = None) -> Axon:
+        """Stop serving; waits (at most ``timeout`` seconds) for the background thread.
+
+        Under ``serve()`` / ``async with`` it only signals the server, which then finishes.
+        """
+        server = self._server
+        if server is not None:
+            server.should_exit = True
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if not thread.is_alive():
+                self._thread = None
+        return self
+
+    async def serve(self) -> None:
+        """Serve in the running event loop until ``stop()`` is called or the task is cancelled."""
+        server, sock = self._prepare()
+        await self._run(server, sock)
+
+    async def __aenter__(self) -> Axon:
+        server, sock = self._prepare()
+        task = asyncio.ensure_future(self._run(server, sock))
+        self._serve_task = task
+        while not server.started:
+            if task.done():
+                task.result()  # raises the startup error
+                raise RuntimeError("axon server stopped during startup")
+            await asyncio.sleep(0.001)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        task, self._serve_task = self._serve_task, None
+        self.stop()
+        if task is not None:
+            await task
