@@ -76,6 +76,9 @@ def get_hash(content: str) -> str:
 _EMPTY_HASH = get_hash("")
 
 
+_LEAF_TYPES = frozenset({str, bytes, bytearray, int, float, bool, type(None)})
+
+
 def get_size(obj: Any) -> int:
     """Recursive ``sys.getsizeof`` total of ``obj``, counting every reachable object once.
 
@@ -85,21 +88,27 @@ def get_size(obj: Any) -> int:
     structures cannot hit the recursion limit.
     """
     seen: set[int] = set()
+    mark_seen = seen.add
+    sizeof = sys.getsizeof
     total = 0
     stack: list[Any] = [obj]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        item = stack.pop()
-        if id(item) in seen:
+        item = pop()
+        key = id(item)
+        if key in seen:
             continue
-        seen.add(id(item))
-        total += sys.getsizeof(item)
+        mark_seen(key)
+        total += sizeof(item)
         if isinstance(item, dict):
-            stack.extend(item.values())
-            stack.extend(item.keys())
+            extend(item.values())
+            extend(item.keys())
+        elif type(item) in _LEAF_TYPES:
+            continue  # fast path; exact types only (enum members of int/str have a __dict__)
         elif hasattr(item, "__dict__"):
-            stack.append(item.__dict__)
-        elif hasattr(item, "__iter__") and not isinstance(item, (str, bytes, bytearray)):
-            stack.extend(item)
+            push(item.__dict__)
+        elif hasattr(item, "__iter__"):
+            extend(item)
     return total
 
 

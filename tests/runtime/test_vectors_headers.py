@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from synapsegen.runtime.synapse import Synapse, TerminalInfo
 
-from ._vectors import headers_classes, load
+from ._vectors import VECTORS_DIR, headers_classes, load
 
 DATA = load("headers.json")
 CASES = DATA["cases"]
@@ -133,3 +134,7 @@ def test_required_fields_match_schema_required() -> None:
 def test_effective_hash_fields() -> None:
     for name, desc in DATA["classes"].items():
         assert list(CLASSES[name].required_hash_fields) == desc["effective_hash_fields"], name
+
+
+def test_vectors_dir_fixture(vectors_dir: Path) -> None:
+    assert vectors_dir == VECTORS_DIR and (vectors_dir / "headers.json").is_file()
