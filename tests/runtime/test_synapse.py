@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import inspect
 import json
 import logging
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from enum import Enum
 from typing import Any, ClassVar
 
+import aiohttp
 import pytest
+import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
 from synapsegen.runtime.synapse import (
     BTStreamingResponse,
     BTStreamingResponseModel,
@@ -522,3 +529,46 @@ def test_synapse_module_does_not_import_aiohttp() -> None:
         "assert 'aiohttp' not in sys.modules, 'aiohttp imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_bt_streaming_response_over_real_uvicorn_and_aiohttp() -> None:
+    """Real uvicorn on loopback, real aiohttp: headers up front, raw chunks, clean end."""
+    chunks = [b"h\xc3", b"\xa9llo", b" world"]  # a UTF-8 character split across chunks
+
+    async def endpoint(request: Request) -> BTStreamingResponse:
+        synapse = Stream(prompt="p", axon=TerminalInfo(status_code=200, status_message="Success"))
+
+        async def streamer(send: Any) -> None:
+            for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        response = synapse.create_streaming_response(streamer)
+        response.headers.update(synapse.to_headers())
+        return response
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = Starlette(routes=[Route("/Stream", endpoint, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"http://127.0.0.1:{port}/Stream", json={}) as response,
+        ):
+            assert response.status == 200
+            assert response.headers["content-type"] == "text/event-stream"
+            assert response.headers["bt_header_axon_status_code"] == "200"
+            assert split_terminal_headers(response.headers)["axon"] == {
+                "status_code": 200,
+                "status_message": "Success",
+            }
+            body = await response.read()
+        assert body == b"".join(chunks)
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
