@@ -19,6 +19,9 @@ Deliberate differences from bittensor, none of them visible on the wire:
 - The numeric before-validators turn a ``TypeError`` (e.g. ``int([])``) into a ``ValueError``, so
   bad input always surfaces as a pydantic ``ValidationError``.
 - ``BTStreamingResponse`` ends the body cleanly (and logs) when the token streamer raises.
+- ``to_headers()`` sends the class name if ``name`` was set to None (bittensor would put None in
+  the header dict and fail later); ``get_size`` walks iteratively (no recursion limit).
+- Models are validated, never mutated in place: the name validator copies the input dict.
 
 This module imports aiohttp only for type checking: a server needs pydantic and starlette only.
 """
