@@ -1,0 +1,364 @@
+"""Interop with real bittensor 10.5.0, each side in its own process, on 127.0.0.1 only.
+
+- real bittensor Dendrite (bt_side/dendrite_client.py) -> synapsegen runtime Axon (this process);
+- synapsegen runtime Dendrite (this process) -> real bittensor Axon (bt_side/axon_server.py).
+
+Both sides use the same synapse definitions (bt_side/bt_synapses.py and our_side.py). Every
+stream is cut inside multi-byte UTF-8 characters at every piece boundary (common.token_bytes).
+Where a case can be produced against both axons, the answers of the real one are the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from bittensor_wallet import Keypair
+from synapsegen.runtime import AxonTarget, Dendrite
+
+from .bt_side.common import (
+    BLACKLIST_REASON,
+    MINER_SS58,
+    OTHER_SS58,
+    PLAIN_SYNAPSE,
+    RAISE_PROMPT,
+    STREAM_SYNAPSE,
+    UNSERVED_SYNAPSE,
+    VALIDATOR_SS58,
+    count_tokens,
+    expected_text,
+)
+from .harness import LOOPBACK, BtAxonServer, BtDendriteClient
+from .our_side import InteropEcho, InteropStream, InteropUnserved
+
+BT_VERSION_AS_INT = 10005000
+BLACKLIST_MESSAGE = f"Forbidden. Key is blacklisted: {BLACKLIST_REASON}."
+INTERNAL_ERROR = re.compile(r"Internal Server Error #[0-9a-f-]{36}")
+SIGNATURE_MISMATCH = re.compile(
+    r"Not Verified with error: Signature mismatch with "
+    r"(\d+)\.(\w+)\.(\w+)\.([0-9a-f-]+)\.([0-9a-f]{64}) and 0x[0-9a-f]{128}"
+)
+NOT_FOUND = re.compile(rf"Synapse name '{UNSERVED_SYNAPSE}' not found\. Available synapses \[.*\]")
+CALL_TIMEOUT_S = 10.0
+
+
+def _bt_call(client: BtDendriteClient, axon_port: int, **call: Any) -> dict[str, Any]:
+    """One call through the real bittensor Dendrite; fails the test if the call itself raised."""
+    call.setdefault("hotkey", MINER_SS58)
+    call.setdefault("timeout", CALL_TIMEOUT_S)
+    result = client.call(port=axon_port, **call)
+    assert "error" not in result, result["error"]
+    return result
+
+
+def _assert_success_terminals(axon: dict[str, Any], dendrite: dict[str, Any]) -> None:
+    """What a successful call leaves in the caller's TerminalInfos (wire_protocol.md §11.4)."""
+    assert axon["status_code"] == 200
+    assert axon["status_message"] == "Success"
+    assert axon["process_time"] is not None and axon["process_time"] >= 0
+    assert axon["hotkey"] == MINER_SS58
+    assert axon["ip"] == LOOPBACK
+    assert dendrite["status_code"] == 200
+    assert dendrite["status_message"] == "Success"
+    assert dendrite["hotkey"] == VALIDATOR_SS58
+    assert dendrite["version"] == BT_VERSION_AS_INT
+    assert dendrite["nonce"] is not None and dendrite["uuid"]
+    assert re.fullmatch(r"0x[0-9a-f]{128}", dendrite["signature"] or "")
+    assert dendrite["process_time"] is not None
+
+
+# --------------------------------------------------------------------------------------------
+# real bittensor Dendrite -> synapsegen Axon
+# --------------------------------------------------------------------------------------------
+
+
+def test_bt_dendrite_streams_split_utf8_from_our_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any
+) -> None:
+    result = _bt_call(bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt="u8", n_tokens=9)
+    expected = expected_text("u8", 9)
+    assert result["status_code"] == 200, result
+    assert result["class"] == STREAM_SYNAPSE
+    assert result["completion"] == expected
+    assert "".join(result["chunks"]) == expected  # nothing lost or garbled between chunks
+    _assert_success_terminals(result["axon"], result["dendrite"])
+
+
+def test_bt_dendrite_plain_call_to_our_axon(bt_dendrite: BtDendriteClient, our_axon: Any) -> None:
+    result = _bt_call(bt_dendrite, our_axon.port, synapse=PLAIN_SYNAPSE, prompt="pl", n_tokens=4)
+    assert result["status_code"] == 200, result
+    assert result["completion"] == expected_text("pl", 4)
+    _assert_success_terminals(result["axon"], result["dendrite"])
+
+
+_VOLATILE = {
+    "axon": ("process_time", "port", "nonce", "signature", "uuid"),
+    "dendrite": ("process_time", "nonce", "signature"),
+}
+
+
+def _stable_view(result: dict[str, Any]) -> dict[str, Any]:
+    """A call result without the values that differ from call to call or axon to axon."""
+    view: dict[str, Any] = {
+        key: result[key]
+        for key in ("class", "status_code", "status_message", "axon_status_code", "completion")
+    }
+    for side, volatile in _VOLATILE.items():
+        view[side] = {k: v for k, v in result[side].items() if k not in volatile}
+    return view
+
+
+def test_bt_dendrite_sees_the_same_result_from_our_axon_as_from_real_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    for synapse in (STREAM_SYNAPSE, PLAIN_SYNAPSE):
+        ours = _bt_call(bt_dendrite, our_axon.port, synapse=synapse, prompt="eq", n_tokens=5)
+        real = _bt_call(bt_dendrite, bt_axon.port, synapse=synapse, prompt="eq", n_tokens=5)
+        assert _stable_view(ours) == _stable_view(real)
+        assert ours["axon"]["port"] == our_axon.port and real["axon"]["port"] == bt_axon.port
+
+
+def test_bt_dendrite_blacklisted_by_our_axon_sees_403_like_real_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    for synapse in (STREAM_SYNAPSE, PLAIN_SYNAPSE):
+        ours = _bt_call(
+            bt_dendrite, our_axon.port, synapse=synapse, prompt="bl", n_tokens=2, key="other"
+        )
+        real = _bt_call(
+            bt_dendrite, bt_axon.port, synapse=synapse, prompt="bl", n_tokens=2, key="other"
+        )
+        assert real["status_code"] == 403 and real["status_message"] == BLACKLIST_MESSAGE, real
+        for result in (ours, real):
+            assert result["status_code"] == 403, (synapse, result)
+            assert result["axon_status_code"] == 403
+            assert result["status_message"] == BLACKLIST_MESSAGE
+            assert result["axon_status_message"] == BLACKLIST_MESSAGE
+            assert not result["completion"]
+            assert result["axon"]["hotkey"] == MINER_SS58
+
+
+def test_bt_dendrite_request_rejected_by_our_verify_fn_gets_401(
+    bt_dendrite: BtDendriteClient, keypairs: dict[str, Keypair]
+) -> None:
+    from .our_side import start_our_axon
+
+    def refuse(synapse: InteropEcho) -> None:
+        raise ValueError("refused by the test's verify_fn")
+
+    axon = start_our_axon(keypairs["miner"], echo_verify=refuse)
+    try:
+        result = _bt_call(bt_dendrite, axon.port, synapse=PLAIN_SYNAPSE, prompt="v", n_tokens=1)
+    finally:
+        axon.stop()
+    assert result["status_code"] == 401, result
+    assert result["status_message"] == "Not Verified with error: refused by the test's verify_fn"
+    assert result["completion"] == ""
+
+
+def test_bt_dendrite_signing_for_another_axon_gets_401_like_real_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    # A genuine bittensor signature, but over a message naming another axon's hotkey: both axons
+    # must rebuild the message with their own hotkey and reject it.
+    results = {
+        "ours": _bt_call(
+            bt_dendrite,
+            our_axon.port,
+            synapse=PLAIN_SYNAPSE,
+            prompt="s",
+            n_tokens=1,
+            hotkey=OTHER_SS58,
+        ),
+        "real": _bt_call(
+            bt_dendrite,
+            bt_axon.port,
+            synapse=PLAIN_SYNAPSE,
+            prompt="s",
+            n_tokens=1,
+            hotkey=OTHER_SS58,
+        ),
+    }
+    for side, result in results.items():
+        assert result["status_code"] == 401, (side, result)
+        match = SIGNATURE_MISMATCH.fullmatch(result["status_message"] or "")
+        assert match, (side, result["status_message"])
+        # The message the axon checked names its own hotkey, not the one that was signed.
+        assert match.group(2) == VALIDATOR_SS58 and match.group(3) == MINER_SS58, side
+
+
+def test_bt_dendrite_unknown_synapse_gets_404_from_our_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    for side, port in (("ours", our_axon.port), ("real", bt_axon.port)):
+        result = _bt_call(bt_dendrite, port, synapse=UNSERVED_SYNAPSE, prompt="x")
+        assert result["status_code"] == 404, (side, result)
+        assert NOT_FOUND.fullmatch(result["status_message"] or ""), (side, result)
+
+
+def test_bt_dendrite_sees_500_when_our_forward_raises(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    for synapse in (STREAM_SYNAPSE, PLAIN_SYNAPSE):
+        for side, port in (("ours", our_axon.port), ("real", bt_axon.port)):
+            result = _bt_call(bt_dendrite, port, synapse=synapse, prompt=RAISE_PROMPT, n_tokens=3)
+            assert result["status_code"] == 500, (side, synapse, result)
+            assert INTERNAL_ERROR.fullmatch(result["status_message"] or ""), (side, result)
+            assert not result["completion"]
+
+
+def test_bt_dendrites_concurrent_streams_from_our_axon_do_not_mix(
+    bt_dendrite: BtDendriteClient, our_axon: Any
+) -> None:
+    # One Dendrite per call: a single bittensor Dendrite racing its own nonces is bittensor's
+    # known limitation (wire_protocol.md §8.6), not what this test is about.
+    calls = [
+        {
+            "target": {"ip": LOOPBACK, "port": our_axon.port, "hotkey": MINER_SS58},
+            "synapse": STREAM_SYNAPSE,
+            "prompt": f"c{index}",
+            "n_tokens": 12 + index,
+            "timeout": CALL_TIMEOUT_S,
+            "fresh_dendrite": True,
+        }
+        for index in range(5)
+    ]
+    results = bt_dendrite.calls(calls, concurrent=True)
+    for index, result in enumerate(results):
+        assert "error" not in result, result["error"]
+        assert result["status_code"] == 200, result
+        assert result["completion"] == expected_text(f"c{index}", 12 + index)
+        assert "".join(result["chunks"]) == result["completion"]
+
+
+# --------------------------------------------------------------------------------------------
+# synapsegen Dendrite -> real bittensor Axon
+# --------------------------------------------------------------------------------------------
+
+
+def _target(server: BtAxonServer) -> AxonTarget:
+    return AxonTarget(ip=server.ip, port=server.port, hotkey=server.hotkey)
+
+
+async def _our_stream(
+    dendrite: Dendrite, server: BtAxonServer, synapse: Any
+) -> tuple[list[Any], Any]:
+    """Stream with our Dendrite; return (the items before the last, the last item)."""
+    stream = await dendrite.forward(
+        _target(server), synapse, timeout=CALL_TIMEOUT_S, deserialize=False, streaming=True
+    )
+    items = [item async for item in stream]
+    assert items, "call_stream yielded nothing"
+    return items[:-1], items[-1]
+
+
+async def test_our_dendrite_streams_split_utf8_from_bt_axon(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        chunks, final = await _our_stream(
+            dendrite, bt_axon, InteropStream(prompt="st", n_tokens=11)
+        )
+    expected = expected_text("st", 11)
+    assert isinstance(final, InteropStream)
+    assert final.dendrite.status_code == 200, final.dendrite
+    assert all(isinstance(chunk, str) for chunk in chunks)
+    assert "".join(chunks) == expected
+    assert final.completion == expected
+    assert count_tokens(final.completion) == 11
+    _assert_success_terminals(final.axon.model_dump(), final.dendrite.model_dump())
+
+
+async def test_our_dendrite_plain_call_to_bt_axon(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        result = await dendrite.forward(
+            _target(bt_axon),
+            InteropEcho(prompt="pc", n_tokens=3),
+            timeout=CALL_TIMEOUT_S,
+            deserialize=False,
+        )
+    assert isinstance(result, InteropEcho)
+    assert result.dendrite.status_code == 200, result.dendrite
+    assert result.completion == expected_text("pc", 3)
+    assert result.prompt == "pc" and result.n_tokens == 3
+    _assert_success_terminals(result.axon.model_dump(), result.dendrite.model_dump())
+
+
+async def test_our_dendrite_records_bt_blacklist_403(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["other"]) as dendrite:
+        chunks, streamed = await _our_stream(
+            dendrite, bt_axon, InteropStream(prompt="bl", n_tokens=3)
+        )
+        plain = await dendrite.forward(
+            _target(bt_axon),
+            InteropEcho(prompt="bl", n_tokens=3),
+            timeout=CALL_TIMEOUT_S,
+            deserialize=False,
+        )
+    assert chunks == []  # the error body is not taken for tokens
+    for synapse in (streamed, plain):
+        assert synapse.dendrite.status_code == 403, synapse.dendrite
+        assert synapse.dendrite.status_message == BLACKLIST_MESSAGE
+        assert synapse.axon.status_code == 403
+        assert synapse.axon.status_message == BLACKLIST_MESSAGE
+        assert synapse.is_blacklist and not synapse.is_success
+        assert synapse.completion == ""
+
+
+async def test_our_dendrite_records_bt_forward_exception_500(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        chunks, streamed = await _our_stream(
+            dendrite, bt_axon, InteropStream(prompt=RAISE_PROMPT, n_tokens=3)
+        )
+        plain = await dendrite.forward(
+            _target(bt_axon),
+            InteropEcho(prompt=RAISE_PROMPT, n_tokens=3),
+            timeout=CALL_TIMEOUT_S,
+            deserialize=False,
+        )
+    assert chunks == []
+    for synapse in (streamed, plain):
+        assert synapse.dendrite.status_code == 500, synapse.dendrite
+        assert INTERNAL_ERROR.fullmatch(synapse.dendrite.status_message or "")
+        assert synapse.axon.status_code == 500
+        assert synapse.completion == ""
+    assert "forward raised on purpose" in bt_axon.stderr_tail(200)
+
+
+async def test_our_dendrite_unknown_synapse_gets_404_from_bt_axon(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        result = await dendrite.forward(
+            _target(bt_axon),
+            InteropUnserved(prompt="x"),
+            timeout=CALL_TIMEOUT_S,
+            deserialize=False,
+        )
+    assert result.dendrite.status_code == 404, result.dendrite
+    assert NOT_FOUND.fullmatch(result.dendrite.status_message or "")
+
+
+async def test_our_dendrite_concurrent_streams_from_bt_axon_do_not_mix(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    # One Dendrite for all five: its uuid lanes must keep the real axon's nonce check happy.
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        outcomes = await asyncio.gather(
+            *(
+                _our_stream(dendrite, bt_axon, InteropStream(prompt=f"k{i}", n_tokens=10 + i))
+                for i in range(5)
+            )
+        )
+    for index, (chunks, final) in enumerate(outcomes):
+        expected = expected_text(f"k{index}", 10 + index)
+        assert final.dendrite.status_code == 200, (index, final.dendrite)
+        assert final.completion == expected
+        assert "".join(chunks) == expected
