@@ -21,13 +21,13 @@ in ``validate.py``; presets are expanded there too, so later stages see explicit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
-JsonScalar = Union[str, int, float, bool, None]
+JsonScalar = str | int | float | bool | None
 
 
 class _Strict(BaseModel):
@@ -40,11 +40,9 @@ class JsonSchema(_Strict):
     """The subset of JSON Schema (2020-12) a field or a shared definition may use."""
 
     type: Annotated[
-        Union[
-            Literal["string", "integer", "number", "boolean", "array", "object", "null"],
-            list[Literal["string", "integer", "number", "boolean", "array", "object", "null"]],
-            None,
-        ],
+        Literal["string", "integer", "number", "boolean", "array", "object", "null"]
+        | list[Literal["string", "integer", "number", "boolean", "array", "object", "null"]]
+        | None,
         Field(description="JSON type, or a list of types (e.g. [string, 'null'] for nullable)."),
     ] = None
     ref: Annotated[
@@ -61,7 +59,7 @@ class JsonSchema(_Strict):
     properties: dict[str, JsonSchema] | None = None
     required: list[str] | None = None
     additional_properties: Annotated[
-        Union[bool, JsonSchema, None], Field(alias="additionalProperties")
+        bool | JsonSchema | None, Field(alias="additionalProperties")
     ] = None
     any_of: Annotated[list[JsonSchema] | None, Field(alias="anyOf")] = None
     one_of: Annotated[list[JsonSchema] | None, Field(alias="oneOf")] = None
@@ -85,7 +83,8 @@ class FieldSpec(JsonSchema):
     """
 
     hash: Annotated[
-        bool, Field(description="Include this field in the signed body hash (required_hash_fields).")
+        bool,
+        Field(description="Include this field in the signed body hash (required_hash_fields)."),
     ] = False
     frozen: Annotated[
         bool, Field(description="Assignment raises; the dendrite keeps the caller's value.")
@@ -115,16 +114,16 @@ class RuleSpec(_Strict):
             )
         ),
     ]
-    field: Annotated[str | None, Field(description="Target response field (all ops but `set`).")] = (
-        None
-    )
+    field: Annotated[
+        str | None, Field(description="Target response field (all ops but `set`).")
+    ] = None
     path: Annotated[str | None, Field(description="Path into the token, e.g. a.b[0].c.")] = None
     when: Annotated[TagMatch | None, Field(description="Apply only to tokens matching these.")] = (
         None
     )
-    key: Annotated[str | None, Field(description="`put` only: path of the dict key in the value.")] = (
-        None
-    )
+    key: Annotated[
+        str | None, Field(description="`put` only: path of the dict key in the value.")
+    ] = None
     fields: Annotated[
         dict[str, str] | list[str] | None,
         Field(description="`set` only: field -> path in the token; a list means same-named paths."),
@@ -138,9 +137,9 @@ class EndSpec(_Strict):
         Literal["eof", "sentinel", "event"],
         Field(description="eof: end of body; sentinel: the SSE sentinel; event: a final event."),
     ] = "eof"
-    event: Annotated[TagMatch | None, Field(description="`signal: event`: the final event's tags.")] = (
-        None
-    )
+    event: Annotated[
+        TagMatch | None, Field(description="`signal: event`: the final event's tags.")
+    ] = None
     keep_partial: Annotated[
         bool,
         Field(description="Keep accumulated response fields when the terminator never came."),
@@ -173,14 +172,14 @@ class ServerSpec(_Strict):
     error_message_key: str = "message"
 
 
-DeserializeSpec = Union[
-    Literal["synapse"],
-    Annotated[dict[Literal["field"], str], Field(description="Return this field.")],
-    Annotated[
+DeserializeSpec = (
+    Literal["synapse"]
+    | Annotated[dict[Literal["field"], str], Field(description="Return this field.")]
+    | Annotated[
         dict[Literal["parse", "model"], str],
         Field(description='Parse the text field `parse` as JSON into the model "#/$defs/Name".'),
-    ],
-]
+    ]
+)
 
 
 class StreamSpec(_Strict):

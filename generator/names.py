@@ -1,0 +1,218 @@
+"""Which schema names may become Python names, and what the generated module calls things.
+
+Every name from a schema that reaches generated Python (synapse classes, ``$defs`` models, fields,
+properties of models) is checked here; every other string is emitted as a Python literal by the
+back end, so no schema string can inject code.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+from pydantic import BaseModel
+
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
+"""Fixed rather than ``keyword.softkwlist``, so the answer does not depend on the Python version."""
+
+SYNAPSE_BASE_FIELDS = frozenset(
+    {
+        "name",
+        "timeout",
+        "total_size",
+        "header_size",
+        "dendrite",
+        "axon",
+        "computed_body_hash",
+        "required_hash_fields",
+        "body_hash",
+    }
+)
+"""Attributes of bittensor's ``Synapse`` (field notes, "What the base classes do")."""
+
+RUNTIME_METHODS = frozenset(
+    {
+        "to_headers",
+        "from_headers",
+        "parse_headers_to_inputs",
+        "deserialize",
+        "get_required_fields",
+        "get_total_size",
+        "is_success",
+        "is_failure",
+        "is_timeout",
+        "is_blacklist",
+        "failed_verification",
+        "process_streaming_response",
+        "extract_response_json",
+        "create_streaming_response",
+        "stream_complete",
+        "stream_response",
+    }
+)
+"""Methods and properties of the runtime ``Synapse``/``StreamingSynapse`` classes."""
+
+BASE_MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.startswith("_"))
+"""Public attributes of pydantic's BaseModel (``copy``, ``json``, ``model_dump``, ...)."""
+
+MODULE_NAMES = frozenset(
+    {
+        # typing and pydantic names a generated module may import
+        "Any",
+        "Annotated",
+        "AsyncIterator",
+        "AsyncGenerator",
+        "Callable",
+        "ClassVar",
+        "Dict",
+        "Iterator",
+        "List",
+        "Literal",
+        "Optional",
+        "Tuple",
+        "TypeAlias",
+        "Union",
+        "BaseModel",
+        "ConfigDict",
+        "Field",
+        "PrivateAttr",
+        "RootModel",
+        "computed_field",
+        "field_validator",
+        "model_validator",
+        # runtime names
+        "Synapse",
+        "StreamingSynapse",
+        "TerminalInfo",
+        "BTStreamingResponse",
+        "MinerError",
+        "MalformedFrame",
+        "StreamError",
+        "TruncatedStream",
+        "FrameTooLarge",
+        "StreamTooLarge",
+        "TextDecoder",
+        "LineDecoder",
+        "SSEDecoder",
+        "JSONSeqDecoder",
+        "token_streamer",
+        "runtime",
+        "annotations",
+        "json",
+        "typing",
+        "pydantic",
+    }
+)
+"""Module-level names of a generated module that a model class must not shadow."""
+
+BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+
+_CAP_WORDS = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+# Codes (see the table in synapsegen.validate).
+NOT_IDENTIFIER = "SG201"
+KEYWORD = "SG202"
+RESERVED = "SG203"
+PRIVATE = "SG204"
+NOT_CAP_WORDS = "SG206"
+SHADOWS = "SG207"
+
+Problem = tuple[str, str]
+"""A diagnostic code and the end of a sentence that starts with the name."""
+
+
+def identifier_problem(name: str) -> Problem | None:
+    """Why ``name`` cannot be a Python name at all (None when it can)."""
+    if not name.isidentifier() or not name.isascii():
+        return NOT_IDENTIFIER, (
+            "is not a valid Python identifier (ASCII letters, digits and _, not first a digit)"
+        )
+    if keyword.iskeyword(name):
+        return KEYWORD, "is a Python keyword"
+    if name in SOFT_KEYWORDS:
+        return KEYWORD, "is a Python soft keyword"
+    if name.startswith("_"):
+        return PRIVATE, "starts with '_' (pydantic treats such names as private, not as fields)"
+    return None
+
+
+def synapse_field_problem(name: str) -> Problem | None:
+    """Why ``name`` cannot be a field of a generated synapse class (None when it can)."""
+    problem = identifier_problem(name)
+    if problem:
+        return problem
+    if name in SYNAPSE_BASE_FIELDS:
+        return RESERVED, "is reserved: bittensor's Synapse already has this field"
+    if name in RUNTIME_METHODS:
+        return RESERVED, "is reserved: it is a method of the Synapse/StreamingSynapse classes"
+    return model_field_problem(name)
+
+
+def model_field_problem(name: str) -> Problem | None:
+    """Why ``name`` cannot be a field of a generated pydantic model (None when it can)."""
+    problem = identifier_problem(name)
+    if problem:
+        return problem
+    if name.startswith("model_"):
+        return RESERVED, "is reserved: pydantic keeps the 'model_' prefix for its own methods"
+    if name in BASE_MODEL_ATTRIBUTES:
+        return RESERVED, "is reserved: it is an attribute of pydantic's BaseModel"
+    return None
+
+
+def class_name_problem(name: str, *, cap_words: bool) -> Problem | None:
+    """Why ``name`` cannot name a generated class (None when it can)."""
+    problem = identifier_problem(name)
+    if problem:
+        return problem
+    if cap_words and not _CAP_WORDS.fullmatch(name):
+        return NOT_CAP_WORDS, (
+            "is not in CapWords (e.g. ChatCompletion): synapse names are class names"
+        )
+    if name in MODULE_NAMES:
+        return SHADOWS, "is a name the generated module imports"
+    if name in BUILTIN_NAMES:
+        return SHADOWS, "would shadow the Python builtin of that name"
+    return None
+
+
+def camel_case(name: str) -> str:
+    """The class name the back end gives an inline model found under key ``name``.
+
+    ``search_result`` -> ``SearchResult``, ``links`` -> ``Links``; characters that cannot be in
+    an identifier separate words, and a leading digit gets a ``Model`` prefix.
+    """
+    words = [w for w in re.split(r"[^0-9A-Za-z]+|_", name) if w]
+    text = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+    return f"Model{text}" if text[0].isdigit() else text
+
+
+_NAMELESS_STEPS = {"items": "Item", "additionalProperties": "Value"}
+
+
+def inline_model_name(owner: str, steps: tuple[str | int, ...]) -> str:
+    """The class name of an inline ``type: object`` schema with ``properties``.
+
+    ``owner`` is the synapse or ``$defs`` name; ``steps`` is the path from the owner to the schema,
+    e.g. ``("response", "usage")`` -> ``OpenAIChatUsage``, ``("request", "messages", "items")``
+    -> ``OpenAIChatMessagesItem``. ``request``/``response``/``properties`` add nothing,
+    ``items`` adds ``Item``, ``additionalProperties`` adds ``Value``, ``anyOf``/``oneOf`` member
+    ``i`` adds ``Option<i+1>``; any other key adds its CamelCase form.
+    """
+    name = owner
+    previous: str | int | None = None
+    for step in steps:
+        if isinstance(step, int):
+            name += f"Option{step + 1}" if previous in ("anyOf", "oneOf") else str(step)
+        elif step in _NAMELESS_STEPS and previous != "properties":
+            name += _NAMELESS_STEPS[step]
+        elif (
+            step in ("request", "response", "properties", "anyOf", "oneOf")
+            and previous != "properties"
+        ):
+            pass
+        else:
+            name += camel_case(step)
+        previous = step
+    return name

@@ -1,0 +1,647 @@
+"""Semantic checks over a whole schema file: names, references, defaults, wire traps, streams.
+
+The checks run on whatever parsed: a synapse whose stream has a structural error still gets its
+field names checked, so one run reports every problem of a file. Streams are checked after preset
+expansion; problems in parts a preset added are reported at the ``format`` key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import names
+from .diagnostics import Diagnostic, NodePath
+from .load import Document
+from .presets import Expansion
+from .spec import FieldSpec, JsonSchema, StreamSpec
+
+UNKNOWN_REF = "SG301"
+NO_DEFAULT = "SG302"
+BAD_DEFAULT = "SG303"
+BAD_REQUIRED = "SG304"
+WIRE_TRAP = "SG305"
+DUPLICATE_NAME = "SG205"
+RULE_NO_FIELD = "SG401"
+RULE_REQUEST_FIELD = "SG402"
+RULE_TYPE = "SG403"
+RULE_OPTIONS = "SG404"
+TEXT_PAYLOAD_PATH = "SG405"
+FRAMING_PAYLOAD = "SG406"
+FRAMING_OPTION = "SG407"
+END_MISMATCH = "SG408"
+ERROR_EVENT = "SG409"
+DESERIALIZE = "SG410"
+INCOMPLETE_STREAM = "SG411"
+
+_REF = re.compile(r"#/\$defs/([^/]+)")
+
+
+@dataclass
+class SynapseParts:
+    """What parsed of one synapse: field specs (None if broken) by name, and the stream."""
+
+    name: str
+    request: dict[str, FieldSpec | None] = field(default_factory=dict)
+    response: dict[str, FieldSpec | None] = field(default_factory=dict)
+    stream: StreamSpec | None = None
+    expansion: Expansion | None = None
+
+
+class Checker:
+    """Collects the semantic diagnostics of one document."""
+
+    def __init__(self, doc: Document, defs: dict[str, JsonSchema | None]) -> None:
+        self.doc = doc
+        self.defs = defs
+        self.diagnostics: list[Diagnostic] = []
+        self._format_key: dict[NodePath, NodePath] = {}  # stream path -> its `format` key path
+
+    # --------------------------------------------------------------------------- reporting
+
+    def report(self, path: NodePath, code: str, message: str, *, at_key: bool = False) -> None:
+        """Add a diagnostic at ``path``; parts a preset added point at the `format` key."""
+        if path not in self.doc.positions:
+            for prefix, format_path in self._format_key.items():
+                owner = prefix[:-1]
+                if path[: len(owner)] == owner and path[len(owner)] in ("stream", "response"):
+                    path, at_key = format_path, True
+                    break
+        self.diagnostics.append(self.doc.diagnostic(path, code, message, at_key=at_key))
+
+    def check_name(
+        self, path: NodePath, kind: str, name: str, problem: names.Problem | None
+    ) -> None:
+        """Report a naming problem (from :mod:`synapsegen.names`) at the name's key."""
+        if problem is not None:
+            code, text = problem
+            self.report(path, code, f"{kind} {name!r} {text}", at_key=True)
+
+    # --------------------------------------------------------------------------- schemas
+
+    def resolve(self, schema: JsonSchema | None) -> JsonSchema | None:
+        """Follow ``$ref`` to the shared definition (None if unknown or circular)."""
+        seen: set[str] = set()
+        while schema is not None and schema.ref is not None:
+            match = _REF.fullmatch(schema.ref)
+            if match is None or match.group(1) in seen:
+                return None
+            seen.add(match.group(1))
+            schema = self.defs.get(match.group(1))
+        return schema
+
+    def types_of(self, schema: JsonSchema | None) -> frozenset[str] | None:
+        """The JSON types a schema admits, or None when it does not say (opaque JSON)."""
+        schema = self.resolve(schema)
+        if schema is None:
+            return None
+        if schema.type is not None:
+            return frozenset([schema.type] if isinstance(schema.type, str) else schema.type)
+        members = schema.any_of or schema.one_of
+        if members:
+            found: set[str] = set()
+            for member in members:
+                member_types = self.types_of(member)
+                if member_types is None:
+                    return None
+                found |= member_types
+            return frozenset(found)
+        values = (
+            schema.enum
+            if schema.enum is not None
+            else ([schema.const] if "const" in schema.model_fields_set else None)
+        )
+        if values is not None:
+            return frozenset(_json_type(v) for v in values)
+        return None
+
+    def check_schema_tree(
+        self,
+        schema: JsonSchema,
+        path: NodePath,
+        *,
+        python_names: bool,
+        owner: str,
+        steps: tuple[str | int, ...],
+        class_names: dict[str, NodePath],
+    ) -> None:
+        """$refs, `required`, defaults and property names of a schema and all its sub-schemas."""
+        for sub_path, sub_steps, sub in _walk(schema, path, steps):
+            if sub.ref is not None:
+                match = _REF.fullmatch(sub.ref)
+                if match is None:
+                    self.report(
+                        (*sub_path, "$ref"),
+                        UNKNOWN_REF,
+                        f"$ref {sub.ref!r} must look like '#/$defs/Name'",
+                    )
+                elif match.group(1) not in self.defs:
+                    known = ", ".join(sorted(self.defs)) or "none are defined"
+                    self.report(
+                        (*sub_path, "$ref"),
+                        UNKNOWN_REF,
+                        f"$ref {sub.ref!r}: no $defs entry {match.group(1)!r} (defined: {known})",
+                    )
+            properties = sub.properties or {}
+            for required in sub.required or []:
+                if required not in properties:
+                    self.report(
+                        (*sub_path, "required"),
+                        BAD_REQUIRED,
+                        f"'required' names {required!r}, which is not in 'properties'",
+                    )
+            if python_names:
+                for prop in properties:
+                    self.check_name(
+                        (*sub_path, "properties", prop),
+                        "property",
+                        prop,
+                        names.model_field_problem(prop),
+                    )
+                if properties and sub_steps:
+                    self.add_class_name(
+                        names.inline_model_name(owner, sub_steps),
+                        sub_path,
+                        class_names,
+                        "inline model",
+                    )
+            if "default" in sub.model_fields_set:
+                self.check_default(sub, sub_path)
+
+    def add_class_name(
+        self, name: str, path: NodePath, class_names: dict[str, NodePath], kind: str
+    ) -> None:
+        """Record a generated class name; a second class of the same name is an error."""
+        if name in class_names:
+            first = self.doc.position_of(class_names[name], at_key=True)
+            self.report(
+                path,
+                names.SHADOWS,
+                f"{kind} would be generated as class {name!r}, which is already defined "
+                f"at line {first.line}; rename one of them",
+                at_key=True,
+            )
+        else:
+            class_names[name] = path
+
+    def check_default(self, schema: JsonSchema, path: NodePath) -> None:
+        """A default must fit the declared type, enum and const (the simple cases)."""
+        value = schema.default
+        resolved = self.resolve(schema)
+        problem = self._mismatch(resolved, value) if resolved is not None else None
+        if problem:
+            self.report(
+                (*path, "default"),
+                BAD_DEFAULT,
+                f"default {_show(value)} does not match the field's schema: {problem}",
+            )
+
+    def _mismatch(self, schema: JsonSchema, value: Any) -> str | None:
+        if schema.enum is not None and value not in schema.enum:
+            return "not one of " + ", ".join(_show(v) for v in schema.enum)
+        if "const" in schema.model_fields_set and value != schema.const:
+            return f"the const is {_show(schema.const)}"
+        types = self.types_of(schema)
+        if types is not None and not any(_fits(value, t) for t in types):
+            return "expected " + " or ".join(sorted(types)) + f", got {_json_type(value)}"
+        members = schema.any_of or schema.one_of
+        if members and not any(
+            (r := self.resolve(m)) is None or self._mismatch(r, value) is None for m in members
+        ):
+            return "it matches none of the anyOf/oneOf members"
+        if isinstance(value, list) and schema.items is not None:
+            item_schema = self.resolve(schema.items)
+            for item in value:
+                item_problem = self._mismatch(item_schema, item) if item_schema else None
+                if item_problem:
+                    return f"item {_show(item)}: {item_problem}"
+        return None
+
+    # --------------------------------------------------------------------------- fields
+
+    def check_fields(
+        self, synapse: SynapseParts, path: NodePath, class_names: dict[str, NodePath]
+    ) -> None:
+        """Names, defaults, direction and bittensor's required-field traps of one synapse."""
+        for direction in ("request", "response"):
+            fields = getattr(synapse, direction)
+            for name, spec in fields.items():
+                field_path = (*path, direction, name)
+                self.check_name(
+                    field_path, f"{direction} field", name, names.synapse_field_problem(name)
+                )
+                if direction == "response" and name in synapse.request:
+                    first = self.doc.position_of((*path, "request", name), at_key=True)
+                    self.report(
+                        field_path,
+                        DUPLICATE_NAME,
+                        f"field {name!r} is both a request field (line {first.line}) and "
+                        "a response field; one class holds both, so names must differ",
+                        at_key=True,
+                    )
+                if spec is None:
+                    continue
+                self.check_schema_tree(
+                    spec,
+                    field_path,
+                    python_names=True,
+                    owner=synapse.name,
+                    steps=(direction, name),
+                    class_names=class_names,
+                )
+                if "default" not in spec.model_fields_set:
+                    if direction == "response":
+                        self.report(
+                            field_path,
+                            NO_DEFAULT,
+                            f"response field {name!r} needs a default: the validator "
+                            "builds the synapse before any response exists",
+                            at_key=True,
+                        )
+                    else:
+                        self.check_required_on_wire(spec, field_path, name)
+
+    def check_required_on_wire(self, spec: FieldSpec, path: NodePath, name: str) -> None:
+        """Bittensor sends a required field only as an empty placeholder of its type."""
+        resolved = self.resolve(spec)
+        if resolved is None:
+            return
+        types = self.types_of(resolved) or frozenset()
+        reason = None
+        if "null" in types:
+            reason = (
+                "it is nullable: a None value gets no header at all, and the axon then "
+                "fails to build the synapse (HTTP 500)"
+            )
+        elif resolved.enum is not None or "const" in resolved.model_fields_set:
+            reason = (
+                "it is an enum/const: to_headers() cannot build the empty placeholder of "
+                "such a type and raises"
+            )
+        elif types == {"object"} and resolved.required:
+            reason = (
+                "it is a model with required properties of its own: the empty placeholder "
+                "{} fails validation on the axon (HTTP 500)"
+            )
+        else:
+            reason = _placeholder_violation(resolved, types)
+        if reason:
+            self.report(
+                path,
+                WIRE_TRAP,
+                f"required request field {name!r} cannot be sent by real bittensor "
+                f"dendrites/axons: {reason}; give it a default",
+                at_key=True,
+            )
+
+    # --------------------------------------------------------------------------- streams
+
+    def register_preset(self, stream_path: NodePath) -> None:
+        """Problems in parts a preset added will point at this stream's `format` key."""
+        self._format_key[stream_path] = (*stream_path, "format")
+
+    def check_stream(self, synapse: SynapseParts, path: NodePath) -> None:
+        """Framing/payload/end/rule/deserialize consistency of an expanded stream."""
+        assert synapse.expansion is not None
+        stream = synapse.expansion.stream
+        given = synapse.stream.model_fields_set if synapse.stream else set()
+        response = {**synapse.response, **synapse.expansion.added_response}
+        self._check_framing(stream, path, given)
+        text_payload = stream.payload == "text"
+        for index, rule in enumerate(stream.rules or []):
+            rule_path = (*path, "rules", index)
+            self._check_rule_options(rule, rule_path, text_payload)
+            targets = (
+                [rule.field]
+                if rule.op != "set"
+                else list(rule.fields or {})
+                if isinstance(rule.fields, (dict, list))
+                else []
+            )
+            for target in targets:
+                if target is None:
+                    continue
+                where = (*rule_path, "field") if rule.op != "set" else (*rule_path, "fields")
+                self._check_target(rule.op, target, where, synapse, response)
+        self._check_deserialize(stream, path, synapse, response)
+
+    def _check_framing(self, stream: StreamSpec, path: NodePath, given: set[str]) -> None:
+        if stream.framing is None:
+            self.report(
+                path,
+                INCOMPLETE_STREAM,
+                "stream needs `format` (a preset: text, openai-sse, ndjson-events) or "
+                "`framing` (raw, lines, sse, json-seq)",
+            )
+            return
+        if not stream.rules:
+            self.report(
+                (*path, "rules") if "rules" in given else path,
+                INCOMPLETE_STREAM,
+                "stream needs at least one rule saying how tokens fill response fields",
+            )
+        payload_path = (*path, "payload")
+        if stream.payload is None:
+            self.report(
+                path,
+                FRAMING_PAYLOAD,
+                f"framing {stream.framing!r} needs `payload: text` or `payload: json`",
+            )
+        elif stream.framing == "raw" and stream.payload == "json":
+            self.report(
+                payload_path,
+                FRAMING_PAYLOAD,
+                "framing 'raw' has no token boundaries, so it cannot carry JSON tokens; "
+                "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`",
+            )
+        elif stream.framing == "json-seq" and stream.payload == "text":
+            self.report(
+                payload_path,
+                FRAMING_PAYLOAD,
+                "framing 'json-seq' carries JSON values; `payload: text` contradicts it",
+            )
+        if stream.sentinel is not None and stream.framing != "sse":
+            self.report(
+                (*path, "sentinel"),
+                FRAMING_OPTION,
+                f"`sentinel` applies to framing 'sse' only, not {stream.framing!r}",
+            )
+        if "delimiter" in given and stream.framing != "lines":
+            self.report(
+                (*path, "delimiter"),
+                FRAMING_OPTION,
+                f"`delimiter` applies to framing 'lines' only, not {stream.framing!r}",
+            )
+        end = stream.end
+        end_path = (*path, "end")
+        if end is not None:
+            if end.signal == "sentinel" and (stream.framing != "sse" or stream.sentinel is None):
+                self.report(
+                    (*end_path, "signal"),
+                    END_MISMATCH,
+                    "`end.signal: sentinel` needs framing 'sse' with a `sentinel`",
+                )
+            if end.signal == "event" and end.event is None:
+                self.report(
+                    end_path,
+                    END_MISMATCH,
+                    "`end.signal: event` needs `end.event`, the final event's tags",
+                )
+            if end.event is not None and end.signal != "event":
+                self.report(
+                    (*end_path, "event"),
+                    END_MISMATCH,
+                    f"`end.event` is only used with `signal: event`, not {end.signal!r}",
+                )
+            if end.signal == "event" and stream.payload == "text":
+                self.report(
+                    (*end_path, "signal"),
+                    END_MISMATCH,
+                    "`end.signal: event` matches JSON tokens; the payload is text",
+                )
+        if stream.server.error_event is not None and stream.payload == "text":
+            self.report(
+                (*path, "server", "error_event"),
+                ERROR_EVENT,
+                "`server.error_event` needs a JSON payload; with text the error would "
+                "be indistinguishable from tokens",
+            )
+        if stream.token is not None and stream.payload == "text":
+            self.report(
+                (*path, "token"),
+                FRAMING_PAYLOAD,
+                "`token` describes JSON tokens; the payload is text",
+            )
+
+    def _check_rule_options(self, rule: Any, path: NodePath, text_payload: bool) -> None:
+        given = rule.model_fields_set
+        if rule.op == "set":
+            if not rule.fields:
+                self.report(path, RULE_OPTIONS, "rule `set` needs `fields` (the fields it sets)")
+            if rule.field is not None:
+                self.report(
+                    (*path, "field"), RULE_OPTIONS, "rule `set` takes `fields`, not `field`"
+                )
+            if rule.path is not None:
+                self.report(
+                    (*path, "path"),
+                    RULE_OPTIONS,
+                    "rule `set` reads a path per field in `fields`, not `path`",
+                )
+        else:
+            if rule.field is None:
+                self.report(path, RULE_OPTIONS, f"rule {rule.op!r} needs `field`, its target")
+            if rule.fields is not None:
+                self.report(
+                    (*path, "fields"),
+                    RULE_OPTIONS,
+                    f"`fields` belongs to rule `set`, not {rule.op!r}",
+                )
+        if rule.op == "put" and rule.key is None:
+            self.report(
+                path,
+                RULE_OPTIONS,
+                "rule `put` needs `key`, the path of the dict key inside the value",
+            )
+        if rule.op != "put" and rule.key is not None:
+            self.report(
+                (*path, "key"), RULE_OPTIONS, f"`key` belongs to rule `put`, not {rule.op!r}"
+            )
+        if text_payload:
+            for option in ("path", "when"):
+                if option in given and getattr(rule, option) is not None:
+                    self.report(
+                        (*path, option),
+                        TEXT_PAYLOAD_PATH,
+                        f"`{option}` needs JSON tokens; with `payload: text` the token is "
+                        "the text itself",
+                    )
+            if rule.op in ("set", "put", "extend"):
+                self.report(
+                    (*path, "op"),
+                    TEXT_PAYLOAD_PATH,
+                    f"rule {rule.op!r} needs JSON tokens; the payload is text",
+                )
+
+    def _check_target(
+        self,
+        op: str,
+        target: str,
+        path: NodePath,
+        synapse: SynapseParts,
+        response: dict[str, FieldSpec | None],
+    ) -> None:
+        if target in synapse.request and target not in response:
+            self.report(
+                path,
+                RULE_REQUEST_FIELD,
+                f"rule {op!r} targets {target!r}, a request field; rules fill response fields",
+            )
+            return
+        if target not in response:
+            known = ", ".join(response) or "none"
+            self.report(
+                path,
+                RULE_NO_FIELD,
+                f"rule {op!r} targets {target!r}, which is not a response field "
+                f"(response fields: {known})",
+            )
+            return
+        spec = response[target]
+        if spec is None or op in ("replace", "set"):
+            return
+        resolved = self.resolve(spec)
+        types = self.types_of(spec)
+        needed = {"concat": "string", "append": "array", "extend": "array", "put": "object"}[op]
+        ok = types == frozenset({needed})
+        if ok and op == "put" and resolved is not None:
+            ok = not resolved.properties and resolved.additional_properties is not False
+        if not ok:
+            shape = {
+                "string": "a string field (type: string)",
+                "array": "a list field (type: array)",
+                "object": "a dict field (type: object with additionalProperties)",
+            }[needed]
+            have = "/".join(sorted(types)) if types else "untyped"
+            self.report(path, RULE_TYPE, f"rule {op!r} needs {shape}; {target!r} is {have}")
+
+    def _check_deserialize(
+        self,
+        stream: StreamSpec,
+        path: NodePath,
+        synapse: SynapseParts,
+        response: dict[str, FieldSpec | None],
+    ) -> None:
+        if not isinstance(stream.deserialize, dict):
+            return
+        spec: dict[str, str] = {str(key): value for key, value in stream.deserialize.items()}
+        where = (*path, "deserialize")
+        everything = {**synapse.request, **response}
+        if "field" in spec:
+            if spec["field"] not in everything:
+                self.report(
+                    where,
+                    DESERIALIZE,
+                    f"deserialize returns field {spec['field']!r}, which does not exist",
+                )
+            return
+        parse, model = spec.get("parse"), spec.get("model")
+        if parse is None or model is None:
+            self.report(
+                where,
+                DESERIALIZE,
+                "deserialize with `parse` needs both `parse` (a text field) and `model`",
+            )
+        if parse is not None:
+            if parse not in everything:
+                self.report(
+                    (*where, "parse"),
+                    DESERIALIZE,
+                    f"deserialize parses field {parse!r}, which does not exist",
+                )
+            elif self.types_of(everything[parse]) != frozenset({"string"}):
+                self.report(
+                    (*where, "parse"),
+                    DESERIALIZE,
+                    f"deserialize parses field {parse!r} as JSON text, but it is not a "
+                    "string field",
+                )
+        if model is not None:
+            match = _REF.fullmatch(model)
+            if match is None or match.group(1) not in self.defs:
+                self.report(
+                    (*where, "model"),
+                    DESERIALIZE,
+                    f"deserialize model {model!r} is not a '#/$defs/Name' of this file",
+                )
+
+
+def _walk(
+    schema: JsonSchema, path: NodePath, steps: tuple[str | int, ...]
+) -> Iterator[tuple[NodePath, tuple[str | int, ...], JsonSchema]]:
+    """Every sub-schema with its document path and its steps below the owner."""
+    yield path, steps, schema
+    children: list[tuple[tuple[str | int, ...], JsonSchema]] = []
+    if schema.items is not None:
+        children.append((("items",), schema.items))
+    for name, prop in (schema.properties or {}).items():
+        children.append((("properties", name), prop))
+    if isinstance(schema.additional_properties, JsonSchema):
+        children.append((("additionalProperties",), schema.additional_properties))
+    for keyword, members in (("anyOf", schema.any_of), ("oneOf", schema.one_of)):
+        for index, member in enumerate(members or []):
+            children.append(((keyword, index), member))
+    for rel, child in children:
+        yield from _walk(child, (*path, *rel), (*steps, *rel))
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _fits(value: Any, json_type: str) -> bool:
+    actual = _json_type(value)
+    return (
+        actual == json_type
+        or (json_type == "number" and actual == "integer")
+        or (json_type == "integer" and isinstance(value, float) and value.is_integer())
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _placeholder_violation(schema: JsonSchema, types: frozenset[str]) -> str | None:
+    """Whether the empty placeholder of the field's type breaks its own constraints."""
+    if types == {"string"}:
+        if schema.min_length:
+            return (
+                f"the empty placeholder '' violates minLength {schema.min_length}, so the "
+                "axon fails to build the synapse from headers (HTTP 500)"
+            )
+        if schema.pattern is not None:
+            try:
+                if re.search(schema.pattern, "") is None:
+                    return (
+                        f"the empty placeholder '' does not match pattern {schema.pattern!r}, "
+                        "so the axon fails to build the synapse from headers (HTTP 500)"
+                    )
+            except re.error:
+                return None
+    if types == {"array"} and schema.min_items:
+        return (
+            f"the empty placeholder [] violates minItems {schema.min_items}, so the axon "
+            "fails to build the synapse from headers (HTTP 500)"
+        )
+    if types and types <= {"integer", "number"}:
+        low, high = schema.minimum, schema.maximum
+        if (
+            (low is not None and low > 0)
+            or (high is not None and high < 0)
+            or (schema.exclusive_minimum is not None and schema.exclusive_minimum >= 0)
+            or (schema.exclusive_maximum is not None and schema.exclusive_maximum <= 0)
+        ):
+            return (
+                "the placeholder 0 is outside the field's bounds, so the axon fails to build "
+                "the synapse from headers (HTTP 500)"
+            )
+    return None

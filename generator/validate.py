@@ -1,0 +1,212 @@
+"""Validate a loaded schema file: structure, semantics, preset expansion.
+
+``validate(load_document(path))`` gives a :class:`Validated`: the expanded
+:class:`~synapsegen.spec.SchemaFile` (presets expanded, defaults filled, preset-added response
+fields present) when the file is clean, and every diagnostic of the file otherwise. Nothing raises
+for bad input.
+
+Diagnostic codes (stable; printed as ``path:line:col: CODE message``):
+
+======  ==========================================================================================
+Code    Meaning
+======  ==========================================================================================
+SG001   The file cannot be read.
+SG002   The file is not valid UTF-8.
+SG003   YAML or JSON syntax error (JSON errors carry json's own line and column).
+SG004   Duplicate key in a mapping (reported at the second key).
+SG005   Unsupported YAML: tags other than the core ones, non-string keys, recursive aliases,
+        documents nested too deeply or too large.
+SG006   Unknown file extension (use .yaml, .yml or .json).
+SG101   Unknown key (with a "did you mean" suggestion).
+SG102   Missing required key (reported at the mapping that lacks it).
+SG103   Wrong type of value (e.g. a list where a string is expected).
+SG104   Value not among the allowed choices (e.g. ``framing: ssee``), or unsupported version.
+SG105   Value out of range or too short/long (e.g. ``max_frame_bytes: 0``, empty ``synapses``).
+SG201   Name is not a valid Python identifier.
+SG202   Name is a Python keyword or soft keyword (``class``, ``match``, ``type``, ...).
+SG203   Name is reserved: a field of bittensor's Synapse, a method of the runtime classes, an
+        attribute of pydantic's BaseModel or a ``model_*`` name.
+SG204   Name starts with ``_``.
+SG205   The same field name is both a request and a response field.
+SG206   Synapse name is not in CapWords.
+SG207   Class name clash: a synapse or ``$defs`` name that the generated module imports or that
+        shadows a builtin, or two generated classes (synapses, ``$defs``, inline models) with one
+        name.
+SG301   Unknown or malformed ``$ref``.
+SG302   Response field without a default.
+SG303   Default does not match the declared type, enum or const.
+SG304   ``required`` names a property that is not in ``properties``.
+SG305   Required request field that real bittensor cannot send (nullable, enum/const, a model
+        with required properties, or constraints its empty placeholder violates).
+SG401   Rule targets a field that does not exist.
+SG402   Rule targets a request field.
+SG403   Rule target has the wrong type (concat: string, append/extend: array, put: dict).
+SG404   Rule options do not fit the op (put without key, set without fields, field on set, ...).
+SG405   ``path``/``when`` (or a JSON-only op) with a text payload.
+SG406   Framing and payload do not fit (raw+json, json-seq+text, lines/sse without payload,
+        ``token`` with a text payload).
+SG407   ``sentinel`` without sse framing, ``delimiter`` without lines framing.
+SG408   ``end`` does not fit the stream (sentinel signal without a sentinel, event signal without
+        an event, an event with another signal or with a text payload).
+SG409   ``server.error_event`` with a text payload.
+SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model.
+SG411   Explicit stream without framing or without rules.
+======  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import names
+from .diagnostics import Diagnostic, NodePath
+from .load import Document
+from .presets import expand_stream
+from .semantics import DUPLICATE_NAME, Checker, SynapseParts
+from .spec import FieldSpec, JsonSchema, SchemaFile, StreamSpec
+from .structure import WRONG_TYPE, validate_structure
+
+__all__ = ["Validated", "validate"]
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The result of validation: ``schema`` is None exactly when there is an error."""
+
+    schema: SchemaFile | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the file has no diagnostics."""
+        return not self.diagnostics
+
+
+def validate(doc: Document) -> Validated:
+    """Validate a loaded document; see the module docstring for the diagnostic codes."""
+    if doc.diagnostics:
+        return Validated(None, doc.diagnostics)
+    data = doc.data
+    if not isinstance(data, dict):
+        message = "a schema file must be a mapping with `version` and `synapses`" + (
+            ", but the file is empty" if data is None else ""
+        )
+        return Validated(None, (doc.diagnostic((), WRONG_TYPE, message),))
+
+    schema, diagnostics = validate_structure(doc, SchemaFile, data)
+    defs = _parse_mapping(doc, data.get("$defs"), ("$defs",), JsonSchema)
+    checker = Checker(doc, defs)
+    synapse_parts = _parse_synapses(doc, data.get("synapses"))
+    _check(checker, defs, synapse_parts)
+
+    diagnostics = sorted(
+        set(diagnostics) | set(checker.diagnostics),
+        key=lambda d: (d.line, d.col, d.code, d.message),
+    )
+    if diagnostics or schema is None:
+        return Validated(None, tuple(diagnostics))
+    return Validated(_expanded(schema, synapse_parts), ())
+
+
+def _parse_mapping(doc: Document, raw: Any, path: NodePath, model: type[Any]) -> dict[str, Any]:
+    """Parse each entry of a mapping on its own; broken entries map to None."""
+    if not isinstance(raw, dict):
+        return {}
+    parsed: dict[str, Any] = {}
+    for name, value in raw.items():
+        parsed[name], _ = validate_structure(doc, model, value, (*path, name))
+    return parsed
+
+
+def _parse_synapses(doc: Document, raw: Any) -> dict[str, SynapseParts]:
+    if not isinstance(raw, dict):
+        return {}
+    result: dict[str, SynapseParts] = {}
+    for name, body in raw.items():
+        parts = SynapseParts(name)
+        path: NodePath = ("synapses", name)
+        if isinstance(body, dict):
+            parts.request = _parse_mapping(doc, body.get("request"), (*path, "request"), FieldSpec)
+            parts.response = _parse_mapping(
+                doc, body.get("response"), (*path, "response"), FieldSpec
+            )
+            if "stream" in body:
+                parts.stream, _ = validate_structure(
+                    doc, StreamSpec, body["stream"], (*path, "stream")
+                )
+        result[name] = parts
+    return result
+
+
+def _check(
+    checker: Checker, defs: dict[str, JsonSchema | None], synapses: dict[str, SynapseParts]
+) -> None:
+    class_names: dict[str, NodePath] = {}
+    for name in synapses:
+        path: NodePath = ("synapses", name)
+        problem = names.class_name_problem(name, cap_words=True)
+        checker.check_name(path, "synapse name", name, problem)
+        checker.add_class_name(name, path, class_names, "synapse")
+    for name, schema in defs.items():
+        path = ("$defs", name)
+        checker.check_name(
+            path, "$defs name", name, names.class_name_problem(name, cap_words=False)
+        )
+        checker.add_class_name(name, path, class_names, "$defs model")
+        if schema is not None:
+            checker.check_schema_tree(
+                schema, path, python_names=True, owner=name, steps=(), class_names=class_names
+            )
+    for name, parts in synapses.items():
+        path = ("synapses", name)
+        if parts.stream is not None and parts.stream.format is not None:
+            checker.register_preset((*path, "stream"))
+        if parts.stream is not None and all(spec is not None for spec in parts.response.values()):
+            response = {k: v for k, v in parts.response.items() if v is not None}
+            parts.expansion = expand_stream(parts.stream, response)
+            for added in parts.expansion.added_response:
+                if added in parts.request:
+                    checker.report(
+                        (*path, "stream", "format"),
+                        DUPLICATE_NAME,
+                        f"preset {parts.stream.format!r} adds response field "
+                        f"{added!r}, but {added!r} is a request field; rename the request field",
+                        at_key=True,
+                    )
+        checker.check_fields(parts, path, class_names)
+        if parts.expansion is not None:
+            for added, spec in parts.expansion.added_response.items():
+                checker.check_schema_tree(
+                    spec,
+                    (*path, "response", added),
+                    python_names=True,
+                    owner=name,
+                    steps=("response", added),
+                    class_names=class_names,
+                )
+            if parts.stream is not None and parts.stream.token is not None:
+                checker.check_schema_tree(
+                    parts.stream.token,
+                    (*path, "stream", "token"),
+                    python_names=False,
+                    owner=name,
+                    steps=(),
+                    class_names={},
+                )
+            checker.check_stream(parts, (*path, "stream"))
+
+
+def _expanded(schema: SchemaFile, synapses: dict[str, SynapseParts]) -> SchemaFile:
+    """The schema with every stream explicit and preset-added response fields present."""
+    updated = {}
+    for name, synapse in schema.synapses.items():
+        expansion = synapses[name].expansion
+        assert expansion is not None, "a clean file has every stream expanded"
+        updated[name] = synapse.model_copy(
+            update={
+                "stream": expansion.stream,
+                "response": {**synapse.response, **expansion.added_response},
+            }
+        )
+    return schema.model_copy(update={"synapses": updated})
