@@ -76,7 +76,36 @@ _EXPORTS: dict[str, str] = {
     "token_streamer": "streaming",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Axon",
+    "AxonTarget",
+    "BTStreamingResponse",
+    "BTStreamingResponseModel",
+    "Dendrite",
+    "FrameTooLarge",
+    "JSONSeqDecoder",
+    "LineDecoder",
+    "MalformedFrame",
+    "MinerError",
+    "SSEDecoder",
+    "StreamError",
+    "StreamTooLarge",
+    "StreamingSynapse",
+    "Synapse",
+    "TerminalInfo",
+    "TextDecoder",
+    "TruncatedStream",
+    "decode_json_frame",
+    "decode_text_frame",
+    "encode_json_line",
+    "encode_json_value",
+    "encode_line",
+    "encode_sse",
+    "encode_sse_json",
+    "encode_text",
+    "split_terminal_headers",
+    "token_streamer",
+]
 
 
 def __getattr__(name: str) -> Any:
