@@ -83,6 +83,25 @@ class SectionResult:
         self.targets.append(Target(description, met, detail))
 
 
+def require_runtime(*names: str) -> None:
+    """Raise SectionSkipped unless ``synapsegen.runtime`` provides every one of ``names``."""
+    import synapsegen.runtime as runtime
+
+    missing = []
+    for name in names:
+        try:
+            getattr(runtime, name)
+        except (AttributeError, ImportError):
+            missing.append(name)
+    if missing:
+        raise SectionSkipped(f"synapsegen.runtime does not provide {', '.join(missing)} yet")
+
+
+def require_codecs() -> None:
+    """Raise SectionSkipped unless the runtime's stream codecs are implemented."""
+    require_runtime("TextDecoder", "LineDecoder", "SSEDecoder", "JSONSeqDecoder")
+
+
 def median(values: Sequence[float]) -> float:
     """Median of a non-empty sequence."""
     if not values:
