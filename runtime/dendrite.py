@@ -239,6 +239,8 @@ def _keypair_of(wallet: Any) -> HotkeyKeypair:
 class Dendrite:
     """Client for bittensor-10 axons (see the module docstring for the deliberate differences).
 
+    Use one Dendrite from one thread; its session follows the event loop it is used in.
+
     Args:
         wallet: a ``bittensor_wallet.Keypair`` (the hotkey) or a ``Wallet`` (its ``hotkey``).
         external_ip: the IP claimed in ``bt_header_dendrite_ip``; a target with this IP is called
@@ -270,9 +272,10 @@ class Dendrite:
         self.synapse_history: deque[Synapse] = deque(maxlen=history_size)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self._last_nonce = 0
         self._lanes = _UuidLanes(self.uuid)
-        self._reused_connections: set[int] = set()
 
     # ----------------------------------------------------------------------------- session
 
@@ -282,7 +285,13 @@ class Dendrite:
         return self._get_session()
 
     def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._session_loop is not loop:
+            # A session cannot outlive its event loop (e.g. after asyncio.run() returned);
+            # its connections died with that loop, so a new session is opened for this one.
+            self._session = None
         if self._session is None or self._session.closed:
+            self._session_loop = loop
             trace = aiohttp.TraceConfig()
             trace.on_connection_reuseconn.append(_note_connection_reused)
             connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
@@ -298,19 +307,29 @@ class Dendrite:
     aclose = aclose_session
 
     def close_session(self) -> None:
-        """Synchronous close, for code without a running event loop.
+        """Synchronous close, for code without a running event loop (bittensor's name).
 
-        Inside a running loop use ``await aclose_session()``; here the close is only scheduled.
+        Inside a running loop the close is scheduled; prefer ``await aclose_session()`` there.
         """
-        session, self._session = self._session, None
+        session, session_loop = self._session, self._session_loop
+        self._session = None
         if session is None or session.closed:
             return
         try:
-            loop = asyncio.get_running_loop()
+            running = asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(session.close())
+            running = None
+        if running is not None:
+            task = running.create_task(session.close())
+            self._closing.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._closing.discard)
+        elif session_loop is not None and not session_loop.is_closed():
+            session_loop.run_until_complete(session.close())
         else:
-            loop.create_task(session.close())
+            try:  # its loop is gone (asyncio.run returned): close what is left in a new one
+                asyncio.run(session.close())
+            except Exception as exc:  # noqa: BLE001 - best effort, nothing to report to
+                _logger.debug("closing a session whose event loop is gone: %r", exc)
 
     async def __aenter__(self) -> Dendrite:
         return self
@@ -381,11 +400,13 @@ class Dendrite:
             self.preprocess_synapse_for_request(target, synapse, timeout, uuid=lane)
             headers = synapse.to_headers()  # before model_dump: it refreshes total_size
             trace_ctx = SimpleNamespace(reused=False)
+            # A retry gets only what is left of the total timeout.
+            remaining_total = max(started + timeout - time.monotonic(), 0.001)
             request = session.post(
                 url,
                 headers=headers,
                 json=synapse.model_dump(),
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                timeout=aiohttp.ClientTimeout(total=remaining_total),
                 trace_request_ctx=trace_ctx,
             )
             try:

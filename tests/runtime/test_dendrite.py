@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import aiohttp
 import pytest
 from pydantic import Field
+from synapsegen.runtime.codecs import MalformedFrame, TextDecoder, TruncatedStream
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
 from synapsegen.runtime.signing import VERSION_AS_INT, request_message, verify
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse
@@ -335,8 +336,6 @@ async def test_first_byte_timeout_does_not_cut_a_stream_that_started() -> None:
 
 
 def test_error_mapping_uses_exact_types() -> None:
-    from synapsegen.runtime.codecs import StreamError
-
     client = dendrite()
     cases: list[tuple[BaseException, int, str]] = [
         (TimeoutError(), 408, "Request timeout after 3.0 seconds"),
@@ -350,13 +349,46 @@ def test_error_mapping_uses_exact_types() -> None:
             "Failed to parse response: ",
         ),
         (ValueError("bad"), 422, "Failed to parse response: bad"),
-        (StreamError.__new__(StreamError), 422, "Failed to parse response: "),
+        (
+            TruncatedStream("stream ends inside a UTF-8 character", 8),
+            422,
+            "Failed to parse response: stream ends inside a UTF-8 character (at byte 8)",
+        ),
+        (MalformedFrame("invalid JSON"), 422, "Failed to parse response: invalid JSON"),
     ]
     for exc, code, message in cases:
         synapse = TextPrompt(prompt="q", timeout=3.0)
         client.process_error_message(synapse, "TextPrompt", exc)
         assert synapse.dendrite.status_code == code, exc
         assert synapse.dendrite.status_message.startswith(message), exc
+
+
+class Text(TokenStream):
+    """Decodes with the runtime's TextDecoder: a truncated character is a TruncatedStream."""
+
+    async def process_streaming_response(self, response: Any) -> Any:
+        decoder = TextDecoder()
+        parts: list[str] = []
+        try:
+            async for chunk in response.content.iter_any():
+                for text in decoder.feed(chunk):
+                    parts.append(text)
+                    yield text
+            decoder.close()
+        finally:
+            self.completion = "".join(parts)
+
+
+async def test_stream_errors_are_recorded_as_422_not_swallowed() -> None:
+    wire = stream_ok([b"Hello", b", w\xc3"])  # the server stopped inside 'ö', ending cleanly
+    async with ScriptedServer(send_bytes(wire)) as server, dendrite() as client:
+        synapse = Text(prompt="q")
+        tokens, _ = await drain(client.call_stream(server.target, synapse))
+    assert "".join(tokens) == "Hello, w" == synapse.completion  # what came stays
+    assert synapse.dendrite.status_code == 422 and synapse.is_failure
+    assert synapse.dendrite.status_message == (
+        "Failed to parse response: stream ends inside a UTF-8 character (at byte 8)"
+    )
 
 
 # ------------------------------------------------------------------------------ copies, forward
