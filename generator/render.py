@@ -1,0 +1,63 @@
+"""Render IR into Python source text with Jinja (formatting is a later stage).
+
+The environment uses StrictUndefined (a misspelt IR attribute is an error, not an empty string),
+no autoescaping (this is Python, not HTML), and a ChoiceLoader: an optional user override folder
+first, then the templates shipped in the ``synapsegen.templates`` package.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from .ir import ModuleIR, PackageInitIR
+
+TEMPLATE_PACKAGE = "synapsegen.templates"
+
+
+class _PackageLoader(jinja2.BaseLoader):
+    """Load templates from a package's resources (works from wheels and zips as well)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, None]:
+        resource = resources.files(self.package).joinpath(template)
+        if not resource.is_file():
+            raise jinja2.TemplateNotFound(template)
+        return resource.read_text(encoding="utf-8"), None, None
+
+
+@functools.lru_cache(maxsize=4)
+def environment(override_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment; templates in ``override_dir`` (if given) win over ours."""
+    loaders: list[jinja2.BaseLoader] = []
+    if override_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(override_dir)))
+    loaders.append(_PackageLoader(TEMPLATE_PACKAGE))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pyrepr"] = repr
+    return env
+
+
+def render_module(module: ModuleIR, override_dir: Path | None = None) -> str:
+    """Source of one generated module (unformatted)."""
+    return environment(override_dir).get_template("module.py.jinja").render(module=module)
+
+
+def render_package_init(package: PackageInitIR, override_dir: Path | None = None) -> str:
+    """Source of the output folder's ``__init__.py`` (unformatted)."""
+    template = environment(override_dir).get_template("package_init.py.jinja")
+    return template.render(package=package)
