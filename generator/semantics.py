@@ -514,8 +514,9 @@ class Checker:
         synapse: SynapseParts,
         response: dict[str, FieldSpec | None],
     ) -> None:
-        if not isinstance(stream.deserialize, dict):
-            return
+        given = synapse.stream is not None and "deserialize" in synapse.stream.model_fields_set
+        if not isinstance(stream.deserialize, dict) or not given:
+            return  # a derived deserialize follows a rule, whose own target is checked
         spec: dict[str, str] = {str(key): value for key, value in stream.deserialize.items()}
         where = (*path, "deserialize")
         everything = {**synapse.request, **response}

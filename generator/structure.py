@@ -264,12 +264,16 @@ def _message(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagn
             )
         expected = repr(choices[0]) if len(choices) == 1 else "one of " + ", ".join(choices)
         hint = _suggest(err.input, choices) if isinstance(err.input, str) else ""
-        what = "key" if err.at_key else where
+        if err.at_key:  # a mapping whose keys are a fixed set, e.g. deserialize: {field: x}
+            parent = format_node_path(err.path[:-1])
+            return doc.diagnostic(
+                err.path,
+                UNKNOWN_KEY,
+                f"unknown key {got} in {parent}; expected {expected}{hint}",
+                at_key=True,
+            )
         return doc.diagnostic(
-            err.path,
-            NOT_ALLOWED,
-            f"{what}: expected {expected}, got {got}{hint}",
-            at_key=err.at_key,
+            err.path, NOT_ALLOWED, f"{where}: expected {expected}, got {got}{hint}"
         )
     if err.type in _TYPE_NAMES:
         return doc.diagnostic(
@@ -289,8 +293,9 @@ def _message(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagn
 
 
 def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

@@ -1,0 +1,60 @@
+"""Golden tests: each bad schema in bad_schemas/ prints exactly the lines of its .expected file.
+
+Regenerate the goldens after an intended change with ``SYNAPSEGEN_UPDATE_GOLDEN=1 pytest
+tests/generator/test_bad_schemas.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from synapsegen.load import load_document
+from synapsegen.validate import validate
+
+BAD_SCHEMAS = Path(__file__).parent / "bad_schemas"
+CASES = sorted(p for p in BAD_SCHEMAS.iterdir() if p.suffix in {".yaml", ".json"})
+UPDATE = os.environ.get("SYNAPSEGEN_UPDATE_GOLDEN") == "1"
+
+
+def _output(case: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(BAD_SCHEMAS)  # diagnostics carry the path as given: keep it short
+    result = validate(load_document(Path(case.name)))
+    assert result.schema is None, f"{case.name} should not validate"
+    return "".join(f"{diagnostic}\n" for diagnostic in result.diagnostics)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_bad_schema_output_matches_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = _output(case, monkeypatch)
+    expected_path = case.with_suffix(case.suffix + ".expected")
+    if UPDATE:
+        expected_path.write_text(output, encoding="utf-8")
+    assert expected_path.exists(), f"no golden for {case.name}; run with SYNAPSEGEN_UPDATE_GOLDEN=1"
+    assert output == expected_path.read_text(encoding="utf-8")
+
+
+def test_every_code_in_the_table_has_a_golden_case() -> None:
+    import synapsegen.validate as validate_module
+
+    documented = set(re.findall(r"^(SG\d{3})\s", validate_module.__doc__ or "", re.MULTILINE))
+    covered = set()
+    for golden in BAD_SCHEMAS.glob("*.expected"):
+        covered |= set(re.findall(r": (SG\d{3}) ", golden.read_text(encoding="utf-8")))
+    # SG001 (unreadable) and SG006 (extension) cannot live in this folder; test_load covers them.
+    assert documented - covered == {"SG001", "SG006"}
+    assert covered <= documented, "a golden uses a code the table does not document"
+
+
+def test_golden_positions_are_inside_the_file() -> None:
+    for golden in BAD_SCHEMAS.glob("*.expected"):
+        source = golden.with_suffix("")
+        lines = source.read_bytes().decode("utf-8", errors="replace").splitlines() or [""]
+        for entry in golden.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"[^:]+:(\d+):(\d+): SG\d{3} ", entry)
+            assert match, entry
+            line, col = int(match.group(1)), int(match.group(2))
+            assert 1 <= line <= len(lines), entry
+            assert 1 <= col <= len(lines[line - 1]) + 1, entry
