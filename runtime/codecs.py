@@ -15,37 +15,832 @@ Every decoder is incremental and push-based:
   any split of the same byte stream yields the same frames in the same order.
 - ``close() -> list[T]`` is called once at end of body. A stream that ends inside a frame (or inside
   a multi-byte UTF-8 character) raises ``TruncatedStream``; nothing is silently dropped.
-- Limits: ``max_frame_bytes`` bounds the bytes buffered for one incomplete frame (``FrameTooLarge``
-  is raised as soon as the buffer would exceed it, without buffering the excess);
-  ``max_total_bytes`` (None = unbounded) bounds the whole body (``StreamTooLarge``).
+- Limits (keyword-only): ``max_frame_bytes`` bounds the bytes buffered for one incomplete frame
+  (``FrameTooLarge`` is raised as soon as the buffer would exceed it, without buffering the excess;
+  a complete frame longer than the limit raises too, however the stream was split). None means
+  unbounded; the default is ``DEFAULT_MAX_FRAME_BYTES`` (1 MiB). ``max_total_bytes`` (None =
+  unbounded) bounds the whole body (``StreamTooLarge``).
 - Invalid UTF-8, invalid JSON, or a framing violation raises ``MalformedFrame``.
 - All errors derive from ``StreamError`` and carry the byte offset in the stream where it happened.
+- A decoder that raised is spent: later ``feed``/``close`` calls raise the same error again (and
+  ``RuntimeError`` after ``close()``). ``buffered_bytes`` tells how many bytes it holds right now.
 
 Decoders (T is what ``feed``/``close`` return items of):
 - ``TextDecoder``: raw UTF-8 text, no framing; T = str (the text decoded so far from this chunk;
-  empty strings are not returned). Only ``max_total_bytes`` applies.
-- ``LineDecoder(delimiter=b"\n")``: delimiter-terminated frames; T = bytes (frame without the
-  delimiter; a trailing b"\r" is stripped when the delimiter is b"\n"). Empty frames are skipped.
+  empty strings are not returned). Only ``max_total_bytes`` applies (``max_frame_bytes`` is
+  accepted for a uniform constructor and ignored: at most 3 bytes are ever buffered).
+- ``LineDecoder(delimiter=b"\\n")``: delimiter-terminated frames; T = bytes (frame without the
+  delimiter; a trailing b"\\r" is stripped when the delimiter is b"\\n"). Empty frames are skipped.
+  A delimiter of several bytes splits at its leftmost non-overlapping occurrences.
   ``close()`` raises TruncatedStream if unterminated bytes remain.
-- ``SSEDecoder(sentinel="[DONE]" | None)``: Server-Sent Events; T = str, the event's data (``data:``
-  lines joined by "\n"), emitted at the blank line that ends the event. Comments and other fields are
-  ignored; "\r\n", "\r" and "\n" line ends are all accepted. An event whose data equals the sentinel
-  is not returned; it sets ``decoder.done = True``. Any event after the sentinel raises
-  MalformedFrame. ``close()`` raises TruncatedStream if an event was started but not ended.
+- ``SSEDecoder(sentinel="[DONE]" | None)``: Server-Sent Events; T = str, the event's data
+  (``data:`` lines joined by "\\n"), emitted at the blank line that ends the event. Comments and
+  other fields are ignored; "\\r\\n", "\\r" and "\\n" line ends are all accepted (sizes and
+  offsets count each line end as one byte). An event without any ``data`` line is not
+  returned. An event whose data equals the sentinel is not returned; it sets
+  ``decoder.done = True``. Any event after the sentinel raises MalformedFrame. ``close()``
+  raises TruncatedStream if an event was started but not ended (complete comment lines do not
+  start an event); it does not require the sentinel: check ``done``.
 - ``JSONSeqDecoder``: JSON values back to back, optionally separated by whitespace; T = Any (the
-  parsed value, as ``json.loads`` gives). Whitespace alone never stalls it.
+  parsed value, as ``json.loads`` gives). Whitespace alone never stalls it. Boundaries are found by
+  a scanner that visits each byte once, so a value split over many chunks costs linear time.
+  A top-level number is ambiguous at the end of a chunk ("12" may continue as "123"): it is
+  returned once a byte that cannot continue it arrives, or by ``close()``. ``encode_json_value``
+  therefore puts a space after a top-level number.
 
-Payload helpers for framed decoders:
+Payload helpers for framed decoders (their offsets count from the start of the frame):
 - ``decode_text_frame(frame: bytes) -> str``  (strict UTF-8; MalformedFrame on error)
-- ``decode_json_frame(frame: bytes | str) -> Any``  (json.loads; MalformedFrame on error)
+- ``decode_json_frame(frame: bytes | str) -> Any``  (json.loads; bytes must be UTF-8; MalformedFrame
+  on error)
 
 Encoders (server side), each returns the exact bytes of one frame:
 - ``encode_text(text: str) -> bytes``
-- ``encode_line(payload: str | bytes, delimiter: bytes = b"\n") -> bytes`` (ValueError if the payload
-  contains the delimiter)
-- ``encode_json_line(value: Any) -> bytes``  (compact JSON + b"\n"; JSON never contains a raw newline)
-- ``encode_json_value(value: Any) -> bytes`` (compact JSON, for back-to-back framing)
+- ``encode_line(payload: str | bytes, delimiter: bytes = b"\\n") -> bytes`` (ValueError if the
+  payload contains the delimiter, or would not decode back: a payload ending in b"\\r" with the
+  b"\\n" delimiter; an empty payload encodes, but decoders skip empty frames)
+- ``encode_json_line(value: Any) -> bytes``  (compact JSON + b"\\n"; JSON never holds a raw newline)
+- ``encode_json_value(value: Any) -> bytes`` (compact JSON, for back-to-back framing; a top-level
+  number gets a trailing space so that two numbers never merge)
 - ``encode_sse(data: str) -> bytes``  (one event: each line of data as ``data: ...``, then a blank
-  line; multi-line data round-trips)
+  line; multi-line data round-trips; ValueError if data contains "\\r", which SSE cannot carry)
 - ``encode_sse_json(value: Any) -> bytes``  (encode_sse of compact JSON)
+
+JSON is written compact and UTF-8 (``ensure_ascii=False``), NaN and infinities as Python's json
+module writes them (and reads them back).
 """
+
+from __future__ import annotations
+
+import json
+import re
+from codecs import utf_8_decode
+from collections.abc import Callable
+from typing import Any, Final, NoReturn
+
+__all__ = [
+    "DEFAULT_MAX_FRAME_BYTES",
+    "FrameTooLarge",
+    "JSONSeqDecoder",
+    "LineDecoder",
+    "MalformedFrame",
+    "SSEDecoder",
+    "StreamError",
+    "StreamTooLarge",
+    "TextDecoder",
+    "TruncatedStream",
+    "decode_json_frame",
+    "decode_text_frame",
+    "encode_json_line",
+    "encode_json_value",
+    "encode_line",
+    "encode_sse",
+    "encode_sse_json",
+    "encode_text",
+]
+
+DEFAULT_MAX_FRAME_BYTES: Final = 1 << 20
+_UNBOUNDED: Final = 1 << 62  # "no limit" as an int, so that the hot path makes a single comparison
+
+
+# --------------------------------------------------------------------------------------- errors
+
+
+class StreamError(Exception):
+    """Base of every stream decoding error.
+
+    ``offset`` is the byte position in the stream where the problem was found (None when there is
+    no stream position, e.g. for an error event reported by the miner).
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message, offset)
+        self.message = message
+        self.offset = offset
+
+    def __str__(self) -> str:
+        if self.offset is None:
+            return self.message
+        return f"{self.message} (at byte {self.offset})"
+
+
+class FrameTooLarge(StreamError):
+    """One frame (or the incomplete frame being buffered) exceeds ``max_frame_bytes``."""
+
+
+class StreamTooLarge(StreamError):
+    """The whole body exceeds ``max_total_bytes``."""
+
+
+class TruncatedStream(StreamError):
+    """The stream ended inside a frame or inside a UTF-8 character."""
+
+
+class MalformedFrame(StreamError):
+    """Invalid UTF-8, invalid JSON, or a framing violation."""
+
+
+# ------------------------------------------------------------------------------ shared machinery
+
+
+def _check_limit(name: str, value: int | None) -> int:
+    if value is None:
+        return _UNBOUNDED
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+    return value
+
+
+class _Decoder:
+    """Byte accounting, the total-size limit and the spent state shared by every decoder."""
+
+    __slots__ = ("_consumed", "_limit", "_max_total", "_failure")
+
+    def __init__(self, max_total_bytes: int | None) -> None:
+        self._max_total = _check_limit("max_total_bytes", max_total_bytes)
+        # feed() compares the running total with _limit only; a spent decoder sets it to -1 so
+        # that the same comparison also rejects every later call.
+        self._limit = self._max_total
+        self._consumed = 0
+        self._failure: BaseException | None = None
+
+    def _refuse(self) -> NoReturn:
+        """Called by feed() when the running total passed ``_limit``."""
+        if self._failure is not None:
+            raise self._failure
+        self._fail(
+            StreamTooLarge(f"stream exceeds max_total_bytes={self._max_total}", self._max_total)
+        )
+
+    def _fail(self, error: StreamError) -> NoReturn:
+        self._failure = error
+        self._limit = -1
+        raise error
+
+    def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _closed(self) -> None:
+        self._failure = RuntimeError(f"{type(self).__name__} is closed")
+        self._limit = -1
+
+
+# ---------------------------------------------------------------------------------------- text
+
+
+class TextDecoder(_Decoder):
+    """Raw UTF-8 text: each chunk gives the text it completes (a split character waits)."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(
+        self, *, max_frame_bytes: int | None = None, max_total_bytes: int | None = None
+    ) -> None:
+        super().__init__(max_total_bytes)
+        _check_limit("max_frame_bytes", max_frame_bytes)  # accepted for uniformity, not used
+        self._pending = b""  # the start of a character split by the chunk boundary (<= 3 bytes)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held back (the start of a split UTF-8 character)."""
+        return len(self._pending)
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Decode ``chunk``; return ``[text]``, or ``[]`` if it completes no character."""
+        consumed = self._consumed + len(chunk)
+        if consumed > self._limit:
+            self._refuse()
+        pending = self._pending
+        if pending:
+            chunk = pending + chunk
+        try:
+            text, used = utf_8_decode(chunk, "strict", False)
+        except UnicodeDecodeError as exc:
+            offset = self._consumed - len(pending) + exc.start
+            self._fail(MalformedFrame(f"invalid UTF-8: {exc.reason}", offset))
+        self._consumed = consumed
+        self._pending = chunk[used:] if used != len(chunk) else b""
+        return [text] if text else []
+
+    def close(self) -> list[str]:
+        """End of stream: TruncatedStream if it ends inside a character."""
+        self._check_open()
+        if self._pending:
+            offset = self._consumed - len(self._pending)
+            self._fail(TruncatedStream("stream ends inside a UTF-8 character", offset))
+        self._closed()
+        return []
+
+
+# --------------------------------------------------------------------------------------- lines
+
+
+class LineDecoder(_Decoder):
+    """Delimiter-terminated frames (JSON Lines, newline-separated text, ...)."""
+
+    __slots__ = ("_delimiter", "_strip_cr", "_max_frame", "_max_tail", "_buf")
+
+    def __init__(
+        self,
+        delimiter: bytes = b"\n",
+        *,
+        max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
+        max_total_bytes: int | None = None,
+    ) -> None:
+        super().__init__(max_total_bytes)
+        if not isinstance(delimiter, bytes) or not delimiter:
+            raise ValueError(f"delimiter must be non-empty bytes, not {delimiter!r}")
+        self._delimiter = delimiter
+        self._strip_cr = delimiter == b"\n"
+        self._max_frame = _check_limit("max_frame_bytes", max_frame_bytes)
+        # The unterminated tail may hold the first bytes of a multi-byte delimiter as well.
+        self._max_tail = self._max_frame + len(delimiter) - 1
+        self._buf = b""  # the unterminated frame
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of the unterminated frame held so far."""
+        return len(self._buf)
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Return the frames that ``chunk`` terminates (without delimiters, empty ones skipped)."""
+        start = self._consumed
+        consumed = start + len(chunk)
+        if consumed > self._limit:
+            self._refuse()
+        self._consumed = consumed
+        delimiter = self._delimiter
+        buf = self._buf
+        max_frame = self._max_frame
+        frames = self._straddle(buf, chunk) if buf and len(delimiter) > 1 else None
+        if frames is None:
+            frames = chunk.split(delimiter)
+            if buf:
+                head = frames[0]
+                if len(frames) == 1:  # no delimiter: the frame goes on
+                    if len(buf) + len(head) > self._max_tail:
+                        self._too_large(start - len(buf))
+                    self._buf = buf + head
+                    return []
+                if len(buf) + len(head) > max_frame:
+                    self._too_large(start - len(buf))
+                frames[0] = buf + head
+        tail = frames.pop()
+        if len(tail) > self._max_tail:
+            self._too_large(consumed - len(tail))
+        self._buf = tail
+        if len(chunk) > max_frame and frames and max(map(len, frames)) > max_frame:
+            self._too_large(self._frame_offset(frames, start - len(buf)))
+        if self._strip_cr and (b"\r" in chunk or buf[-1:] == b"\r"):
+            frames = [f[:-1] if f[-1:] == b"\r" else f for f in frames]
+        if b"" in frames:
+            frames = [f for f in frames if f]
+        return frames
+
+    def _straddle(self, buf: bytes, chunk: bytes) -> list[bytes] | None:
+        """Frames when a multi-byte delimiter starts in ``buf`` and ends in ``chunk``, else None."""
+        reach = len(self._delimiter) - 1
+        kept = buf[-reach:]
+        at = (kept + chunk[:reach]).find(self._delimiter)
+        if at < 0:
+            return None
+        first = buf[: len(buf) - len(kept) + at]
+        if len(first) > self._max_frame:
+            self._too_large(self._consumed - len(chunk) - len(buf))
+        frames = chunk[at + len(self._delimiter) - len(kept) :].split(self._delimiter)
+        frames.insert(0, first)
+        return frames
+
+    def _frame_offset(self, frames: list[bytes], first_offset: int) -> int:
+        """Stream offset of the first frame longer than the limit (error path only)."""
+        offset = first_offset
+        for frame in frames:
+            if len(frame) > self._max_frame:
+                break
+            offset += len(frame) + len(self._delimiter)
+        return offset
+
+    def _too_large(self, offset: int) -> NoReturn:
+        self._fail(FrameTooLarge(f"frame exceeds max_frame_bytes={self._max_frame}", offset))
+
+    def close(self) -> list[bytes]:
+        """End of stream: TruncatedStream if an unterminated frame remains."""
+        self._check_open()
+        if self._buf:
+            self._fail(
+                TruncatedStream(
+                    f"stream ends inside a frame (no final {self._delimiter!r})",
+                    self._consumed - len(self._buf),
+                )
+            )
+        self._closed()
+        return []
+
+
+# ----------------------------------------------------------------------------------------- SSE
+
+
+def _sse_event_data(block: bytes) -> bytes | None:
+    """The data of one event block (lines without their ends), or None if it has no data line."""
+    data: list[bytes] | None = None
+    for line in block.split(b"\n"):
+        if not line or line[0] == 58:  # blank, or a ":" comment
+            continue
+        name, _, value = line.partition(b":")
+        if name == b"data":
+            if value[:1] == b" ":
+                value = value[1:]
+            if data is None:
+                data = [value]
+            else:
+                data.append(value)
+    return None if data is None else b"\n".join(data)
+
+
+class SSEDecoder(_Decoder):
+    """Server-Sent Events: the data of each event, optionally ended by a sentinel event."""
+
+    __slots__ = ("_sentinel", "_max_frame", "_buf", "_base", "_normalized", "_cr", "done")
+
+    def __init__(
+        self,
+        sentinel: str | None = "[DONE]",
+        *,
+        max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
+        max_total_bytes: int | None = None,
+    ) -> None:
+        super().__init__(max_total_bytes)
+        if sentinel is not None and not isinstance(sentinel, str):
+            raise ValueError(f"sentinel must be a str or None, not {sentinel!r}")
+        self._sentinel = None if sentinel is None else sentinel.encode()
+        self._max_frame = _check_limit("max_frame_bytes", max_frame_bytes)
+        # Line ends are normalized to b"\n" on arrival, so events end at b"\n\n".
+        self._buf = b""  # the unfinished event (normalized)
+        self._base = 0  # offset of _buf in the normalized stream
+        self._normalized = 0  # normalized bytes so far
+        self._cr = False  # the last byte fed was b"\r": a b"\n" right after it is the same line end
+        self.done = False  # the sentinel event arrived
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of the unfinished event held so far."""
+        return len(self._buf)
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Return the data of the events that ``chunk`` completes."""
+        consumed = self._consumed + len(chunk)
+        if consumed > self._limit:
+            self._refuse()
+        self._consumed = consumed
+        if self._cr:
+            self._cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if not chunk:
+            return []
+        if b"\r" in chunk:
+            self._cr = chunk[-1] == 13
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        start = self._normalized
+        self._normalized = start + len(chunk)
+        buf = self._buf
+        max_frame = self._max_frame
+        if buf:
+            if buf[-1] == 10 and chunk[0] == 10:  # the blank line straddles the boundary
+                blocks = chunk[1:].split(b"\n\n")
+                blocks.insert(0, buf[:-1])
+            else:
+                blocks = chunk.split(b"\n\n")
+                head = blocks[0]
+                if len(blocks) == 1:
+                    if len(buf) + len(head) > max_frame + 1:  # + a b"\n" of the blank line
+                        self._too_large(self._base)
+                    self._buf = buf + head
+                    return []
+                if len(buf) + len(head) > max_frame:
+                    self._too_large(self._base)
+                blocks[0] = buf + head
+        else:
+            blocks = chunk.split(b"\n\n")
+        tail = blocks.pop()
+        if len(tail) > max_frame + 1:
+            self._too_large(self._normalized - len(tail))
+        self._buf = tail
+        base = self._base
+        self._base = self._normalized - len(tail)
+        if len(chunk) > max_frame and blocks and max(map(len, blocks)) > max_frame:
+            index = next(i for i, block in enumerate(blocks) if len(block) > max_frame)
+            self._too_large(self._block_offset(blocks, index, base))
+        sentinel = self._sentinel
+        events: list[str] = []
+        for block in blocks:
+            if block.startswith(b"data: ") and b"\n" not in block:  # the common event
+                data = block[6:]
+            else:
+                parsed = _sse_event_data(block)
+                if parsed is None:
+                    continue
+                data = parsed
+            if self.done:
+                self._malformed(blocks, block, base, "event after the sentinel")
+            if data == sentinel:
+                self.done = True
+                continue
+            try:
+                events.append(data.decode())
+            except UnicodeDecodeError as exc:
+                self._malformed(blocks, block, base, f"invalid UTF-8 in event data: {exc.reason}")
+        return events
+
+    def _block_offset(self, blocks: list[bytes], index: int, base: int) -> int:
+        return base + sum(len(block) + 2 for block in blocks[:index])
+
+    def _malformed(self, blocks: list[bytes], block: bytes, base: int, message: str) -> NoReturn:
+        index = next(i for i, candidate in enumerate(blocks) if candidate is block)
+        self._fail(MalformedFrame(message, self._block_offset(blocks, index, base)))
+
+    def _too_large(self, offset: int) -> NoReturn:
+        self._fail(FrameTooLarge(f"event exceeds max_frame_bytes={self._max_frame}", offset))
+
+    def close(self) -> list[str]:
+        """End of stream: TruncatedStream if an event was started but not ended."""
+        self._check_open()
+        buf = self._buf
+        if buf and (buf[-1] != 10 or any(line and line[0] != 58 for line in buf.split(b"\n"))):
+            self._fail(TruncatedStream("stream ends inside an event", self._base))
+        self._closed()
+        return []
+
+
+# ----------------------------------------------------------------------------------- JSON seq
+
+# The C scanner behind json.loads, without its wrappers: (text, index) -> (value, end index).
+_scan_once: Callable[[str, int], tuple[Any, int]]
+_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_JSON_WHITESPACE: Final = " \t\n\r"
+_NUMBER_CHARS: Final = "-+.0123456789eE"
+_NUMBER_START: Final = "-0123456789"
+_LITERALS: Final = {"t": "true", "f": "false", "n": "null", "N": "NaN", "I": "Infinity"}
+_WHITESPACE_RUN = re.compile(r"[ \t\n\r]*")
+_NUMBER_RUN = re.compile(r"[-+.0-9eE]*")
+# Inside a container, outside strings: skip everything but brackets, complete strings included.
+_OUTSIDE_STRINGS = re.compile(r'[^"\[\]{}]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"\[\]{}]*)*', re.DOTALL)
+# Inside a string: skip to its closing quote, or to a backslash that ends the text.
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+
+_IDLE, _NESTED, _NUMBER, _LITERAL = 0, 1, 2, 3  # what the scanner is in the middle of
+
+
+def _byte_length(text: str, ascii_text: bool) -> int:
+    return len(text) if ascii_text else len(text.encode())
+
+
+class JSONSeqDecoder(_Decoder):
+    """JSON values back to back, optionally separated by whitespace.
+
+    Complete values are parsed straight from each chunk by the C scanner of ``json``. A value cut
+    by a chunk boundary is kept as a list of text pieces while a small scanner (string, escape and
+    bracket depth state, regex skips over everything else) follows only the new text, until it
+    sees the value end; the pieces are then joined and parsed once.
+    """
+
+    __slots__ = (
+        "_max_frame",
+        "_pending",
+        "_parts",
+        "_parts_bytes",
+        "_value_start",
+        "_mode",
+        "_depth",
+        "_in_string",
+        "_escape",
+        "_literal_rest",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
+        max_total_bytes: int | None = None,
+    ) -> None:
+        super().__init__(max_total_bytes)
+        self._max_frame = _check_limit("max_frame_bytes", max_frame_bytes)
+        self._pending = b""  # the start of a UTF-8 character split by the chunk boundary
+        self._parts: list[str] = []  # text of the unfinished value
+        self._parts_bytes = 0
+        self._value_start = 0  # stream offset of the unfinished value
+        self._mode = _IDLE
+        self._depth = 0
+        self._in_string = False
+        self._escape = False  # the text so far ends with the backslash of an escape
+        self._literal_rest = ""  # letters still missing from a split literal
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of the unfinished value (and of a split character) held so far."""
+        return self._parts_bytes + len(self._pending)
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        """Return the values that ``chunk`` completes."""
+        start = self._consumed
+        consumed = start + len(chunk)
+        if consumed > self._limit:
+            self._refuse()
+        pending = self._pending
+        data = pending + chunk if pending else chunk
+        try:
+            text, used = utf_8_decode(data, "strict", False)
+        except UnicodeDecodeError as exc:
+            offset = start - len(pending) + exc.start
+            self._fail(MalformedFrame(f"invalid UTF-8: {exc.reason}", offset))
+        self._consumed = consumed
+        self._pending = pending = data[used:] if used != len(data) else b""
+        if not self._mode:
+            return self._parse(text, start - len(data) + len(chunk), len(pending), False)
+        # A value is cut by chunk boundaries: follow only the new text until the value ends.
+        if text:
+            end = self._scan(text)
+            if end >= 0:
+                self._parts.append(text)
+                text = "".join(self._parts)
+                self._reset()
+                return self._parse(text, self._value_start, len(pending), False)
+        if self._parts_bytes + used + len(pending) > self._max_frame:
+            self._too_large(self._value_start)
+        if text:
+            self._parts.append(text)
+            self._parts_bytes += used
+        return []
+
+    def close(self) -> list[Any]:
+        """End of stream: the last value, or TruncatedStream if it is incomplete."""
+        self._check_open()
+        if self._pending:
+            self._fail(
+                TruncatedStream(
+                    "stream ends inside a UTF-8 character", self._consumed - len(self._pending)
+                )
+            )
+        values: list[Any] = []
+        if self._mode:
+            text = "".join(self._parts)
+            self._reset()
+            values = self._parse(text, self._value_start, 0, True)
+        self._closed()
+        return values
+
+    # -- parsing complete text
+
+    def _parse(self, text: str, base: int, pending: int, final: bool) -> list[Any]:
+        """Parse the values in ``text`` (which starts at stream offset ``base``); keep a cut one.
+
+        ``pending`` is the number of bytes of a split character that follow ``text``; ``final``
+        means no more text follows (close()).
+        """
+        values: list[Any] = []
+        n = len(text)
+        ascii_text = text.isascii()
+        # A value of at most this many characters cannot exceed the byte limit.
+        max_chars = self._max_frame if ascii_text else self._max_frame // 4
+        scan = _scan_once
+        pos = 0
+        while pos < n:
+            if text[pos] in _JSON_WHITESPACE:
+                pos = _WHITESPACE_RUN.match(text, pos).end()  # type: ignore[union-attr]
+                if pos >= n:
+                    break
+            try:
+                value, end = scan(text, pos)
+            except (StopIteration, json.JSONDecodeError) as exc:
+                self._cut_or_malformed(text, pos, base, pending, final, exc)
+                break
+            if end - pos > max_chars:
+                self._check_size(text, pos, end, base, ascii_text)
+            if (
+                not final
+                and (end == n or text[end] in _NUMBER_CHARS)
+                and text[pos] in _NUMBER_START
+                and _NUMBER_RUN.match(text, end).end() == n  # type: ignore[union-attr]
+            ):
+                # A number at the end of the text may go on in the next chunk: keep it.
+                self._keep(text, pos, base, pending, ascii_text, _NUMBER)
+                break
+            values.append(value)
+            pos = end
+        return values
+
+    def _cut_or_malformed(
+        self, text: str, pos: int, base: int, pending: int, final: bool, exc: Exception
+    ) -> None:
+        """The value at ``pos`` did not parse: keep it if it is cut off, else raise."""
+        n = len(text)
+        first = text[pos]
+        self._reset()
+        if first == "{" or first == "[" or first == '"':
+            self._mode = _NESTED
+            self._depth = 0 if first == '"' else 1
+            self._in_string = first == '"'
+            end = self._scan_nested(text, pos + 1)
+            mode = _NESTED
+        elif first in _NUMBER_START and text[pos + 1 : pos + 2] != "I":
+            end = _NUMBER_RUN.match(text, pos).end()  # type: ignore[union-attr]
+            end = -1 if end == n else end
+            mode = _NUMBER
+        elif first in _LITERALS or first == "-":
+            literal = _LITERALS.get(first, "-Infinity")
+            fragment = text[pos : pos + len(literal)]
+            cut = pos + len(fragment) == n and literal.startswith(fragment)
+            self._literal_rest = literal[len(fragment) :]
+            end = -1 if cut else pos
+            mode = _LITERAL
+        else:
+            end = pos
+            mode = _IDLE
+        ascii_text = text.isascii()
+        if end < 0 and not final:
+            self._keep(text, pos, base, pending, ascii_text, mode)
+            return
+        self._reset()
+        where = pos
+        if isinstance(exc, json.JSONDecodeError):
+            where = exc.pos
+        offset = base + _byte_length(text[:where], ascii_text)
+        if end < 0:
+            self._fail(TruncatedStream("stream ends inside a JSON value", offset))
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "Expecting value"
+        self._fail(MalformedFrame(f"invalid JSON: {reason}", offset))
+
+    def _keep(
+        self, text: str, pos: int, base: int, pending: int, ascii_text: bool, mode: int
+    ) -> None:
+        """Hold ``text[pos:]``, the start of a value cut by the chunk boundary."""
+        rest = text[pos:]
+        size = _byte_length(rest, ascii_text)
+        offset = base + _byte_length(text[:pos], ascii_text)
+        if size + pending > self._max_frame:
+            self._reset()
+            self._too_large(offset)
+        self._mode = mode
+        self._parts = [rest]
+        self._parts_bytes = size
+        self._value_start = offset
+
+    def _check_size(self, text: str, pos: int, end: int, base: int, ascii_text: bool) -> None:
+        if _byte_length(text[pos:end], ascii_text) > self._max_frame:
+            self._too_large(base + _byte_length(text[:pos], ascii_text))
+
+    def _too_large(self, offset: int) -> NoReturn:
+        self._fail(FrameTooLarge(f"JSON value exceeds max_frame_bytes={self._max_frame}", offset))
+
+    def _reset(self) -> None:
+        self._mode = _IDLE
+        self._parts = []
+        self._parts_bytes = 0
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+
+    # -- following a cut value over new text
+
+    def _scan(self, text: str) -> int:
+        """Index in ``text`` just past the end of the cut value, or -1 if it goes on.
+
+        For numbers and literals "the end" is where the value can no longer continue; a mismatch
+        also returns an index, and the parse that follows reports it.
+        """
+        mode = self._mode
+        if mode == _NESTED:
+            return self._scan_nested(text, 0)
+        if mode == _NUMBER:
+            end = _NUMBER_RUN.match(text).end()  # type: ignore[union-attr]
+            return end if end < len(text) else -1
+        rest = self._literal_rest
+        if text.startswith(rest):
+            return len(rest)
+        if rest.startswith(text):
+            self._literal_rest = rest[len(text) :]
+            return -1
+        return 0
+
+    def _scan_nested(self, text: str, i: int) -> int:
+        """Follow strings and brackets from ``text[i]``; state carries over between calls."""
+        n = len(text)
+        depth = self._depth
+        in_string = self._in_string
+        if self._escape:  # text[0] is the escaped character
+            self._escape = False
+            i += 1
+        while i < n:
+            if in_string:
+                i = _STRING_BODY.match(text, i).end()  # type: ignore[union-attr]
+                if i >= n:
+                    break
+                if text[i] == "\\":  # the last character: its escaped character comes later
+                    self._escape = True
+                    break
+                in_string = False
+                i += 1
+                if depth == 0:
+                    return i
+            else:
+                i = _OUTSIDE_STRINGS.match(text, i).end()  # type: ignore[union-attr]
+                if i >= n:
+                    break
+                bracket = text[i]
+                i += 1
+                if bracket == '"':
+                    in_string = True
+                elif bracket == "{" or bracket == "[":
+                    depth += 1
+                else:
+                    depth -= 1
+                    if depth == 0:
+                        return i
+        self._depth = depth
+        self._in_string = in_string
+        return -1
+
+
+# ------------------------------------------------------------------------------ payload helpers
+
+
+def decode_text_frame(frame: bytes) -> str:
+    """Strict UTF-8 decoding of one frame; MalformedFrame (offset within the frame) on error."""
+    try:
+        return frame.decode()
+    except UnicodeDecodeError as exc:
+        raise MalformedFrame(f"invalid UTF-8 in frame: {exc.reason}", exc.start) from exc
+
+
+def decode_json_frame(frame: bytes | str) -> Any:
+    """Parse one frame holding exactly one JSON value, as ``json.loads`` does.
+
+    Bytes must be UTF-8 (json.loads would also guess UTF-16/32). MalformedFrame on error, with the
+    offset within the frame (in characters for JSON errors in non-ASCII text).
+    """
+    if isinstance(frame, str):
+        text = frame
+    else:
+        try:
+            text = frame.decode()
+        except UnicodeDecodeError as exc:
+            raise MalformedFrame(f"invalid UTF-8 in frame: {exc.reason}", exc.start) from exc
+    try:
+        value, end = _scan_once(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, json.JSONDecodeError):
+        pass
+    # Leading or trailing whitespace, extra data, or an error: json.loads says which.
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedFrame(f"invalid JSON: {exc.msg}", exc.pos) from exc
+
+
+# ------------------------------------------------------------------------------------ encoders
+
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_text(text: str) -> bytes:
+    """UTF-8 bytes of ``text`` (raw framing)."""
+    return text.encode()
+
+
+def encode_line(payload: str | bytes, delimiter: bytes = b"\n") -> bytes:
+    """``payload`` plus ``delimiter``; ValueError if the decoder would not give ``payload`` back."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    frame = data + delimiter
+    if frame.find(delimiter) != len(data):
+        raise ValueError(f"line payload contains the delimiter {delimiter!r}: {payload!r}")
+    if delimiter == b"\n" and data[-1:] == b"\r":
+        raise ValueError(f"line payload ends with b'\\r', which the decoder strips: {payload!r}")
+    return frame
+
+
+def encode_json_line(value: Any) -> bytes:
+    """Compact JSON of ``value`` plus b"\\n" (JSON Lines)."""
+    return (_json_dumps(value) + "\n").encode()
+
+
+def encode_json_value(value: Any) -> bytes:
+    """Compact JSON of ``value`` for back-to-back framing (a top-level number gets a space)."""
+    text = _json_dumps(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text += " "
+    return text.encode()
+
+
+def encode_sse(data: str) -> bytes:
+    """One SSE event carrying ``data`` (one ``data:`` line per line of it)."""
+    if "\r" in data:
+        raise ValueError(f"SSE data cannot contain '\\r': {data!r}")
+    if "\n" in data:
+        data = data.replace("\n", "\ndata: ")
+    return ("data: " + data + "\n\n").encode()
+
+
+def encode_sse_json(value: Any) -> bytes:
+    """One SSE event carrying the compact JSON of ``value`` (always a single line)."""
+    return ("data: " + _json_dumps(value) + "\n\n").encode()
