@@ -9,9 +9,10 @@ messages with bittensor's exact-type table (§12), so code that checks ``synapse
 friends keeps working.
 
 Public API (bittensor 10 names and semantics): ``Dendrite.call``, ``call_stream``, ``forward`` (also
-``__call__``), ``query``, ``preprocess_synapse_for_request``, ``process_server_response``,
-``process_error_message``, ``session``, ``close_session``, ``aclose_session``; plus ``aclose`` and
-``async with``. ``AxonTarget`` is the typed (ip, port, hotkey) a request goes to.
+``__call__``), ``query``, ``aquery``, ``preprocess_synapse_for_request``,
+``process_server_response``, ``process_error_message``, ``session``, ``close_session``,
+``aclose_session``; plus ``aclose`` and ``async with``. ``AxonTarget`` is the typed (ip, port,
+hotkey) a request goes to.
 
 Deliberate differences from bittensor 10.5.0 (each is a fix of a known bug or cost):
 
@@ -306,10 +307,12 @@ class Dendrite:
 
     aclose = aclose_session
 
-    def close_session(self) -> None:
+    def close_session(self, using_new_loop: bool = False) -> None:
         """Synchronous close, for code without a running event loop (bittensor's name).
 
         Inside a running loop the close is scheduled; prefer ``await aclose_session()`` there.
+        ``using_new_loop`` is accepted for bittensor compatibility and ignored (this method never
+        leaves a loop of its own open).
         """
         session, session_loop = self._session, self._session_loop
         self._session = None
@@ -575,6 +578,21 @@ class Dendrite:
 
     __call__ = forward
 
+    async def aquery(
+        self,
+        axons: Any,
+        synapse: Synapse | None = None,
+        timeout: float = 12.0,
+        deserialize: bool = True,
+        run_async: bool = True,
+        streaming: bool = False,
+    ) -> Any:
+        """``forward``, then close the session (bittensor's ``aquery``)."""
+        try:
+            return await self.forward(axons, synapse, timeout, deserialize, run_async, streaming)
+        finally:
+            await self.aclose_session()
+
     def query(
         self,
         axons: Any,
@@ -586,15 +604,7 @@ class Dendrite:
     ) -> Any:
         """Synchronous ``forward`` in a fresh event loop (closes the session afterwards)."""
 
-        async def run() -> Any:
-            try:
-                return await self.forward(
-                    axons, synapse, timeout, deserialize, run_async, streaming
-                )
-            finally:
-                await self.aclose_session()
-
-        return asyncio.run(run())
+        return asyncio.run(self.aquery(axons, synapse, timeout, deserialize, run_async, streaming))
 
     # ----------------------------------------------------------------------------- responses
 

@@ -532,3 +532,13 @@ def test_close_session_without_a_loop() -> None:
     client.close_session()
     assert client._session is None
     assert str(client) == f"dendrite({VALIDATOR.ss58_address})"
+
+
+def test_sync_query_runs_forward_and_closes_the_session() -> None:
+    client = dendrite()
+    port = closed_port()
+    result = client.query(
+        [AxonTarget("127.0.0.1", port, MINER_HOTKEY)], TextPrompt(prompt="q"), deserialize=False
+    )
+    assert [r.dendrite.status_code for r in result] == [503]
+    assert client._session is None
