@@ -200,10 +200,13 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client_session
 
 
-@pytest.fixture
-def axon(make_axon: Callable[..., Axon]) -> Axon:
-    """A running Axon (background thread) serving TextPrompt and TokenStream."""
-    return make_axon().attach(reverse).attach(stream_tokens).start()
+@pytest.fixture(scope="module")
+def axon(keys: Keys) -> Iterator[Axon]:
+    """A running Axon (background thread) serving TextPrompt and TokenStream, shared by the
+    module's tests (each test uses fresh nonces, so they do not interfere)."""
+    shared = Axon(keys.miner).attach(reverse).attach(stream_tokens).start()
+    yield shared
+    shared.stop(5.0)
 
 
 @pytest.fixture
