@@ -58,52 +58,24 @@ BASE_MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.st
 
 MODULE_NAMES = frozenset(
     {
-        # typing and pydantic names a generated module may import
-        "Any",
-        "Annotated",
-        "AsyncIterator",
-        "AsyncGenerator",
-        "Callable",
-        "ClassVar",
-        "Dict",
-        "Iterator",
-        "List",
-        "Literal",
-        "Optional",
-        "Tuple",
-        "TypeAlias",
-        "Union",
-        "BaseModel",
-        "ConfigDict",
-        "Field",
-        "PrivateAttr",
-        "RootModel",
-        "computed_field",
-        "field_validator",
-        "model_validator",
-        # runtime names
-        "Synapse",
-        "StreamingSynapse",
-        "TerminalInfo",
-        "BTStreamingResponse",
-        "MinerError",
-        "MalformedFrame",
-        "StreamError",
-        "TruncatedStream",
-        "FrameTooLarge",
-        "StreamTooLarge",
-        "TextDecoder",
-        "LineDecoder",
-        "SSEDecoder",
-        "JSONSeqDecoder",
+        # typing, collections.abc, typing_extensions, pydantic and aiohttp names it may import
+        "Any", "Annotated", "AsyncGenerator", "AsyncIterable", "AsyncIterator", "Callable",
+        "ClassVar", "Dict", "Enum", "Iterator", "List", "Literal", "Optional", "Self", "Tuple",
+        "TypeAlias", "TypeAliasType", "Union", "BaseModel", "ConfigDict", "Field", "PrivateAttr",
+        "RootModel", "computed_field", "field_validator", "model_validator", "ClientResponse",
+        # synapsegen.runtime exports
+        "Axon", "AxonTarget", "BTStreamingResponse", "BTStreamingResponseModel", "Dendrite",
+        "FrameTooLarge", "JSONSeqDecoder", "LineDecoder", "MalformedFrame", "MinerError",
+        "SSEDecoder", "StreamError", "StreamTooLarge", "StreamingSynapse", "Synapse",
+        "TerminalInfo", "TextDecoder", "TruncatedStream", "decode_json_frame",
+        "decode_text_frame", "encode_json_line", "encode_json_value", "encode_line",
+        "encode_sse", "encode_sse_json", "encode_text", "split_terminal_headers",
         "token_streamer",
-        "runtime",
-        "annotations",
-        "json",
-        "typing",
-        "pydantic",
+        # modules
+        "aiohttp", "annotations", "bittensor", "collections", "json", "pydantic", "re",
+        "runtime", "synapsegen", "typing", "typing_extensions",
     }
-)
+)  # fmt: skip
 """Module-level names of a generated module that a model class must not shadow."""
 
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))

@@ -265,11 +265,11 @@ def _message(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagn
         expected = repr(choices[0]) if len(choices) == 1 else "one of " + ", ".join(choices)
         hint = _suggest(err.input, choices) if isinstance(err.input, str) else ""
         if err.at_key:  # a mapping whose keys are a fixed set, e.g. deserialize: {field: x}
-            parent = format_node_path(err.path[:-1])
             return doc.diagnostic(
                 err.path,
                 UNKNOWN_KEY,
-                f"unknown key {got} in {parent}; expected {expected}{hint}",
+                f"unknown key {got} in {format_node_path(err.path[:-1])}; "
+                f"expected {expected}{hint}",
                 at_key=True,
             )
         return doc.diagnostic(
