@@ -106,9 +106,16 @@ def _split(source: str, expected_names: set[str]) -> NestedModels:
     missing = expected_names - bound
     if missing:
         raise NestedModelError(f"models missing from the output: {sorted(missing)}")
+    code = "\n\n\n".join(kept)
+    # Names only the dropped root alias used (e.g. TypeAliasType, Any) are not imported.
+    used = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
     return NestedModels(
-        code="\n\n\n".join(kept),
-        imports={module: frozenset(names) for module, names in imports.items()},
+        code=code,
+        imports={
+            module: frozenset(names & used)
+            for module, names in imports.items()
+            if names & used
+        },
         rebuild_calls=tuple(rebuilds),
     )
 
