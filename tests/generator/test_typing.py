@@ -56,7 +56,8 @@ def test_goldens_pass_ruff_format_check() -> None:
 def test_goldens_pass_mypy_strict(tmp_path: Path) -> None:
     env = {**os.environ, "MYPYPATH": str(_mypy_path(tmp_path))}
     command = [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-               "--follow-imports=silent", "--cache-dir", str(tmp_path / "cache"), "--python-version", "3.11",
+               "--follow-imports=silent", "--cache-dir", str(tmp_path / "cache"),
+               "--python-version", "3.11",
                *map(str, _golden_folders())]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
