@@ -261,9 +261,17 @@ def _mark_position(mark: Any) -> Position:
 
 class _YamlBuilder(_Builder):
     def build(self) -> Any:
-        loader = _ComposingLoader(self.text)
         try:
-            root = loader.get_single_node()
+            root = self._compose()
+        except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. NUL
+            offset = exc.position
+            line = self.text.count("\n", 0, offset) + 1
+            col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+            raise self.fail(
+                Position(line, col),
+                SYNTAX_ERROR,
+                f"YAML syntax error: character U+{exc.character:04X} is not allowed",
+            ) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             pos = _mark_position(mark) if mark is not None else Position(1, 1)
@@ -277,13 +285,18 @@ class _YamlBuilder(_Builder):
             raise self.fail(
                 Position(1, 1), UNSUPPORTED_YAML, "document is nested too deeply"
             ) from None
-        finally:
-            loader.dispose()
         if root is None:
             self.positions[()] = Position(1, 1)
             return None
         self._count = 0
         return self._construct(root, (), set())
+
+    def _compose(self) -> Node | None:
+        loader = _ComposingLoader(self.text)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
 
     def _construct(self, node: Node, path: NodePath, active: set[int]) -> Any:
         pos = _mark_position(node.start_mark)
