@@ -173,7 +173,7 @@ class AxonApp:
         try:
             synapse = route.synapse_class.from_headers(headers)
         except Exception as exc:
-            await self._send_internal_error(send, Synapse(), exc, start, "header parsing")
+            await self._send_internal_error(send, Synapse(), exc, start, f"header parsing ({name})")
             return
         try:
             self._stamp(synapse, scope)
@@ -516,11 +516,10 @@ class AxonApp:
         """500 ``Internal Server Error #<uuid4>``; the details go to the log only."""
         error_id = str(uuid_module.uuid4())
         logger.error(
-            "%s#%s during %s of %s: %s",
+            "%s#%s during %s: %s",
             type(exc).__name__,
             error_id,
-            stage,
-            synapse.name,
+            stage if stage.startswith("header parsing") else f"{stage} of {synapse.name}",
             exc,
             exc_info=exc if stage in ("forward_fn", "request checks") else None,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 import typing
@@ -928,3 +929,69 @@ async def test_priority_gate_cancelled_waiter_leaves_no_slot_behind() -> None:
     assert gate.active == 0
     await asyncio.wait_for(gate.acquire(), 1)
     assert gate.active == 1
+
+
+# ---- robustness: the ASGI app never crashes, whatever arrives -----------------------------------
+
+_HEADER_NAMES = [
+    "name",
+    "timeout",
+    "computed_body_hash",
+    "content-type",
+    "bt_header_dendrite_nonce",
+    "bt_header_dendrite_hotkey",
+    "bt_header_dendrite_signature",
+    "bt_header_dendrite_version",
+    "bt_header_dendrite_uuid",
+    "bt_header_axon_hotkey",
+    "bt_header_axon_status_message",
+    "bt_header_input_obj_prompt",
+    "bt_header_input_obj_axon",
+]
+_header_values = st.one_of(
+    st.sampled_from(["", "abc", "12.0", "IiI=", "-1", "1e309", "nan", "application/json", "5Df"]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=30),
+)
+
+
+@given(
+    path=st.sampled_from(["/TextPrompt", "/TokenStream", "/Synapse", "/", "/Nope", "/Text/Prompt"]),
+    method=st.sampled_from(["POST", "GET", "PUT"]),
+    headers=st.lists(st.tuples(st.sampled_from(_HEADER_NAMES), _header_values), max_size=8),
+    body=st.one_of(
+        st.binary(max_size=64),
+        st.sampled_from([b'{"prompt": "x"}', b"{}", b"null", b'{"prompt": 1}', b"\xff\xfe"]),
+    ),
+)
+def test_app_answers_every_request(
+    keys: Keys, path: str, method: str, headers: list[tuple[str, str]], body: bytes
+) -> None:
+    axon = Axon(keys.miner).attach(reverse).attach(stream_tokens)
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": [(k.encode(), v.encode("latin-1")) for k, v in headers],
+        "client": ("127.0.0.1", 50000),
+    }
+    body_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)  # no disconnect during the exchange
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(axon.app(scope, receive, send), 10))
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] in (200, 400, 401, 403, 404, 405, 408, 422, 500)
+    assert sent[-1] == {"type": "http.response.body", "body": sent[-1]["body"], "more_body": False}
+    for name, value in sent[0]["headers"]:
+        assert name == name.lower()
+        assert not re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", value)
