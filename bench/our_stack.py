@@ -134,7 +134,7 @@ def check_tokens(call_id: str, completion: str, n_tokens: int) -> tuple[int, int
 
 def serve_load(module_path: str, axons: int) -> None:
     """Serve the generated LoadStream on ``axons`` Axons until stdin closes."""
-    from synapsegen.runtime import Axon, encode_text, token_streamer
+    from synapsegen.runtime import Axon
 
     cls = _load_module(module_path).LoadStream
 
@@ -145,11 +145,10 @@ def serve_load(module_path: str, axons: int) -> None:
             yield load_token(call_id, seq)
 
     async def forward(synapse: Any) -> Any:
-        streamer = token_streamer(
-            tokens(synapse.call_id, synapse.n_tokens, synapse.interval_ms / 1000),
-            encode_text, timeout=synapse.timeout,
+        # The generated server helper: encodes, batches and honours synapse.timeout.
+        return synapse.stream_response(
+            tokens(synapse.call_id, synapse.n_tokens, synapse.interval_ms / 1000)
         )
-        return synapse.create_streaming_response(streamer)
 
     forward.__annotations__["synapse"] = cls  # the Axon routes by this annotation
     servers = []
