@@ -664,6 +664,8 @@ class JSONSeqDecoder(_Decoder):
         where = pos
         if isinstance(exc, json.JSONDecodeError):
             where = exc.pos
+        elif isinstance(exc, StopIteration) and isinstance(exc.value, int):
+            where = exc.value  # the C scanner's "expecting a value here"
         offset = base + _byte_length(text[:where], ascii_text)
         if end < 0:
             self._fail(TruncatedStream("stream ends inside a JSON value", offset))
