@@ -1,4 +1,4 @@
-"""token_streamer: batching, interval flushes, errors, timeouts and disconnects, with a fake send."""
+"""token_streamer: batching, interval flushes, errors, timeouts, disconnects (fake send)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from starlette.requests import ClientDisconnect
-
 from synapsegen.runtime.codecs import SSEDecoder, StreamError, encode_sse, encode_sse_json
 from synapsegen.runtime.streaming import MinerError, token_streamer
 
