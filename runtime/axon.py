@@ -64,6 +64,7 @@ import time
 import typing
 import uuid as uuid_module
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
@@ -72,9 +73,10 @@ from bittensor_wallet import Keypair
 
 from ._axon_app import AxonApp, Route
 from ._axon_guards import NonceStore, PriorityGate
+from .signing import VERSION_AS_INT
 from .synapse import Synapse
 
-__all__ = ["Axon"]
+__all__ = ["Axon", "AxonInfo"]
 
 logger = logging.getLogger("synapsegen.runtime.axon")
 
@@ -88,6 +90,16 @@ class WalletLike(Protocol):
 
     @property
     def hotkey(self) -> Keypair: ...
+
+
+@dataclass(frozen=True)
+class AxonInfo:
+    """What a dendrite needs to call an axon (a subset of bittensor's ``AxonInfo``)."""
+
+    ip: str
+    port: int
+    hotkey: str
+    version: int = VERSION_AS_INT
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -352,6 +364,11 @@ class Axon:
     def synapse_names(self) -> list[str]:
         """Attached routes, in attach order (``Synapse`` first)."""
         return list(self._app.routes)
+
+    def info(self) -> AxonInfo:
+        """The advertised address and hotkey (``external_ip``/``external_port``), as bittensor's
+        ``Axon.info()``; the runtime's ``Dendrite`` accepts it (or the Axon itself) as a target."""
+        return AxonInfo(ip=self.external_ip, port=self.external_port, hotkey=self.hotkey)
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else "stopped"

@@ -54,7 +54,7 @@ class TokenStream(StreamingSynapse):
             yield chunk
 
     def extract_response_json(self, response: Any) -> dict[str, Any]:
-        return {}
+        return {"prompt": self.prompt, "n_tokens": self.n_tokens}
 
 
 def reverse(synapse: TextPrompt) -> TextPrompt:
@@ -732,6 +732,31 @@ async def test_client_disconnect_cancels_the_streamer(
             break
         await asyncio.sleep(0.01)
     assert cancelled.is_set()
+
+
+# ---- with the runtime's own Dendrite ---------------------------------------------------------
+
+
+async def test_runtime_dendrite_round_trip(axon: Axon, keys: Keys) -> None:
+    from synapsegen.runtime.dendrite import Dendrite
+
+    async with Dendrite(keys.validator, external_ip="203.0.113.7") as dendrite:
+        answered = await dendrite.call(axon.info(), TextPrompt(prompt="abc"), deserialize=False)
+        assert answered.completion == "cba"
+        assert answered.dendrite.status_code == 200
+        assert answered.axon.status_message == "Success"
+
+        synapse = TokenStream(prompt="s", n_tokens=4)
+        items = [
+            item async for item in dendrite.call_stream(axon.info(), synapse, deserialize=False)
+        ]
+        assert b"".join(items[:-1]) == b"s:0 s:1 s:2 s:3 "
+        assert items[-1].dendrite.status_code == 200
+
+        results = await dendrite.forward(
+            [axon.info()] * 8, TextPrompt(prompt="xy"), deserialize=False
+        )
+        assert [r.completion for r in results] == ["yx"] * 8
 
 
 # ---- attach -------------------------------------------------------------------------------------
