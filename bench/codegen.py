@@ -29,7 +29,10 @@ _OUR_KEYWORDS = ("hash", "frozen")
 
 
 def make_schemas(count: int, out_dir: Path) -> list[Path]:
-    """Write ``count`` schema files: the examples cycled, each synapse class renamed."""
+    """Write ``count`` schema files: the examples cycled, every class (synapse, $defs) renamed.
+
+    One output folder exports every class, so names must be unique across the files.
+    """
     examples = sorted(SCHEMAS_DIR.glob("*.yaml"))
     if not examples:
         raise RuntimeError(f"no example schemas in {SCHEMAS_DIR}")
@@ -37,7 +40,8 @@ def make_schemas(count: int, out_dir: Path) -> list[Path]:
     for i in range(count):
         source = examples[i % len(examples)]
         text = source.read_text()
-        for name in yaml.safe_load(text)["synapses"]:
+        document = yaml.safe_load(text)
+        for name in [*document["synapses"], *(document.get("$defs") or {})]:
             text = re.sub(rf"\b{re.escape(name)}\b", f"{name}V{i:02d}", text)
         path = out_dir / f"{source.stem}_{i:02d}.yaml"
         path.write_text(text)
