@@ -844,6 +844,14 @@ async def test_start_stop_binds_loopback_on_a_free_port(
     assert not axon.is_running
     with pytest.raises(aiohttp.ClientConnectionError):
         await Client(session, axon, keys.validator).call(TextPrompt(prompt="ab"))
+    axon.start()  # restartable
+    try:
+        reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="cd"))
+        assert reply.json()["completion"] == "dc"
+    finally:
+        axon.stop(5.0)
+    with pytest.raises(ValueError, match="port"):
+        Axon(keys.miner, port=70000)
 
 
 async def test_async_context_manager_and_serve(keys: Keys, session: aiohttp.ClientSession) -> None:
