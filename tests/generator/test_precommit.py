@@ -84,7 +84,4 @@ def test_hooks_in_a_git_repository(tmp_path: Path) -> None:
     _git(repo, "add", ".")
     stale = _run(repo, "run", "synapsegen-check", "--all-files")
     assert stale.returncode == 1
-    assert (
-        '-        description="Sampling temperature."' in stale.stdout
-        or "Temperature" in stale.stdout
-    )
+    assert "Temperature." in stale.stdout  # the diff of the stale module
