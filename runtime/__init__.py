@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .axon import Axon
+    from .axon import Axon, AxonInfo
     from .codecs import (
         FrameTooLarge,
         JSONSeqDecoder,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     "Axon": "axon",
+    "AxonInfo": "axon",
     "AxonTarget": "dendrite",
     "BTStreamingResponse": "synapse",
     "BTStreamingResponseModel": "synapse",
@@ -78,6 +79,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "Axon",
+    "AxonInfo",
     "AxonTarget",
     "BTStreamingResponse",
     "BTStreamingResponseModel",
