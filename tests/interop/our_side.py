@@ -27,6 +27,8 @@ from synapsegen.runtime import (
 from .bt_side.common import (
     BLACKLIST_REASON,
     BLACKLISTED_HOTKEYS,
+    MIDSTREAM_FAIL_PROMPT,
+    MIDSTREAM_SENT_PIECES,
     PLAIN_SYNAPSE,
     RAISE_PROMPT,
     STREAM_SYNAPSE,
@@ -100,6 +102,8 @@ assert (InteropStream.__name__, InteropEcho.__name__, InteropUnserved.__name__) 
 
 async def _pieces(prompt: str, n_tokens: int, send_interval: float) -> AsyncIterator[bytes]:
     for index, piece in enumerate(token_bytes(prompt, n_tokens)):
+        if prompt == MIDSTREAM_FAIL_PROMPT and index == MIDSTREAM_SENT_PIECES:
+            raise RuntimeError("token source failed on purpose")
         if index and send_interval > 0:
             await asyncio.sleep(send_interval)
         yield piece
@@ -115,7 +119,8 @@ def stream_forward(
     """A forward function streaming ``common.token_bytes`` with the runtime's token streamer.
 
     ``send_interval`` sleeps between pieces (so that clients read several chunks); the runtime
-    batches ``batch_count`` pieces per send.
+    batches ``batch_count`` pieces per send. With ``MIDSTREAM_FAIL_PROMPT`` the token source
+    raises after ``MIDSTREAM_SENT_PIECES`` pieces (the runtime flushes them, then ends cleanly).
     """
 
     async def forward(synapse: InteropStream) -> Any:

@@ -19,6 +19,8 @@ from synapsegen.runtime import AxonTarget, Dendrite
 
 from .bt_side.common import (
     BLACKLIST_REASON,
+    MIDSTREAM_FAIL_PROMPT,
+    MIDSTREAM_SENT_PIECES,
     MINER_SS58,
     OTHER_SS58,
     PLAIN_SYNAPSE,
@@ -28,6 +30,7 @@ from .bt_side.common import (
     VALIDATOR_SS58,
     count_tokens,
     expected_text,
+    token_bytes,
 )
 from .harness import LOOPBACK, BtAxonServer, BtDendriteClient
 from .our_side import InteropEcho, InteropStream, InteropUnserved
@@ -76,8 +79,9 @@ def _assert_success_terminals(axon: dict[str, Any], dendrite: dict[str, Any]) ->
 def test_bt_dendrite_streams_split_utf8_from_our_axon(
     bt_dendrite: BtDendriteClient, our_axon: Any
 ) -> None:
-    result = _bt_call(bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt="u8", n_tokens=9)
-    expected = expected_text("u8", 9)
+    # A non-ASCII prompt: it is hashed (required_hash_fields) and must hash alike on both sides.
+    result = _bt_call(bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt="ü😀", n_tokens=9)
+    expected = expected_text("ü😀", 9)
     assert result["status_code"] == 200, result
     assert result["class"] == STREAM_SYNAPSE
     assert result["completion"] == expected
@@ -208,6 +212,50 @@ def test_bt_dendrite_sees_500_when_our_forward_raises(
             assert not result["completion"]
 
 
+# A stream that ends (cleanly, on the wire) two pieces in, i.e. inside a character: a careful
+# client reports the truncation (422 "Failed to parse response") and keeps the text before it.
+MIDSTREAM_TEXT = b"".join(token_bytes(MIDSTREAM_FAIL_PROMPT, 6)[:MIDSTREAM_SENT_PIECES]).decode(
+    "utf-8", "ignore"
+)
+# A stream far longer than the client's timeout (400 pieces, 2 ms apart, against 0.3 s).
+SLOW_TOKENS, SHORT_TIMEOUT_S = 400, 0.3
+
+
+def test_bt_dendrite_midstream_failure_of_our_axon_looks_like_real_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    for side, port in (("ours", our_axon.port), ("real", bt_axon.port)):
+        result = _bt_call(
+            bt_dendrite, port, synapse=STREAM_SYNAPSE, prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6
+        )
+        assert result["status_code"] == 422, (side, result)
+        assert result["status_message"].startswith("Failed to parse response: "), (side, result)
+        assert "".join(result["chunks"]) == MIDSTREAM_TEXT, side
+    # Our axon keeps the keep-alive connection usable after a failed stream.
+    after = _bt_call(bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt="af", n_tokens=3)
+    assert after["status_code"] == 200, after
+    assert after["completion"] == expected_text("af", 3)
+
+
+def test_bt_dendrite_times_out_on_our_slow_stream_like_real_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+) -> None:
+    for side, port in (("ours", our_axon.port), ("real", bt_axon.port)):
+        result = _bt_call(
+            bt_dendrite,
+            port,
+            synapse=STREAM_SYNAPSE,
+            prompt="sl",
+            n_tokens=SLOW_TOKENS,
+            timeout=SHORT_TIMEOUT_S,
+        )
+        assert result["status_code"] == 408, (side, result)
+        assert result["status_message"] == f"Request timeout after {SHORT_TIMEOUT_S} seconds"
+        assert expected_text("sl", SLOW_TOKENS).startswith("".join(result["chunks"])), side
+    after = _bt_call(bt_dendrite, our_axon.port, synapse=PLAIN_SYNAPSE, prompt="ok", n_tokens=2)
+    assert after["status_code"] == 200, after
+
+
 def test_bt_dendrites_concurrent_streams_from_our_axon_do_not_mix(
     bt_dendrite: BtDendriteClient, our_axon: Any
 ) -> None:
@@ -258,9 +306,9 @@ async def test_our_dendrite_streams_split_utf8_from_bt_axon(
 ) -> None:
     async with Dendrite(keypairs["validator"]) as dendrite:
         chunks, final = await _our_stream(
-            dendrite, bt_axon, InteropStream(prompt="st", n_tokens=11)
+            dendrite, bt_axon, InteropStream(prompt="ß€", n_tokens=11)
         )
-    expected = expected_text("st", 11)
+    expected = expected_text("ß€", 11)
     assert isinstance(final, InteropStream)
     assert final.dendrite.status_code == 200, final.dendrite
     assert all(isinstance(chunk, str) for chunk in chunks)
@@ -329,7 +377,6 @@ async def test_our_dendrite_records_bt_forward_exception_500(
         assert INTERNAL_ERROR.fullmatch(synapse.dendrite.status_message or "")
         assert synapse.axon.status_code == 500
         assert synapse.completion == ""
-    assert "forward raised on purpose" in bt_axon.stderr_tail(200)
 
 
 async def test_our_dendrite_unknown_synapse_gets_404_from_bt_axon(
@@ -362,3 +409,46 @@ async def test_our_dendrite_concurrent_streams_from_bt_axon_do_not_mix(
         assert final.dendrite.status_code == 200, (index, final.dendrite)
         assert final.completion == expected
         assert "".join(chunks) == expected
+
+
+async def test_our_dendrite_reports_bt_midstream_failure_and_recovers(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        chunks, failed = await _our_stream(
+            dendrite, bt_axon, InteropStream(prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6)
+        )
+        # The next call may reuse the connection the failed stream ran on.
+        chunks_after, after = await _our_stream(
+            dendrite, bt_axon, InteropStream(prompt="af", n_tokens=3)
+        )
+    assert failed.dendrite.status_code == 422, failed.dendrite
+    assert (failed.dendrite.status_message or "").startswith("Failed to parse response: ")
+    assert "".join(chunks) == MIDSTREAM_TEXT
+    assert after.dendrite.status_code == 200, after.dendrite
+    assert after.completion == "".join(chunks_after) == expected_text("af", 3)
+
+
+async def test_our_dendrite_times_out_on_bt_slow_stream(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    async with Dendrite(keypairs["validator"]) as dendrite:
+        stream = await dendrite.forward(
+            _target(bt_axon),
+            InteropStream(prompt="sl", n_tokens=SLOW_TOKENS),
+            timeout=SHORT_TIMEOUT_S,
+            deserialize=False,
+        )
+        items = [item async for item in stream]
+        chunks, final = items[:-1], items[-1]
+        after = await dendrite.forward(
+            _target(bt_axon),
+            InteropEcho(prompt="ok", n_tokens=2),
+            timeout=CALL_TIMEOUT_S,
+            deserialize=False,
+        )
+    assert final.dendrite.status_code == 408, final.dendrite
+    assert final.dendrite.status_message == f"Request timeout after {SHORT_TIMEOUT_S} seconds"
+    assert final.is_timeout
+    assert expected_text("sl", SLOW_TOKENS).startswith("".join(chunks))
+    assert after.dendrite.status_code == 200, after.dendrite

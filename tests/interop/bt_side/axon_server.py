@@ -8,6 +8,8 @@ standard input closes (or it is killed). Behaviour, all decided by the request:
   SECONDS between sends (so that the client reads the pieces as separate chunks);
 - InteropEcho: answers with completion = common.expected_text(prompt, n_tokens);
 - prompt == common.RAISE_PROMPT: the forward function raises (HTTP 500);
+- prompt == common.MIDSTREAM_FAIL_PROMPT: the token streamer raises after
+  common.MIDSTREAM_SENT_PIECES pieces (one per send);
 - a dendrite hotkey in common.BLACKLISTED_HOTKEYS: blacklisted (HTTP 403).
 """
 
@@ -22,6 +24,8 @@ from bt_synapses import InteropEcho, InteropStream
 from common import (
     BLACKLIST_REASON,
     BLACKLISTED_HOTKEYS,
+    MIDSTREAM_FAIL_PROMPT,
+    MIDSTREAM_SENT_PIECES,
     RAISE_PROMPT,
     batch_sends,
     expected_text,
@@ -37,13 +41,20 @@ def build_axon(batch_count: int, send_interval: float) -> "bt.Axon":
     async def forward_stream(synapse: InteropStream):  # noqa: ANN202 (a BTStreamingResponse)
         if synapse.prompt == RAISE_PROMPT:
             raise RuntimeError("forward raised on purpose")
-        sends = batch_sends(token_bytes(synapse.prompt, synapse.n_tokens), batch_count)
+        fail_midstream = synapse.prompt == MIDSTREAM_FAIL_PROMPT
+        pieces = token_bytes(synapse.prompt, synapse.n_tokens)
+        if fail_midstream:
+            sends = batch_sends(pieces[:MIDSTREAM_SENT_PIECES], 1)
+        else:
+            sends = batch_sends(pieces, batch_count)
 
         async def streamer(send: typing.Any) -> None:
             for index, body in enumerate(sends):
                 if index and send_interval > 0:
                     await asyncio.sleep(send_interval)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
+            if fail_midstream:
+                raise RuntimeError("token streamer failed on purpose")
 
         return synapse.create_streaming_response(streamer)
 

@@ -1,5 +1,7 @@
 """Start-up shared by the bittensor-side scripts: network guard, bittensor, keys, JSON output.
 
+Only :func:`emit` writes to the test process's JSON channel (the original stdout).
+
 Importing this module installs the loopback-only audit hook *before* bittensor is imported, and
 replaces ``bittensor.utils.networking.get_external_ip`` (which queries public IP services) with a
 function returning 127.0.0.1.
@@ -11,6 +13,12 @@ import sys
 import guard
 
 guard.install()
+
+# The JSON channel is a private copy of the original stdout; fd 1 itself is pointed at stderr,
+# because bittensor's logging (and anything else) prints to stdout.
+_json_channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+sys.stdout.flush()
+os.dup2(2, 1)
 
 import json  # noqa: E402
 import tempfile  # noqa: E402
@@ -49,8 +57,8 @@ def wallet_for(name: str) -> Wallet:
 
 def emit(message: dict[str, Any]) -> None:
     """Write one JSON line to stdout (the protocol with the test process)."""
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    _json_channel.write(json.dumps(message) + "\n")
+    _json_channel.flush()
 
 
 def log(text: str) -> None:

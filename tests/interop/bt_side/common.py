@@ -27,6 +27,9 @@ UNSERVED_SYNAPSE = "InteropUnserved"
 
 # A prompt that makes every interop forward function raise (-> HTTP 500 on a real axon).
 RAISE_PROMPT = "raise-in-forward"
+# A prompt that makes the token source raise after MIDSTREAM_SENT_PIECES pieces were streamed.
+MIDSTREAM_FAIL_PROMPT = "fail-midstream"
+MIDSTREAM_SENT_PIECES = 2
 
 # One token's text: an emoji (4 bytes), the prompt, a digit, "é" (2 bytes), "€" (3 bytes), a space.
 _TOKEN_CUT_OFFSET = 2  # cut two bytes into the leading emoji, so every send splits a character
