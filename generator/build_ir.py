@@ -824,7 +824,7 @@ def _build_deserialize(name: str, synapse: SynapseSpec, field_types: dict[str, s
 def _docstring(text: str) -> str:
     """A docstring literal; repr keeps any quote or backslash in the schema text harmless."""
     text = text.strip()
-    if "\n" not in text and '"' not in text and "\\" not in text:
+    if text.isprintable() and '"' not in text and "\\" not in text:
         return f'"""{text}"""'
     return repr(text)
 
@@ -874,7 +874,7 @@ def build_module(
         imports.add(RUNTIME_MODULE, "BTStreamingResponse", "StreamingSynapse")
 
     model_names = sorted(mapper.defs)
-    docstring = schema.description or f"Streaming synapses generated from {source}."
+    docstring = (schema.description or "").strip() or f"Streaming synapses from {source}."
     return ModuleIR(
         stem=stem,
         header=header,
@@ -921,7 +921,7 @@ def _build_synapse(
             fields.append(built)
     hash_fields = tuple(n for n, spec in all_fields.items() if spec.hash)
     stream = _build_stream(name, synapse, mapper, imports, _FIXED_LOCALS | reserved)
-    description = synapse.description or f"The {name} streaming synapse."
+    description = (synapse.description or "").strip() or f"The {name} streaming synapse."
     return SynapseIR(
         name=name,
         docstring=_docstring(description),
