@@ -13,6 +13,7 @@ from pydantic import Field
 from synapsegen.runtime.codecs import MalformedFrame, TextDecoder, TruncatedStream
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
 from synapsegen.runtime.signing import VERSION_AS_INT, request_message, verify
+from synapsegen.runtime.streaming import MinerError
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse
 
 from ._dendrite_helpers import (
@@ -355,6 +356,7 @@ def test_error_mapping_uses_exact_types() -> None:
             "Failed to parse response: stream ends inside a UTF-8 character (at byte 8)",
         ),
         (MalformedFrame("invalid JSON"), 422, "Failed to parse response: invalid JSON"),
+        (MinerError("model overloaded"), 422, "Failed to parse response: model overloaded"),
     ]
     for exc, code, message in cases:
         synapse = TextPrompt(prompt="q", timeout=3.0)
