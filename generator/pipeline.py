@@ -103,6 +103,9 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
         )  # fmt: skip
         rendered[f"{source.module}.py"] = render_module(module)
         exports[source.module] = module.all_names
+    clashes = _export_clashes(exports, {source.module: source.display for source in sources})
+    if clashes:
+        return Generated(diagnostics=tuple(clashes))
     pairs = [(source.display, sha256) for source, sha256, _ in validated]
     init_header = header_lines(__version__, pairs, package_inputs(pairs, options.as_dict()))
     rendered[INIT] = render_package_init(build_package_init(init_header, exports))
@@ -110,3 +113,20 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     files = {name: stamp(text) for name, text in format_sources(rendered).items()}
     files[PY_TYPED] = py_typed_text()
     return Generated(files=dict(sorted(files.items())))
+
+
+def _export_clashes(
+    exports: dict[str, tuple[str, ...]], displays: dict[str, str]
+) -> list[Diagnostic]:
+    """Names two schema files both define (``__init__.py`` re-exports every module's names)."""
+    first: dict[str, str] = {}
+    problems = []
+    for module, names in exports.items():
+        for name in names:
+            if name in first:
+                problems.append(Diagnostic(displays[module], 1, 1, "SG903",
+                    f"{name!r} is also defined by {displays[first[name]]}; the package "
+                    "__init__.py re-exports both (rename one)"))  # fmt: skip
+            else:
+                first[name] = module
+    return problems
