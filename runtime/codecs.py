@@ -100,6 +100,8 @@ __all__ = [
 
 DEFAULT_MAX_FRAME_BYTES: Final = 1 << 20
 _UNBOUNDED: Final = 1 << 62  # "no limit" as an int, so that the hot path makes a single comparison
+# Membership tests on bytes use int needles (13 in chunk): a bytes needle first fails an int
+# conversion inside bytes.__contains__, which costs about 100 ns per test.
 
 
 # --------------------------------------------------------------------------------------- errors
@@ -291,7 +293,7 @@ class LineDecoder(_Decoder):
         self._buf = tail
         if len(chunk) > max_frame and frames and max(map(len, frames)) > max_frame:
             self._too_large(self._frame_offset(frames, start - len(buf)))
-        if self._strip_cr and (b"\r" in chunk or buf[-1:] == b"\r"):
+        if self._strip_cr and (13 in chunk or (buf and buf[-1] == 13)):
             frames = [f[:-1] if f[-1:] == b"\r" else f for f in frames]
         if b"" in frames:
             frames = [f for f in frames if f]
@@ -360,7 +362,7 @@ def _sse_event_data(block: bytes) -> bytes | None:
 class SSEDecoder(_Decoder):
     """Server-Sent Events: the data of each event, optionally ended by a sentinel event."""
 
-    __slots__ = ("_sentinel", "_max_frame", "_buf", "_base", "_normalized", "_cr", "done")
+    __slots__ = ("_sentinel", "_max_frame", "_max_tail", "_buf", "_removed", "_cr", "done")
 
     def __init__(
         self,
@@ -374,10 +376,11 @@ class SSEDecoder(_Decoder):
             raise ValueError(f"sentinel must be a str or None, not {sentinel!r}")
         self._sentinel = None if sentinel is None else sentinel.encode()
         self._max_frame = _check_limit("max_frame_bytes", max_frame_bytes)
-        # Line ends are normalized to b"\n" on arrival, so events end at b"\n\n".
+        self._max_tail = self._max_frame + 1  # the unfinished event may end with b"\n"
+        # Line ends are normalized to b"\n" on arrival, so events end at b"\n\n". Offsets are
+        # counted in the normalized stream: consumed bytes minus the b"\r" bytes removed.
         self._buf = b""  # the unfinished event (normalized)
-        self._base = 0  # offset of _buf in the normalized stream
-        self._normalized = 0  # normalized bytes so far
+        self._removed = 0
         self._cr = False  # the last byte fed was b"\r": a b"\n" right after it is the same line end
         self.done = False  # the sentinel event arrived
 
@@ -392,72 +395,95 @@ class SSEDecoder(_Decoder):
         if consumed > self._limit:
             self._refuse()
         self._consumed = consumed
-        if self._cr:
-            self._cr = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
-        if not chunk:
-            return []
-        if b"\r" in chunk:
-            self._cr = chunk[-1] == 13
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        start = self._normalized
-        self._normalized = start + len(chunk)
+        if self._cr or 13 in chunk:
+            chunk = self._normalize(chunk)
         buf = self._buf
-        max_frame = self._max_frame
         if buf:
-            if buf[-1] == 10 and chunk[0] == 10:  # the blank line straddles the boundary
-                blocks = chunk[1:].split(b"\n\n")
-                blocks.insert(0, buf[:-1])
-            else:
-                blocks = chunk.split(b"\n\n")
-                head = blocks[0]
-                if len(blocks) == 1:
-                    if len(buf) + len(head) > max_frame + 1:  # + a b"\n" of the blank line
-                        self._too_large(self._base)
-                    self._buf = buf + head
-                    return []
-                if len(buf) + len(head) > max_frame:
-                    self._too_large(self._base)
-                blocks[0] = buf + head
+            joined = self._join(buf, chunk)
+            if joined is None:
+                return []
+            blocks = joined
         else:
             blocks = chunk.split(b"\n\n")
         tail = blocks.pop()
-        if len(tail) > max_frame + 1:
-            self._too_large(self._normalized - len(tail))
+        if len(tail) > self._max_tail:
+            self._too_large(self._offset() - len(tail))
         self._buf = tail
-        base = self._base
-        self._base = self._normalized - len(tail)
-        if len(chunk) > max_frame and blocks and max(map(len, blocks)) > max_frame:
-            index = next(i for i, block in enumerate(blocks) if len(block) > max_frame)
-            self._too_large(self._block_offset(blocks, index, base))
+        if len(chunk) > self._max_frame and blocks:
+            self._check_blocks(blocks, tail)
         sentinel = self._sentinel
+        done = self.done
         events: list[str] = []
         for block in blocks:
-            if block.startswith(b"data: ") and b"\n" not in block:  # the common event
+            if block.startswith(b"data: ") and 10 not in block:  # the common event
                 data = block[6:]
             else:
                 parsed = _sse_event_data(block)
                 if parsed is None:
                     continue
                 data = parsed
-            if self.done:
-                self._malformed(blocks, block, base, "event after the sentinel")
+            if done:
+                self._malformed(blocks, block, tail, "event after the sentinel")
             if data == sentinel:
-                self.done = True
+                done = self.done = True
                 continue
             try:
                 events.append(data.decode())
             except UnicodeDecodeError as exc:
-                self._malformed(blocks, block, base, f"invalid UTF-8 in event data: {exc.reason}")
+                message = f"invalid UTF-8 in event data: {exc.reason}"
+                self._malformed(blocks, block, tail, message)
         return events
 
-    def _block_offset(self, blocks: list[bytes], index: int, base: int) -> int:
-        return base + sum(len(block) + 2 for block in blocks[:index])
+    def _normalize(self, chunk: bytes) -> bytes:
+        """Turn b"\\r\\n" and b"\\r" line ends into b"\\n" (a b"\\r\\n" may straddle chunks)."""
+        size = len(chunk)
+        if self._cr:
+            self._cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if 13 in chunk:
+            self._cr = chunk[-1] == 13
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        self._removed += size - len(chunk)
+        return chunk
 
-    def _malformed(self, blocks: list[bytes], block: bytes, base: int, message: str) -> NoReturn:
+    def _join(self, buf: bytes, chunk: bytes) -> list[bytes] | None:
+        """The event blocks of ``buf + chunk`` (tail last), or None if no event ends yet."""
+        if not chunk:
+            return None
+        if buf[-1] == 10 and chunk[0] == 10:  # the blank line straddles the boundary
+            blocks = chunk[1:].split(b"\n\n")
+            blocks.insert(0, buf[:-1])
+            return blocks
+        blocks = chunk.split(b"\n\n")
+        head = blocks[0]
+        if len(blocks) == 1:
+            if len(buf) + len(head) > self._max_tail:
+                self._too_large(self._offset() - len(chunk) - len(buf))
+            self._buf = buf + head
+            return None
+        if len(buf) + len(head) > self._max_frame:
+            self._too_large(self._offset() - len(chunk) - len(buf))
+        blocks[0] = buf + head
+        return blocks
+
+    def _offset(self) -> int:
+        """Offset of the end of the (normalized) stream so far."""
+        return self._consumed - self._removed
+
+    def _block_offset(self, blocks: list[bytes], index: int, tail: bytes) -> int:
+        """Offset of ``blocks[index]``: the blocks and ``tail`` end where the stream does."""
+        after = sum(len(block) + 2 for block in blocks[index:])
+        return self._offset() - len(tail) - after
+
+    def _check_blocks(self, blocks: list[bytes], tail: bytes) -> None:
+        if max(map(len, blocks)) > self._max_frame:
+            index = next(i for i, block in enumerate(blocks) if len(block) > self._max_frame)
+            self._too_large(self._block_offset(blocks, index, tail))
+
+    def _malformed(self, blocks: list[bytes], block: bytes, tail: bytes, message: str) -> NoReturn:
         index = next(i for i, candidate in enumerate(blocks) if candidate is block)
-        self._fail(MalformedFrame(message, self._block_offset(blocks, index, base)))
+        self._fail(MalformedFrame(message, self._block_offset(blocks, index, tail)))
 
     def _too_large(self, offset: int) -> NoReturn:
         self._fail(FrameTooLarge(f"event exceeds max_frame_bytes={self._max_frame}", offset))
@@ -467,7 +493,7 @@ class SSEDecoder(_Decoder):
         self._check_open()
         buf = self._buf
         if buf and (buf[-1] != 10 or any(line and line[0] != 58 for line in buf.split(b"\n"))):
-            self._fail(TruncatedStream("stream ends inside an event", self._base))
+            self._fail(TruncatedStream("stream ends inside an event", self._offset() - len(buf)))
         self._closed()
         return []
 
@@ -603,9 +629,11 @@ class JSONSeqDecoder(_Decoder):
         # A value of at most this many characters cannot exceed the byte limit.
         max_chars = self._max_frame if ascii_text else self._max_frame // 4
         scan = _scan_once
+        whitespace = _JSON_WHITESPACE
+        number_chars = _NUMBER_CHARS
         pos = 0
         while pos < n:
-            if text[pos] in _JSON_WHITESPACE:
+            if text[pos] in whitespace:
                 pos = _WHITESPACE_RUN.match(text, pos).end()  # type: ignore[union-attr]
                 if pos >= n:
                     break
@@ -617,8 +645,8 @@ class JSONSeqDecoder(_Decoder):
             if end - pos > max_chars:
                 self._check_size(text, pos, end, base, ascii_text)
             if (
-                not final
-                and (end == n or text[end] in _NUMBER_CHARS)
+                (end == n or text[end] in number_chars)
+                and not final
                 and text[pos] in _NUMBER_START
                 and _NUMBER_RUN.match(text, end).end() == n  # type: ignore[union-attr]
             ):
