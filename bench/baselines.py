@@ -7,8 +7,9 @@ generators over ``response.content.iter_any()`` so they pay the same per-chunk a
   contract says (text deltas or decoded tokens). Incremental UTF-8 decoding for text; split on the
   frame delimiter plus one JSON parse per frame for JSON payloads (the C scanner behind
   ``json.loads`` called directly, with the end-of-value check, i.e. ``json.loads`` minus its
-  Python wrapper); the rules applied with plain indexing. Floors skip what only a production parser needs (limits, type checks of token values,
-  "\\r\\n" SSE line ends, error events), which makes them a lower bound, not a competitor.
+  Python wrapper); the rules applied with plain indexing. Floors skip what only a production
+  parser needs (limits, type checks of token values, "\\r\\n" SSE line ends, error events),
+  which makes them a lower bound, not a competitor.
 * HAND-WRITTEN: the style found in subnets (field notes): each network chunk decoded on its own
   with ``chunk.decode("utf-8")`` then split, fields mutated in place on the synapse. They are not
   correct on realistic chunks; ``errors`` lets the benchmark time them with ``errors="ignore"``
