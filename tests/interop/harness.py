@@ -42,6 +42,7 @@ LOOPBACK = "127.0.0.1"
 VENV_ENV_VAR = "SYNAPSEGEN_BT_VENV"
 SKIP_ENV_VAR = "SYNAPSEGEN_SKIP_INTEROP"
 _MARKER_NAME = "synapsegen-bt-venv.json"
+_EDITABLE_MARKER_NAME = "synapsegen-editable.json"
 _VENV_CREATE_TIMEOUT_S = 180.0
 _PIP_INSTALL_TIMEOUT_S = 900.0
 _LOCK_TIMEOUT_S = 1200.0
@@ -165,6 +166,42 @@ def ensure_bt_venv() -> Path:
             )
             (venv / _MARKER_NAME).write_text(json.dumps(_wanted_marker()))
     _cached_python = python
+    return python
+
+
+def ensure_synapsegen_in_bt_venv() -> Path:
+    """Also install this repository (editable, without dependencies) into the bittensor venv.
+
+    Generated modules for ``--runtime bittensor`` import helpers from ``synapsegen.runtime``, so
+    the bittensor side needs the package too. Reinstalled when the venv was made for another
+    checkout (the marker records the repository path). Returns the venv's python.
+    """
+    python = ensure_bt_venv()
+    venv = bt_venv_dir()
+    marker = venv / _EDITABLE_MARKER_NAME
+    wanted = {"repo": str(REPO_ROOT)}
+    with _file_lock(venv.parent / f"{venv.name}.lock", _LOCK_TIMEOUT_S):
+        try:
+            current = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            current = None
+        if current != wanted:
+            _run_install_step(
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "-e",
+                    str(REPO_ROOT),
+                ],
+                _PIP_INSTALL_TIMEOUT_S,
+                "pip install --no-deps -e <repo> into the bittensor venv",
+            )
+            marker.write_text(json.dumps(wanted))
     return python
 
 
@@ -358,6 +395,31 @@ def start_bt_axon(
         raise
 
 
+def start_bt_generated_axon(
+    package_dir: Path,
+    module: str,
+    synapse: str,
+    *,
+    timeout: float = DEFAULT_START_TIMEOUT_S,
+) -> BtAxonServer:
+    """Start a real bittensor Axon serving a *generated* streaming synapse class.
+
+    ``package_dir`` is put on the script's PYTHONPATH; ``module`` (e.g. ``gen_chat_bt.chat``)
+    must define ``synapse``, generated with ``--runtime bittensor``. The forward function streams
+    ``common.chat_tokens`` through the class's ``stream_response``. Needs
+    :func:`ensure_synapsegen_in_bt_venv`.
+    """
+    ensure_synapsegen_in_bt_venv()
+    args = ["--module", module, "--synapse", synapse]
+    script = BtScript("generated_axon.py", args, extra_pythonpath=[package_dir])
+    try:
+        ready = script.receive(timeout)
+        return BtAxonServer(port=int(ready["ready"]), hotkey=str(ready["hotkey"]), script=script)
+    except BaseException:
+        script.close()
+        raise
+
+
 # --------------------------------------------------------------------------------------------
 # A real bittensor Dendrite
 # --------------------------------------------------------------------------------------------
@@ -370,10 +432,18 @@ class BtDendriteClient:
     ``axon_status_message``, ``completion``, ``chunks`` (or None), ``n_chunks``,
     ``first_chunk_s``, ``duration_s``, the final ``axon``/``dendrite`` TerminalInfo dumps, or
     ``error`` (a traceback) when the call itself raised.
+
+    A call may name a ``module`` (importable with ``extra_pythonpath``) holding the synapse class
+    and give its constructor ``fields``, e.g. for classes generated with ``--runtime bittensor``.
     """
 
-    def __init__(self, timeout: float = DEFAULT_START_TIMEOUT_S) -> None:
-        self.script = BtScript("dendrite_client.py")
+    def __init__(
+        self,
+        timeout: float = DEFAULT_START_TIMEOUT_S,
+        *,
+        extra_pythonpath: list[Path] | None = None,
+    ) -> None:
+        self.script = BtScript("dendrite_client.py", extra_pythonpath=extra_pythonpath)
         try:
             ready = self.script.receive(timeout)
         except BaseException:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 import aiohttp
+
 from synapsegen.runtime import (
     Axon,
     StreamingSynapse,

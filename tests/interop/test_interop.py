@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from bittensor_wallet import Keypair
+
 from synapsegen.runtime import AxonTarget, Dendrite
 
 from .bt_side.common import (

@@ -66,6 +66,11 @@ def batch_sends(pieces: list[bytes], batch_count: int) -> list[bytes]:
     return [b"".join(pieces[i : i + batch_count]) for i in range(0, len(pieces), batch_count)]
 
 
+def chat_tokens(content: str, max_tokens: int) -> list[str]:
+    """The text tokens a generated chat synapse's interop server streams for ``content``."""
+    return [token_text(content, i) for i in range(max_tokens)]
+
+
 def count_tokens(text: str) -> int:
     """How many complete tokens ``text`` holds (a token starts with the emoji, ends in a space)."""
     return sum(1 for part in text.split(" ")[:-1] if part.startswith("\N{GRINNING FACE}"))

@@ -6,13 +6,15 @@ Reads one JSON request per line on stdin and answers one JSON line on stdout:
 
 CALL: {"target": {"ip", "port", "hotkey"}, "synapse": class name, "prompt", "n_tokens",
        "timeout": seconds, "key": "validator" | "other", "fresh_dendrite": bool,
-       "keep_chunks": bool}
+       "keep_chunks": bool, "module": optional module holding the class (e.g. a generated one),
+       "fields": optional constructor fields (instead of prompt/n_tokens)}
 RESULT: statuses, completion, the chunks (or only their count), time to first chunk and total
 duration, the final TerminalInfos, or {"error": traceback} if the call itself raised.
 The first line it prints is {"ready": true}. It exits when stdin closes.
 """
 
 import asyncio
+import importlib
 import json
 import sys
 import time
@@ -50,11 +52,15 @@ def _terminal(info: Any) -> dict[str, Any] | None:
 
 async def run_call(call: dict[str, Any]) -> dict[str, Any]:
     """Make one call the way a validator does (``Dendrite.forward`` with one axon)."""
-    cls = SYNAPSE_CLASSES[call["synapse"]]
-    fields = {"prompt": call.get("prompt", "")}
-    if "n_tokens" in cls.model_fields:
-        fields["n_tokens"] = int(call.get("n_tokens", 1))
-    synapse = cls(**fields)
+    if call.get("module"):
+        cls = getattr(importlib.import_module(call["module"]), call["synapse"])
+        synapse = cls(**call.get("fields", {}))
+    else:
+        cls = SYNAPSE_CLASSES[call["synapse"]]
+        fields = {"prompt": call.get("prompt", "")}
+        if "n_tokens" in cls.model_fields:
+            fields["n_tokens"] = int(call.get("n_tokens", 1))
+        synapse = cls(**fields)
     streaming = isinstance(synapse, bt.StreamingSynapse)
     fresh = bool(call.get("fresh_dendrite", False))
     dendrite = _dendrite(call.get("key", "validator"), fresh)
@@ -104,6 +110,7 @@ async def run_call(call: dict[str, Any]) -> dict[str, Any]:
         "axon_status_code": final.axon.status_code,
         "axon_status_message": final.axon.status_message,
         "completion": getattr(final, "completion", None),
+        "final_fields": final.model_dump(mode="json", exclude={"axon", "dendrite"}),
         "chunks": chunks if keep_chunks else None,
         "n_chunks": n_chunks,
         "chunk_chars": chunk_chars,
