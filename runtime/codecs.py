@@ -581,8 +581,9 @@ class JSONSeqDecoder(_Decoder):
             self._fail(MalformedFrame(f"invalid UTF-8: {exc.reason}", offset))
         self._consumed = consumed
         self._pending = pending = data[used:] if used != len(data) else b""
+        text_end = consumed - len(pending)  # stream offset just after `text`
         if not self._mode:
-            return self._parse(text, start - len(data) + len(chunk), len(pending), False)
+            return self._parse(text, text_end, len(pending), False)
         # A value is cut by chunk boundaries: follow only the new text until the value ends.
         if text:
             end = self._scan(text)
@@ -590,7 +591,7 @@ class JSONSeqDecoder(_Decoder):
                 self._parts.append(text)
                 text = "".join(self._parts)
                 self._reset()
-                return self._parse(text, self._value_start, len(pending), False)
+                return self._parse(text, text_end, len(pending), False)
         if self._parts_bytes + used + len(pending) > self._max_frame:
             self._too_large(self._value_start)
         if text:
@@ -611,14 +612,14 @@ class JSONSeqDecoder(_Decoder):
         if self._mode:
             text = "".join(self._parts)
             self._reset()
-            values = self._parse(text, self._value_start, 0, True)
+            values = self._parse(text, self._consumed, 0, True)
         self._closed()
         return values
 
     # -- parsing complete text
 
-    def _parse(self, text: str, base: int, pending: int, final: bool) -> list[Any]:
-        """Parse the values in ``text`` (which starts at stream offset ``base``); keep a cut one.
+    def _parse(self, text: str, text_end: int, pending: int, final: bool) -> list[Any]:
+        """Parse the values in ``text`` (which ends at stream offset ``text_end``); keep a cut one.
 
         ``pending`` is the number of bytes of a split character that follow ``text``; ``final``
         means no more text follows (close()).
@@ -640,10 +641,10 @@ class JSONSeqDecoder(_Decoder):
             try:
                 value, end = scan(text, pos)
             except (StopIteration, json.JSONDecodeError) as exc:
-                self._cut_or_malformed(text, pos, base, pending, final, exc)
+                self._cut_or_malformed(text, pos, text_end, pending, final, exc)
                 break
             if end - pos > max_chars:
-                self._check_size(text, pos, end, base, ascii_text)
+                self._check_size(text, pos, end, text_end, ascii_text)
             if (
                 (end == n or text[end] in number_chars)
                 and not final
@@ -651,14 +652,14 @@ class JSONSeqDecoder(_Decoder):
                 and _NUMBER_RUN.match(text, end).end() == n  # type: ignore[union-attr]
             ):
                 # A number at the end of the text may go on in the next chunk: keep it.
-                self._keep(text, pos, base, pending, ascii_text, _NUMBER)
+                self._keep(text, pos, text_end, pending, ascii_text, _NUMBER)
                 break
             values.append(value)
             pos = end
         return values
 
     def _cut_or_malformed(
-        self, text: str, pos: int, base: int, pending: int, final: bool, exc: Exception
+        self, text: str, pos: int, text_end: int, pending: int, final: bool, exc: Exception
     ) -> None:
         """The value at ``pos`` did not parse: keep it if it is cut off, else raise."""
         n = len(text)
@@ -686,7 +687,7 @@ class JSONSeqDecoder(_Decoder):
             mode = _IDLE
         ascii_text = text.isascii()
         if end < 0 and not final:
-            self._keep(text, pos, base, pending, ascii_text, mode)
+            self._keep(text, pos, text_end, pending, ascii_text, mode)
             return
         self._reset()
         where = pos
@@ -694,19 +695,19 @@ class JSONSeqDecoder(_Decoder):
             where = exc.pos
         elif isinstance(exc, StopIteration) and isinstance(exc.value, int):
             where = exc.value  # the C scanner's "expecting a value here"
-        offset = base + _byte_length(text[:where], ascii_text)
+        offset = text_end - _byte_length(text[where:], ascii_text)
         if end < 0:
             self._fail(TruncatedStream("stream ends inside a JSON value", offset))
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "Expecting value"
         self._fail(MalformedFrame(f"invalid JSON: {reason}", offset))
 
     def _keep(
-        self, text: str, pos: int, base: int, pending: int, ascii_text: bool, mode: int
+        self, text: str, pos: int, text_end: int, pending: int, ascii_text: bool, mode: int
     ) -> None:
         """Hold ``text[pos:]``, the start of a value cut by the chunk boundary."""
         rest = text[pos:]
         size = _byte_length(rest, ascii_text)
-        offset = base + _byte_length(text[:pos], ascii_text)
+        offset = text_end - size
         if size + pending > self._max_frame:
             self._reset()
             self._too_large(offset)
@@ -715,9 +716,9 @@ class JSONSeqDecoder(_Decoder):
         self._parts_bytes = size
         self._value_start = offset
 
-    def _check_size(self, text: str, pos: int, end: int, base: int, ascii_text: bool) -> None:
+    def _check_size(self, text: str, pos: int, end: int, text_end: int, ascii_text: bool) -> None:
         if _byte_length(text[pos:end], ascii_text) > self._max_frame:
-            self._too_large(base + _byte_length(text[:pos], ascii_text))
+            self._too_large(text_end - _byte_length(text[pos:], ascii_text))
 
     def _too_large(self, offset: int) -> NoReturn:
         self._fail(FrameTooLarge(f"JSON value exceeds max_frame_bytes={self._max_frame}", offset))
