@@ -37,7 +37,9 @@ def bt_python() -> Path:
     try:
         return ensure_bt_venv()
     except BtVenvError as exc:
-        pytest.fail(f"cannot set up bittensor for the interop tests:\n{exc}", pytrace=False)
+        problem = str(exc)
+    # Outside the except block, so the report shows only the installer's output.
+    pytest.fail(f"cannot set up bittensor for the interop tests:\n{problem}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,8 @@ def bt_with_synapsegen(bt_python: Path) -> Path:
     try:
         return ensure_synapsegen_in_bt_venv()
     except BtVenvError as exc:
-        pytest.fail(f"cannot install synapsegen into the bittensor venv:\n{exc}", pytrace=False)
+        problem = str(exc)
+    pytest.fail(f"cannot install synapsegen into the bittensor venv:\n{problem}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
