@@ -7,8 +7,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
+import uvicorn
 from starlette.requests import ClientDisconnect
+
 from synapsegen.runtime.codecs import SSEDecoder, StreamError, encode_sse, encode_sse_json
 from synapsegen.runtime.streaming import MinerError, token_streamer
 
@@ -304,3 +307,51 @@ def test_miner_error_is_a_stream_error() -> None:
     error = MinerError("rate limited")
     assert isinstance(error, StreamError)
     assert str(error) == "rate limited" and error.offset is None
+
+
+async def test_real_uvicorn_and_aiohttp_round_trip() -> None:
+    """Over loopback: one HTTP chunk per batch; the client decodes it with SSEDecoder."""
+    events = [f"token {i} é😀" for i in range(50)]
+
+    async def source() -> AsyncIterator[str]:
+        for event in events:
+            yield event
+            await asyncio.sleep(0)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        streamer = token_streamer(
+            source(), encode_sse, batch_count=3, timeout=10, trailer=encode_sse("[DONE]")
+        )
+        await streamer(send)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        decoder = SSEDecoder()
+        received: list[str] = []
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"http://127.0.0.1:{port}/Stream") as response,
+        ):
+            assert response.status == 200
+            async for chunk in response.content.iter_any():
+                received.extend(decoder.feed(chunk))
+        received.extend(decoder.close())
+        assert received == events
+        assert decoder.done
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, timeout=10)
