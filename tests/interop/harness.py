@@ -431,7 +431,9 @@ class BtDendriteClient:
     Result dicts carry ``status_code``/``status_message`` (dendrite side), ``axon_status_code``/
     ``axon_status_message``, ``completion``, ``chunks`` (or None), ``n_chunks``,
     ``first_chunk_s``, ``duration_s``, the final ``axon``/``dendrite`` TerminalInfo dumps, or
-    ``error`` (a traceback) when the call itself raised.
+    ``error`` (a traceback) when the call itself raised. With ``capture_raw`` (a fresh Dendrite
+    whose session records the exchange) ``raw`` holds ``status``, the ordered ``headers`` as
+    [name, value] pairs and, for JSON answers, ``body``.
 
     A call may name a ``module`` (importable with ``extra_pythonpath``) holding the synapse class
     and give its constructor ``fields``, e.g. for classes generated with ``--runtime bittensor``.
@@ -479,6 +481,7 @@ class BtDendriteClient:
         timeout: float = 12.0,
         fresh_dendrite: bool = False,
         keep_chunks: bool = True,
+        capture_raw: bool = False,
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT_S,
     ) -> dict[str, Any]:
         """One call with ``Dendrite.forward`` to the axon at ``ip:port`` (see class docstring)."""
@@ -491,6 +494,7 @@ class BtDendriteClient:
             "timeout": timeout,
             "fresh_dendrite": fresh_dendrite,
             "keep_chunks": keep_chunks,
+            "capture_raw": capture_raw,
         }
         return self.calls([spec], timeout=reply_timeout)[0]
 

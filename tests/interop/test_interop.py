@@ -11,9 +11,11 @@ Where a case can be produced against both axons, the answers of the real one are
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
+import pytest
 from bittensor_wallet import Keypair
 
 from synapsegen.runtime import AxonTarget, Dendrite
@@ -122,6 +124,108 @@ def test_bt_dendrite_sees_the_same_result_from_our_axon_as_from_real_axon(
         real = _bt_call(bt_dendrite, bt_axon.port, synapse=synapse, prompt="eq", n_tokens=5)
         assert _stable_view(ours) == _stable_view(real)
         assert ours["axon"]["port"] == our_axon.port and real["axon"]["port"] == bt_axon.port
+
+
+# Values that legitimately differ between two exchanges (time, randomness, ports, object sizes).
+_VOLATILE_HEADERS = frozenset(
+    {
+        "date",
+        "content-length",
+        "header_size",
+        "total_size",
+        "bt_header_axon_process_time",
+        "bt_header_axon_port",
+        "bt_header_axon_nonce",
+        "bt_header_axon_uuid",
+        "bt_header_axon_signature",
+        "bt_header_dendrite_port",
+        "bt_header_dendrite_nonce",
+        "bt_header_dendrite_uuid",
+        "bt_header_dendrite_signature",
+    }
+)
+_VOLATILE_TEXT = (
+    (re.compile(r"#[0-9a-f-]{36}"), "#<uuid>"),
+    (re.compile(r"\b\d{19}\."), "<nonce>."),
+    (re.compile(r"\.[0-9a-f]{8}-[0-9a-f-]{27}\."), ".<uuid>."),
+    (re.compile(r"0x[0-9a-f]{128}"), "<signature>"),
+)
+_VOLATILE_BODY_KEYS = frozenset(
+    {"process_time", "port", "nonce", "uuid", "signature", "total_size"}
+)
+
+
+def _mask_text(text: str) -> str:
+    for pattern, replacement in _VOLATILE_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _mask_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: "<volatile>" if k in _VOLATILE_BODY_KEYS else _mask_json(v) for k, v in value.items()
+        }
+    return _mask_text(value) if isinstance(value, str) else value
+
+
+def _comparable_exchange(raw: dict[str, Any]) -> dict[str, Any]:
+    """Status, ordered header names and values, and JSON body, with volatile values masked.
+
+    Header names are compared case-insensitively: uvicorn's h11 (bittensor's venv) writes
+    ``Transfer-Encoding``, its httptools implementation ``transfer-encoding``.
+    """
+    headers = [
+        (name.lower(), "<volatile>" if name.lower() in _VOLATILE_HEADERS else _mask_text(value))
+        for name, value in raw["headers"]
+    ]
+    body = raw.get("body")
+    return {
+        "status": raw["status"],
+        "headers": headers,
+        "body": _mask_json(json.loads(body)) if body is not None else None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("synapse", "prompt", "key", "axon_hotkey"),
+    [
+        (STREAM_SYNAPSE, "ok", "validator", MINER_SS58),
+        (PLAIN_SYNAPSE, "ok", "validator", MINER_SS58),
+        (PLAIN_SYNAPSE, "bl", "other", MINER_SS58),
+        (PLAIN_SYNAPSE, "sig", "validator", OTHER_SS58),
+        (STREAM_SYNAPSE, RAISE_PROMPT, "validator", MINER_SS58),
+        (UNSERVED_SYNAPSE, "x", "validator", MINER_SS58),
+    ],
+    ids=["stream-200", "plain-200", "blacklist-403", "bad-signature-401", "raise-500", "404"],
+)
+def test_our_axon_answers_bt_dendrite_with_the_real_axons_bytes(
+    bt_dendrite: BtDendriteClient,
+    our_axon: Any,
+    bt_axon: BtAxonServer,
+    synapse: str,
+    prompt: str,
+    key: str,
+    axon_hotkey: str,
+) -> None:
+    exchanges = {}
+    for side, port in (("ours", our_axon.port), ("real", bt_axon.port)):
+        result = _bt_call(
+            bt_dendrite,
+            port,
+            synapse=synapse,
+            prompt=prompt,
+            n_tokens=3,
+            key=key,
+            hotkey=axon_hotkey,
+            capture_raw=True,
+        )
+        exchanges[side] = _comparable_exchange(result["raw"])
+    assert exchanges["ours"]["status"] == exchanges["real"]["status"]
+    assert [n for n, _ in exchanges["ours"]["headers"]] == [
+        n for n, _ in exchanges["real"]["headers"]
+    ]
+    assert exchanges["ours"] == exchanges["real"]
 
 
 def test_bt_dendrite_blacklisted_by_our_axon_sees_403_like_real_axon(

@@ -7,7 +7,8 @@ Reads one JSON request per line on stdin and answers one JSON line on stdout:
 CALL: {"target": {"ip", "port", "hotkey"}, "synapse": class name, "prompt", "n_tokens",
        "timeout": seconds, "key": "validator" | "other", "fresh_dendrite": bool,
        "keep_chunks": bool, "module": optional module holding the class (e.g. a generated one),
-       "fields": optional constructor fields (instead of prompt/n_tokens)}
+       "fields": optional constructor fields (instead of prompt/n_tokens),
+       "capture_raw": bool (use a fresh Dendrite whose session records the raw response)}
 RESULT: statuses, completion, the chunks (or only their count), time to first chunk and total
 duration, the final TerminalInfos, or {"error": traceback} if the call itself raised.
 The first line it prints is {"ready": true}. It exits when stdin closes.
@@ -21,6 +22,7 @@ import time
 import traceback
 from typing import Any
 
+import aiohttp
 from bootstrap import LOOPBACK, bt, emit, keypair, log
 from bt_synapses import SYNAPSE_CLASSES
 
@@ -33,6 +35,29 @@ def _dendrite(key: str, fresh: bool) -> "bt.Dendrite":
     if key not in _dendrites:
         _dendrites[key] = bt.Dendrite(wallet=keypair(key))
     return _dendrites[key]
+
+
+def _capturing_dendrite(key: str, raw: dict[str, Any]) -> "bt.Dendrite":
+    """A fresh Dendrite whose aiohttp session records status, ordered headers and JSON body.
+
+    bittensor creates its session lazily when ``_session`` is None; giving it one with a trace
+    hook beforehand changes nothing else about how it sends or reads.
+    """
+
+    async def on_request_end(session: Any, context: Any, params: Any) -> None:
+        response = params.response
+        raw["status"] = response.status
+        raw["headers"] = [
+            [k.decode("latin-1"), v.decode("latin-1")] for k, v in response.raw_headers
+        ]
+        if response.content_type == "application/json":
+            raw["body"] = (await response.read()).decode("utf-8")  # aiohttp keeps it for json()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    dendrite = bt.Dendrite(wallet=keypair(key))
+    dendrite._session = aiohttp.ClientSession(trace_configs=[trace])
+    return dendrite
 
 
 def _axon_info(target: dict[str, Any]) -> "bt.AxonInfo":
@@ -62,8 +87,11 @@ async def run_call(call: dict[str, Any]) -> dict[str, Any]:
             fields["n_tokens"] = int(call.get("n_tokens", 1))
         synapse = cls(**fields)
     streaming = isinstance(synapse, bt.StreamingSynapse)
-    fresh = bool(call.get("fresh_dendrite", False))
-    dendrite = _dendrite(call.get("key", "validator"), fresh)
+    raw: dict[str, Any] = {}
+    capture_raw = bool(call.get("capture_raw", False))
+    fresh = capture_raw or bool(call.get("fresh_dendrite", False))
+    key = call.get("key", "validator")
+    dendrite = _capturing_dendrite(key, raw) if capture_raw else _dendrite(key, fresh)
     keep_chunks = bool(call.get("keep_chunks", True))
     chunks: list[Any] = []
     n_chunks = 0
@@ -118,6 +146,7 @@ async def run_call(call: dict[str, Any]) -> dict[str, Any]:
         "duration_s": duration_s,
         "axon": _terminal(final.axon),
         "dendrite": _terminal(final.dendrite),
+        "raw": raw if capture_raw else None,
     }
 
 
