@@ -37,6 +37,7 @@ from .bt_side.common import (
 )
 from .harness import LOOPBACK, BtAxonServer, BtDendriteClient
 from .our_side import InteropEcho, InteropStream, InteropUnserved
+from .recorder import RecordedRequest, RequestRecorder
 
 BT_VERSION_AS_INT = 10005000
 BLACKLIST_MESSAGE = f"Forbidden. Key is blacklisted: {BLACKLIST_REASON}."
@@ -557,3 +558,59 @@ async def test_our_dendrite_times_out_on_bt_slow_stream(
     assert final.is_timeout
     assert expected_text("sl", SLOW_TOKENS).startswith("".join(chunks))
     assert after.dendrite.status_code == 200, after.dendrite
+
+
+_VOLATILE_REQUEST_HEADERS = frozenset(
+    {
+        "content-length",
+        "user-agent",
+        "total_size",
+        "bt_header_dendrite_nonce",
+        "bt_header_dendrite_uuid",
+        "bt_header_dendrite_signature",
+    }
+)
+
+
+def _comparable_request(request: RecordedRequest) -> dict[str, Any]:
+    """Request line, ordered headers and JSON body, with per-request values masked."""
+    headers = [
+        (name, "<volatile>" if name.lower() in _VOLATILE_REQUEST_HEADERS else value)
+        for name, value in request.headers
+    ]
+    return {
+        "request_line": request.request_line,
+        "headers": headers,
+        "body": _mask_json(json.loads(request.body)),
+    }
+
+
+async def test_our_dendrite_sends_what_the_real_dendrite_sends(
+    bt_dendrite: BtDendriteClient, keypairs: dict[str, Keypair]
+) -> None:
+    """Both clients' requests, captured raw: same line, header names/order/values, same body."""
+    with RequestRecorder() as recorder:
+        target = AxonTarget(ip=LOOPBACK, port=recorder.port, hotkey=MINER_SS58)
+        async with Dendrite(keypairs["validator"]) as dendrite:
+            for ours in (
+                InteropStream(prompt="rq", n_tokens=3),
+                InteropEcho(prompt="rq", n_tokens=3),
+            ):
+                name = type(ours).__name__
+                real = _bt_call(bt_dendrite, recorder.port, synapse=name, prompt="rq", n_tokens=3)
+                assert real["status_code"] == 404, real
+                reply = await dendrite.forward(
+                    target, ours, timeout=CALL_TIMEOUT_S, deserialize=False
+                )
+                if isinstance(ours, InteropStream):
+                    items = [item async for item in reply]
+                    reply = items[-1]
+                assert reply.dendrite.status_code == 404, reply.dendrite
+    assert not recorder.errors, recorder.errors
+    assert len(recorder.requests) == 4
+    for real_request, our_request in zip(
+        recorder.requests[::2], recorder.requests[1::2], strict=True
+    ):
+        real_view, our_view = _comparable_request(real_request), _comparable_request(our_request)
+        assert [n for n, _ in our_view["headers"]] == [n for n, _ in real_view["headers"]]
+        assert our_view == real_view
