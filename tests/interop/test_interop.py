@@ -26,6 +26,7 @@ from .bt_side.common import (
     MIDSTREAM_SENT_PIECES,
     MINER_SS58,
     OTHER_SS58,
+    PING_SYNAPSE,
     PLAIN_SYNAPSE,
     RAISE_PROMPT,
     STREAM_SYNAPSE,
@@ -197,8 +198,19 @@ def _comparable_exchange(raw: dict[str, Any]) -> dict[str, Any]:
         (PLAIN_SYNAPSE, "sig", "validator", OTHER_SS58),
         (STREAM_SYNAPSE, RAISE_PROMPT, "validator", MINER_SS58),
         (UNSERVED_SYNAPSE, "x", "validator", MINER_SS58),
+        (PING_SYNAPSE, "", "validator", MINER_SS58),
+        (PING_SYNAPSE, "", "other", MINER_SS58),
     ],
-    ids=["stream-200", "plain-200", "blacklist-403", "bad-signature-401", "raise-500", "404"],
+    ids=[
+        "stream-200",
+        "plain-200",
+        "blacklist-403",
+        "bad-signature-401",
+        "raise-500",
+        "404",
+        "ping-200",
+        "ping-other-key-200",
+    ],
 )
 def test_our_axon_answers_bt_dendrite_with_the_real_axons_bytes(
     bt_dendrite: BtDendriteClient,

@@ -106,6 +106,7 @@ class InteropUnserved(bt.Synapse):
 
 assert InteropUnserved.__name__ == UNSERVED_SYNAPSE
 
+# bittensor's base class too: every axon serves it at /Synapse (the ping route).
 SYNAPSE_CLASSES: dict[str, type[bt.Synapse]] = {
-    cls.__name__: cls for cls in (InteropStream, InteropEcho, InteropUnserved)
+    cls.__name__: cls for cls in (InteropStream, InteropEcho, InteropUnserved, bt.Synapse)
 }

@@ -24,6 +24,7 @@ BLACKLIST_REASON = "interop test blacklist"
 STREAM_SYNAPSE = "InteropStream"
 PLAIN_SYNAPSE = "InteropEcho"
 UNSERVED_SYNAPSE = "InteropUnserved"
+PING_SYNAPSE = "Synapse"  # the base class: every axon answers /Synapse by echoing it
 
 # A prompt that makes every interop forward function raise (-> HTTP 500 on a real axon).
 RAISE_PROMPT = "raise-in-forward"

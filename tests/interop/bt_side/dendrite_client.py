@@ -82,7 +82,9 @@ async def run_call(call: dict[str, Any]) -> dict[str, Any]:
         synapse = cls(**call.get("fields", {}))
     else:
         cls = SYNAPSE_CLASSES[call["synapse"]]
-        fields = {"prompt": call.get("prompt", "")}
+        fields = {}
+        if "prompt" in cls.model_fields:
+            fields["prompt"] = call.get("prompt", "")
         if "n_tokens" in cls.model_fields:
             fields["n_tokens"] = int(call.get("n_tokens", 1))
         synapse = cls(**fields)
