@@ -66,4 +66,4 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-__all__ = ["LOOPBACK", "bt", "emit", "keypair", "log", "wallet_for"]
+__all__ = ["LOOPBACK", "bt", "bt_networking", "emit", "keypair", "log", "wallet_for"]

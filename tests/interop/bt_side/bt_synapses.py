@@ -12,7 +12,7 @@ import codecs
 import json
 from typing import Any, ClassVar
 
-import bittensor as bt
+from bootstrap import bt  # bittensor, imported after the loopback guard is installed
 from common import PLAIN_SYNAPSE, STREAM_SYNAPSE, UNSERVED_SYNAPSE
 from pydantic import PrivateAttr
 
