@@ -28,7 +28,7 @@ from .ir import (
     StreamIR,
     SynapseIR,
 )
-from .names import inline_model_name
+from .names import MODULE_NAMES, inline_model_name
 from .nested_models import generate_models
 from .spec import FieldSpec, JsonSchema, RuleSpec, SchemaFile, StreamSpec, SynapseSpec
 
@@ -94,11 +94,31 @@ def _pascal(name: str) -> str:
 
 
 def _schema_dict(schema: JsonSchema) -> dict[str, Any]:
-    """The JSON Schema of a node as written (synapsegen keywords dropped)."""
+    """The JSON Schema of a node as written (synapsegen keywords dropped).
+
+    ``format`` is informational in the schema language: dropped here (at every depth) so that
+    nested models keep plain JSON types, like synapse fields do. datamodel-code-generator would
+    otherwise turn ``date-time`` into ``AwareDatetime``, ``email`` into ``EmailStr`` (which needs
+    an extra package) and import names the front end's clash check does not know about.
+    """
     data = schema.model_dump(by_alias=True, exclude_unset=True, mode="json")
     data.pop("hash", None)
     data.pop("frozen", None)
-    return data
+    return _without_format(data)
+
+
+def _without_format(node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` without the ``format`` keyword, here and in every subschema (not in values)."""
+    node = {key: value for key, value in node.items() if key != "format"}
+    if isinstance(node.get("properties"), dict):
+        node["properties"] = {k: _without_format(v) for k, v in node["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            node[key] = _without_format(node[key])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(node.get(key), list):
+            node[key] = [_without_format(member) for member in node[key]]
+    return node
 
 
 class _TypeMapper:
@@ -286,7 +306,10 @@ def _build_field(
                 arguments.append(f"default_factory={type(value).__name__}")
             else:
                 arguments.append(f"default_factory=lambda: {value!r}")
-            if value and mapper.references_model(node):
+            # An empty list/dict is already valid for a list/dict type; `{}` for a model type
+            # must be validated into the model (else the field holds a plain dict).
+            plain_container = type_expr.startswith(("list[", "dict["))
+            if (value or not plain_container) and mapper.references_model(node):
                 arguments.append("validate_default=True")
         else:
             default = repr(value)
@@ -845,7 +868,7 @@ def build_module(
         raise BuildError(f"unknown runtime {runtime!r}")
     imports = _Imports()
     synapse_names = set(schema.synapses)
-    reserved = set(synapse_names) | _IMPORTED_NAMES
+    reserved = set(synapse_names) | MODULE_NAMES
     clash = set(schema.defs) & reserved
     if clash:
         raise BuildError(f"$defs names clash with generated or imported names: {sorted(clash)}")
@@ -890,18 +913,6 @@ def build_module(
             else "BTStreamingResponse"
         ),
     )
-
-
-_IMPORTED_NAMES = frozenset(
-    {
-        "Annotated", "Any", "ClassVar", "Literal", "Field", "PrivateAttr", "BaseModel",
-        "ClientResponse", "AsyncIterable", "AsyncIterator", "Self", "TypeAliasType",
-        "StreamingSynapse", "BTStreamingResponse", "split_terminal_headers", "token_streamer",
-        "TextDecoder", "LineDecoder", "SSEDecoder", "JSONSeqDecoder", "MalformedFrame",
-        "MinerError", "decode_text_frame", "decode_json_frame", "encode_text", "encode_line",
-        "encode_json_line", "encode_json_value", "encode_sse", "encode_sse_json", "RootModel",
-    }
-)  # fmt: skip
 
 
 def _build_synapse(

@@ -56,27 +56,58 @@ RUNTIME_METHODS = frozenset(
 BASE_MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.startswith("_"))
 """Public attributes of pydantic's BaseModel (``copy``, ``json``, ``model_dump``, ...)."""
 
-MODULE_NAMES = frozenset(
+TEMPLATE_IMPORTS = frozenset(
     {
-        # typing, collections.abc, typing_extensions, pydantic and aiohttp names it may import
-        "Any", "Annotated", "AsyncGenerator", "AsyncIterable", "AsyncIterator", "Callable",
-        "ClassVar", "Dict", "Enum", "Iterator", "List", "Literal", "Optional", "Self", "Tuple",
-        "TypeAlias", "TypeAliasType", "Union", "BaseModel", "ConfigDict", "Field", "PrivateAttr",
-        "RootModel", "computed_field", "field_validator", "model_validator", "ClientResponse",
-        # synapsegen.runtime exports
-        "Axon", "AxonTarget", "BTStreamingResponse", "BTStreamingResponseModel", "Dendrite",
-        "FrameTooLarge", "JSONSeqDecoder", "LineDecoder", "MalformedFrame", "MinerError",
-        "SSEDecoder", "StreamError", "StreamTooLarge", "StreamingSynapse", "Synapse",
-        "TerminalInfo", "TextDecoder", "TruncatedStream", "decode_json_frame",
+        "AsyncIterable", "AsyncIterator",  # collections.abc
+        "Annotated", "Any", "ClassVar", "Literal", "TypeAlias",  # typing
+        "Self", "TypeAliasType",  # typing_extensions
+        "BaseModel", "Field", "PrivateAttr",  # pydantic
+        "ClientResponse",  # aiohttp
+        "StreamingSynapse",  # bittensor (--runtime bittensor)
+    }
+)  # fmt: skip
+"""Names the module template and the IR builder import into a generated module."""
+
+NESTED_MODEL_IMPORTS = frozenset(
+    {
+        "Annotated", "Any", "Dict", "List", "Literal", "Optional", "Tuple", "Union",  # typing
+        "TypeAlias", "TypeAliasType",  # typing / typing_extensions
+        "BaseModel", "ConfigDict", "Field", "RootModel",  # pydantic
+    }
+)  # fmt: skip
+"""Names datamodel-code-generator may import with the options of :mod:`synapsegen.nested_models`.
+
+The back end drops ``format`` before calling it, so the format-specific types it would otherwise
+import (``date``, ``Path``, ``EmailStr``, ``UUID``, ...) never appear.
+"""
+
+RUNTIME_EXPORTS = frozenset(
+    {
+        "Axon", "AxonInfo", "AxonTarget", "BTStreamingResponse", "BTStreamingResponseModel",
+        "Dendrite", "FrameTooLarge", "JSONSeqDecoder", "LineDecoder", "MalformedFrame",
+        "MinerError", "SSEDecoder", "StreamError", "StreamTooLarge", "StreamingSynapse",
+        "Synapse", "TerminalInfo", "TextDecoder", "TruncatedStream", "decode_json_frame",
         "decode_text_frame", "encode_json_line", "encode_json_value", "encode_line",
         "encode_sse", "encode_sse_json", "encode_text", "split_terminal_headers",
         "token_streamer",
-        # modules
-        "aiohttp", "annotations", "bittensor", "collections", "json", "pydantic", "re",
-        "runtime", "synapsegen", "typing", "typing_extensions",
     }
 )  # fmt: skip
-"""Module-level names of a generated module that a model class must not shadow."""
+"""Everything ``synapsegen.runtime`` exports (any of it may be imported by a template)."""
+
+MODULE_NAMES = TEMPLATE_IMPORTS | NESTED_MODEL_IMPORTS | RUNTIME_EXPORTS | frozenset(
+    {
+        # Modules a generated module might import whole, kept out of class names for safety.
+        "aiohttp", "annotations", "bittensor", "collections", "json", "pydantic", "re",
+        "runtime", "synapsegen", "typing", "typing_extensions",
+        # Other typing/pydantic names a template change could plausibly import.
+        "AsyncGenerator", "Callable", "Enum", "Iterator", "computed_field", "field_validator",
+        "model_validator",
+    }
+)  # fmt: skip
+"""Module-level names of a generated module that a model class must not shadow (SG207).
+
+``tests/generator/test_module_names.py`` checks that every name any golden module imports is here.
+"""
 
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
@@ -161,6 +192,7 @@ def camel_case(name: str) -> str:
 
 
 _NAMELESS_STEPS = {"items": "Item", "additionalProperties": "Value"}
+_SECTIONS = ("request", "response")
 
 
 def inline_model_name(owner: str, steps: tuple[str | int, ...]) -> str:
@@ -174,16 +206,18 @@ def inline_model_name(owner: str, steps: tuple[str | int, ...]) -> str:
     """
     name = owner
     previous: str | int | None = None
-    for step in steps:
+    for index, step in enumerate(steps):
+        # A field or property name: the step after `properties`, or after the section a synapse
+        # path starts with (so fields named `response` or `items` still add their own name).
+        is_name = previous == "properties" or (index == 1 and previous in _SECTIONS)
         if isinstance(step, int):
             name += f"Option{step + 1}" if previous in ("anyOf", "oneOf") else str(step)
-        elif step in _NAMELESS_STEPS and previous != "properties":
-            name += _NAMELESS_STEPS[step]
-        elif (
-            step in ("request", "response", "properties", "anyOf", "oneOf")
-            and previous != "properties"
-        ):
+        elif is_name:
+            name += camel_case(step)
+        elif (index == 0 and step in _SECTIONS) or step in ("properties", "anyOf", "oneOf"):
             pass
+        elif step in _NAMELESS_STEPS:
+            name += _NAMELESS_STEPS[step]
         else:
             name += camel_case(step)
         previous = step

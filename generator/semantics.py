@@ -161,12 +161,17 @@ class Checker:
                         names.model_field_problem(prop),
                     )
                 if properties and sub_steps:
-                    self.add_class_name(
-                        names.inline_model_name(owner, sub_steps),
-                        sub_path,
-                        class_names,
-                        "inline model",
-                    )
+                    model_name = names.inline_model_name(owner, sub_steps)
+                    problem = names.class_name_problem(model_name, cap_words=False)
+                    if problem is not None and problem[0] == names.SHADOWS:
+                        self.report(
+                            sub_path,
+                            names.SHADOWS,
+                            f"inline model would be generated as class {model_name!r}, which "
+                            f"{problem[1]}; rename the field or its owner",
+                            at_key=True,
+                        )
+                    self.add_class_name(model_name, sub_path, class_names, "inline model")
             if "default" in sub.model_fields_set:
                 self.check_default(sub, sub_path)
 
