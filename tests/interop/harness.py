@@ -147,7 +147,13 @@ def ensure_bt_venv() -> Path:
     with _file_lock(venv.parent / f"{venv.name}.lock", _LOCK_TIMEOUT_S):
         if not (_marker_matches(venv) and python.exists()):
             if venv.exists():
-                shutil.rmtree(venv)  # stale or half-made: start over
+                # Stale or half-made: start over, but never delete a folder that is no venv.
+                if any(venv.iterdir()) and not (venv / "pyvenv.cfg").exists():
+                    raise BtVenvError(
+                        f"{venv} exists and is not a virtual environment; point "
+                        f"{VENV_ENV_VAR} at a new or venv folder"
+                    )
+                shutil.rmtree(venv)
             _run_install_step(
                 [sys.executable, "-m", "venv", str(venv)], _VENV_CREATE_TIMEOUT_S, "venv creation"
             )
