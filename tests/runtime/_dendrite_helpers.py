@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from bittensor_wallet import Keypair
 from pydantic import PrivateAttr
+
 from synapsegen.runtime.dendrite import AxonTarget
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, Field
+
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse
 
 VECTORS_DIR = Path(__file__).parents[3] / "shared" / "vectors"

@@ -23,6 +23,7 @@ from bittensor_wallet import Keypair
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.types import Send
+
 from synapsegen.runtime._axon_guards import NonceStore, PriorityGate
 from synapsegen.runtime.axon import Axon
 from synapsegen.runtime.signing import VERSION_AS_INT, axon_message, request_message, sign

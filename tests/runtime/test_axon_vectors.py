@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import pytest
 from bittensor_wallet import Keypair
 from starlette.types import Send
+
 from synapsegen.runtime.axon import Axon
 from synapsegen.runtime.signing import axon_message, request_message, sign
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse

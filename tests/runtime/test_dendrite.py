@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import aiohttp
 import pytest
 from pydantic import Field
+
 from synapsegen.runtime.codecs import MalformedFrame, TextDecoder, TruncatedStream
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
 from synapsegen.runtime.signing import VERSION_AS_INT, request_message, verify

@@ -17,6 +17,7 @@ import socket
 from typing import Any
 
 import pytest
+
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
 
 from ._dendrite_helpers import (

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
+
 from synapsegen.runtime.synapse import (
     BTStreamingResponse,
     BTStreamingResponseModel,

@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import pytest
+
 from synapsegen.runtime.synapse import Synapse, get_hash
 
 from ._vectors import ClassBuilder, load

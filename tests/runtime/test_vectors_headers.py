@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from synapsegen.runtime.synapse import Synapse, TerminalInfo
 
 from ._vectors import VECTORS_DIR, headers_classes, load

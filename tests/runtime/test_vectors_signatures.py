@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from bittensor_wallet import Keypair
+
 from synapsegen.runtime.signing import (
     VERSION_AS_INT,
     SignatureError,
