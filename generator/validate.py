@@ -51,7 +51,15 @@ SG408   ``end`` does not fit the stream (sentinel signal without a sentinel, eve
 SG409   ``server.error_event`` with a text payload.
 SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model.
 SG411   Explicit stream without framing or without rules.
+SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
+        fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
+SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).
+SG903   A name (synapse or model) defined by two schema files: the package ``__init__.py``
+        re-exports every module's names, so they must be unique across the output folder.
 ======  ==========================================================================================
+
+SG9xx codes are about the set of files and come from :mod:`synapsegen.pipeline`, not from
+:func:`validate`; they are reported at line 1, column 1 of the file named.
 """
 
 from __future__ import annotations
