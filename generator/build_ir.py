@@ -29,7 +29,7 @@ from .ir import (
     SynapseIR,
 )
 from .names import MODULE_NAMES, inline_model_name
-from .nested_models import generate_models
+from .nested_models import container_default, docstring_literal, generate_models
 from .spec import FieldSpec, JsonSchema, RuleSpec, SchemaFile, StreamSpec, SynapseSpec
 
 RUNTIME_MODULE = "synapsegen.runtime"
@@ -301,16 +301,8 @@ def _build_field(
     if "default" in spec.model_fields_set:
         value = spec.default
         if isinstance(value, (list, dict)):
-            # A fresh container per instance: never a shared mutable default.
-            if value == [] or value == {}:
-                arguments.append(f"default_factory={type(value).__name__}")
-            else:
-                arguments.append(f"default_factory=lambda: {value!r}")
-            # An empty list/dict is already valid for a list/dict type; `{}` for a model type
-            # must be validated into the model (else the field holds a plain dict).
-            plain_container = type_expr.startswith(("list[", "dict["))
-            if (value or not plain_container) and mapper.references_model(node):
-                arguments.append("validate_default=True")
+            # Assigned with `=` (not inside Annotated) so type checkers see the default.
+            default = container_default(value, type_expr)
         else:
             default = repr(value)
             if value is not None and mapper.references_model(node):
@@ -844,17 +836,6 @@ def _build_deserialize(name: str, synapse: SynapseSpec, field_types: dict[str, s
 # Modules
 
 
-def _docstring(text: str) -> str:
-    """A docstring literal; repr keeps any quote or backslash in the schema text harmless."""
-    text = text.strip()
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"""{text}"""'
-    return repr(text)
-
-
-_TYPING_ORDER = ("Annotated", "Any", "ClassVar", "Literal")
-
-
 def build_module(
     schema: SchemaFile,
     *,
@@ -883,8 +864,11 @@ def build_module(
     nested = generate_models(mapper.defs)
     imports.merge(nested.imports)
     typing_names = set(mapper.typing) | {"Any", "ClassVar"}  # Any: extract_response_json
-    if any("Annotated[" in f.annotation for s in synapses for f in s.fields):
+    fields = [f for s in synapses for f in s.fields]
+    if any("Annotated[" in f.annotation for f in fields):
         typing_names.add("Annotated")
+        imports.add("pydantic", "Field")
+    if any(f.default is not None and f.default.startswith("Field(") for f in fields):
         imports.add("pydantic", "Field")
     imports.add("typing", *typing_names)
     imports.add("pydantic", "PrivateAttr")
@@ -901,7 +885,7 @@ def build_module(
     return ModuleIR(
         stem=stem,
         header=header,
-        docstring=_docstring(docstring),
+        docstring=docstring_literal(docstring),
         imports=imports.frozen(),
         models_code=nested.code,
         rebuild_calls=nested.rebuild_calls,
@@ -935,7 +919,7 @@ def _build_synapse(
     description = (synapse.description or "").strip() or f"The {name} streaming synapse."
     return SynapseIR(
         name=name,
-        docstring=_docstring(description),
+        docstring=docstring_literal(description),
         hash_fields=repr(hash_fields),
         fields=tuple(fields),
         response_doc=", ".join(f"``{n}``" for n in synapse.response),

@@ -24,8 +24,9 @@ class Import:
 class FieldIR:
     """One pydantic field of a synapse class.
 
-    ``annotation`` is the full ``Annotated[T, Field(...)]`` expression; ``default`` the source of
-    the default value (``None`` when the field is required or uses ``default_factory``).
+    ``annotation`` is the full ``Annotated[T, Field(...)]`` expression; ``default`` the source
+    after ``=``: the value, or ``Field(default_factory=...)`` for a list or dict (``None`` when the
+    field is required).
     """
 
     name: str
