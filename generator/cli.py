@@ -1,6 +1,7 @@
 """The ``synapsegen`` command.
 
-    synapsegen [SCHEMA|DIR]... -o OUT [--check] [--runtime {synapsegen,bittensor}] [--exit-code]
+    synapsegen [SCHEMA|DIR]... -o OUT [--check] [--runtime {synapsegen,bittensor}]
+               [--templates DIR] [--exit-code]
     synapsegen schema          # print the schema language's JSON Schema (for editors)
     synapsegen --version
 
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing; report stale, missing and extra files and exit 1 if there are any",
     )  # fmt: skip
     parser.add_argument("--runtime", choices=("synapsegen", "bittensor"), default=None)
+    parser.add_argument(
+        "--templates", type=Path, metavar="DIR",
+        help="folder of Jinja templates that replace the shipped ones of the same name "
+        "(default: [tool.synapsegen] templates; see docs/customizing.md)",
+    )  # fmt: skip
     parser.add_argument(
         "--exit-code", action="store_true", help="exit 1 when files were written or removed"
     )
@@ -105,17 +111,24 @@ def _run(argv: Sequence[str]) -> int:
             "synapsegen: error: no output folder (pass -o, or set [tool.synapsegen] output)"
         )
     runtime = args.runtime or config.runtime or "synapsegen"
+    templates: Path | None = args.templates or config.templates
+    if templates is not None and not templates.is_dir():
+        raise UsageError(f"synapsegen: error: templates folder {templates}: no such folder")
 
     if args.check:
         from .layout import up_to_date
 
-        if up_to_date(paths, output, {"runtime": runtime}, cwd):
+        if up_to_date(paths, output, {"runtime": runtime}, cwd, templates):
             return EXIT_OK
 
     from .layout import display_path
     from .pipeline import Options, generate
+    from .render import TemplateOverrideError
 
-    result = generate(paths, Options(runtime=runtime), cwd)
+    try:
+        result = generate(paths, Options(runtime=runtime, templates=templates), cwd)
+    except TemplateOverrideError as exc:
+        raise UsageError(f"synapsegen: error: {exc}") from exc
     if result.diagnostics:
         for diagnostic in result.diagnostics:
             print(diagnostic, file=sys.stderr)

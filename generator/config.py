@@ -6,6 +6,7 @@ Keys (paths are relative to the ``pyproject.toml`` that sets them)::
     schemas = ["schemas"]          # files or folders, used when the command line names none
     output = "src/myproject/synapses"
     runtime = "synapsegen"         # or "bittensor"
+    templates = "synapsegen-templates"  # template overrides (docs/customizing.md)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Config:
     schemas: tuple[Path, ...] = ()
     output: Path | None = None
     runtime: str | None = None
+    templates: Path | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -59,7 +61,7 @@ def load_config(start: Path) -> Config:
         return Config(source=path)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.synapsegen] must be a table")
-    unknown = sorted(set(table) - {"schemas", "output", "runtime"})
+    unknown = sorted(set(table) - {"schemas", "output", "runtime", "templates"})
     if unknown:
         raise ConfigError(f"{path}: [tool.synapsegen] has unknown keys: {', '.join(unknown)}")
     base = path.parent
@@ -74,9 +76,13 @@ def load_config(start: Path) -> Config:
     runtime = table.get("runtime")
     if runtime is not None and runtime not in RUNTIMES:
         raise ConfigError(f"{path}: [tool.synapsegen] runtime must be one of {', '.join(RUNTIMES)}")
+    templates = table.get("templates")
+    if templates is not None and not isinstance(templates, str):
+        raise ConfigError(f"{path}: [tool.synapsegen] templates must be a path")
     return Config(
         source=path,
         schemas=tuple(base / item for item in schemas),
         output=base / output if output is not None else None,
         runtime=runtime,
+        templates=base / templates if templates is not None else None,
     )

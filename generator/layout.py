@@ -33,14 +33,19 @@ def module_name(path: Path) -> str | None:
     return name if _MODULE_NAME.fullmatch(name) and name != "__init__" else None
 
 
-def module_inputs(display: str, sha256: str, options: Mapping[str, str]) -> str:
-    """Inputs fingerprint of the module generated from one schema file."""
-    return inputs_fingerprint(__version__, options, [(display, sha256)], templates_digest())
+def module_inputs(display: str, sha256: str, options: Mapping[str, str], templates: str) -> str:
+    """Inputs fingerprint of the module generated from one schema file.
+
+    ``templates`` is :func:`~synapsegen.header.templates_digest` of the templates in use.
+    """
+    return inputs_fingerprint(__version__, options, [(display, sha256)], templates)
 
 
-def package_inputs(sources: Sequence[tuple[str, str]], options: Mapping[str, str]) -> str:
+def package_inputs(
+    sources: Sequence[tuple[str, str]], options: Mapping[str, str], templates: str
+) -> str:
     """Inputs fingerprint of ``__init__.py`` (every (display path, sha256) pair, in order)."""
-    return inputs_fingerprint(__version__, options, sources, templates_digest())
+    return inputs_fingerprint(__version__, options, sources, templates)
 
 
 def py_typed_text() -> str:
@@ -72,13 +77,24 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def up_to_date(paths: Sequence[Path], folder: Path, options: Mapping[str, str], cwd: Path) -> bool:
+def up_to_date(
+    paths: Sequence[Path],
+    folder: Path,
+    options: Mapping[str, str],
+    cwd: Path,
+    templates_dir: Path | None = None,
+) -> bool:
     """True when ``folder`` certainly holds what generating from ``paths`` would write.
 
-    Reads each schema's bytes (for the sha256) and each output file, nothing else. False means
-    "unknown": the caller then renders for real and diffs.
+    Reads each schema's bytes (for the sha256), the templates and each output file, nothing else.
+    False means "unknown": the caller then renders for real and diffs.
     """
     import hashlib
+
+    try:
+        templates = templates_digest(templates_dir)
+    except OSError:
+        return False
 
     expected = {INIT, PY_TYPED}
     pairs = []
@@ -93,11 +109,11 @@ def up_to_date(paths: Sequence[Path], folder: Path, options: Mapping[str, str], 
         display = display_path(path, cwd)
         pairs.append((display, digest))
         text = _read(folder / f"{name}.py")
-        if text is None or not is_intact(text, module_inputs(display, digest, options)):
+        if text is None or not is_intact(text, module_inputs(display, digest, options, templates)):
             return False
         expected.add(f"{name}.py")
     init = _read(folder / INIT)
-    if init is None or not is_intact(init, package_inputs(pairs, options)):
+    if init is None or not is_intact(init, package_inputs(pairs, options, templates)):
         return False
     if _read(folder / PY_TYPED) != py_typed_text():
         return False

@@ -13,8 +13,8 @@ from pathlib import Path
 from . import __version__
 from .build_ir import build_module, build_package_init
 from .diagnostics import Diagnostic
-from .format import format_sources
-from .header import header_lines, stamp
+from .format import FormatError, format_sources
+from .header import header_lines, stamp, templates_digest
 from .layout import (
     INIT,
     PY_TYPED,
@@ -25,15 +25,20 @@ from .layout import (
     py_typed_text,
 )
 from .load import load_document
-from .render import render_module, render_package_init
+from .render import TemplateOverrideError, render_module, render_package_init
 from .validate import validate
 
 
 @dataclass(frozen=True)
 class Options:
-    """Generation options that change the output bytes (part of the fingerprint)."""
+    """Generation options that change the output bytes (part of the fingerprint).
+
+    ``templates`` is a folder of template overrides (``--templates``); the fingerprint holds the
+    hash of its files, not its path, so the output does not depend on where the folder is.
+    """
 
     runtime: str = "synapsegen"
+    templates: Path | None = None
 
     def as_dict(self) -> dict[str, str]:
         return {"runtime": self.runtime}
@@ -88,6 +93,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     if diagnostics:
         return Generated(diagnostics=tuple(sorted(diagnostics)))
 
+    templates = templates_digest(options.templates)
     rendered: dict[str, str] = {}
     exports: dict[str, tuple[str, ...]] = {}
     for source, sha256, schema in validated:
@@ -95,22 +101,34 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
         header = header_lines(
             __version__,
             [(source.display, sha256)],
-            module_inputs(source.display, sha256, options.as_dict()),
+            module_inputs(source.display, sha256, options.as_dict(), templates),
         )
         module = build_module(
             schema, stem=source.module, source=source.display, header=header,
             runtime=options.runtime,
         )  # fmt: skip
-        rendered[f"{source.module}.py"] = render_module(module)
+        rendered[f"{source.module}.py"] = render_module(module, options.templates)
         exports[source.module] = module.all_names
     clashes = _export_clashes(exports, {source.module: source.display for source in sources})
     if clashes:
         return Generated(diagnostics=tuple(clashes))
     pairs = [(source.display, sha256) for source, sha256, _ in validated]
-    init_header = header_lines(__version__, pairs, package_inputs(pairs, options.as_dict()))
-    rendered[INIT] = render_package_init(build_package_init(init_header, exports))
+    init_inputs = package_inputs(pairs, options.as_dict(), templates)
+    init_header = header_lines(__version__, pairs, init_inputs)
+    rendered[INIT] = render_package_init(
+        build_package_init(init_header, exports), options.templates
+    )
 
-    files = {name: stamp(text) for name, text in format_sources(rendered).items()}
+    try:
+        formatted = format_sources(rendered)
+    except FormatError as exc:
+        if options.templates is None:
+            raise
+        # Shipped templates always render valid Python: an override made this.
+        raise TemplateOverrideError(
+            f"templates in {options.templates}: the rendered code is not valid Python:\n{exc}"
+        ) from exc
+    files = {name: stamp(text) for name, text in formatted.items()}
     files[PY_TYPED] = py_typed_text()
     return Generated(files=dict(sorted(files.items())))
 

@@ -2,12 +2,16 @@
 
 The environment uses StrictUndefined (a misspelt IR attribute is an error, not an empty string),
 no autoescaping (this is Python, not HTML), and a ChoiceLoader: an optional user override folder
-first, then the templates shipped in the ``synapsegen.templates`` package.
+(``--templates DIR``) first, then the templates shipped in the ``synapsegen.templates`` package.
+The shipped templates are also reachable as ``synapsegen/<name>`` whatever the override folder
+holds, so an override can include the original (see docs/customizing.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +20,11 @@ import jinja2
 from .ir import ModuleIR, PackageInitIR
 
 TEMPLATE_PACKAGE = "synapsegen.templates"
+SHIPPED_PREFIX = "synapsegen"  # "synapsegen/synapse.py.jinja" is always the shipped template
+
+
+class TemplateOverrideError(Exception):
+    """A template from the ``--templates`` folder failed; the message names the folder."""
 
 
 class _PackageLoader(jinja2.BaseLoader):
@@ -36,10 +45,13 @@ class _PackageLoader(jinja2.BaseLoader):
 @functools.lru_cache(maxsize=4)
 def environment(override_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja environment; templates in ``override_dir`` (if given) win over ours."""
-    loaders: list[jinja2.BaseLoader] = []
+    shipped = _PackageLoader(TEMPLATE_PACKAGE)
+    # "synapsegen/<name>" first: it must reach the shipped template even if the override folder
+    # has a subfolder of that name. A name without the prefix falls through to the next loader.
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({SHIPPED_PREFIX: shipped})]
     if override_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(override_dir)))
-    loaders.append(_PackageLoader(TEMPLATE_PACKAGE))
+    loaders.append(shipped)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
@@ -54,10 +66,28 @@ def environment(override_dir: Path | None = None) -> jinja2.Environment:
 
 def render_module(module: ModuleIR, override_dir: Path | None = None) -> str:
     """Source of one generated module (unformatted)."""
-    return environment(override_dir).get_template("module.py.jinja").render(module=module)
+    with _blame_override(override_dir):
+        return environment(override_dir).get_template("module.py.jinja").render(module=module)
 
 
 def render_package_init(package: PackageInitIR, override_dir: Path | None = None) -> str:
     """Source of the output folder's ``__init__.py`` (unformatted)."""
-    template = environment(override_dir).get_template("package_init.py.jinja")
-    return template.render(package=package)
+    with _blame_override(override_dir):
+        template = environment(override_dir).get_template("package_init.py.jinja")
+        return template.render(package=package)
+
+
+@contextlib.contextmanager
+def _blame_override(override_dir: Path | None) -> Iterator[None]:
+    """With an override folder, a template error is the user's: say so, not "internal error"."""
+    try:
+        yield
+    except jinja2.TemplateError as exc:
+        if override_dir is None:
+            raise
+        where = (
+            f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+        )
+        raise TemplateOverrideError(
+            f"templates in {override_dir}: {where}{type(exc).__name__}: {exc}"
+        ) from exc
