@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from bittensor_wallet import Keypair
+
 from synapsegen.pipeline import Options, generate
 from synapsegen.runtime import (
     FrameTooLarge,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from synapsegen import __version__
 from synapsegen.cli import main
 

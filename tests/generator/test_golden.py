@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from synapsegen import output
 from synapsegen.pipeline import Options, generate
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from synapsegen.diagnostics import Diagnostic, Position
 from synapsegen.load import load_document, load_text
 

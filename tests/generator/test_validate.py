@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from synapsegen import names
 from synapsegen.load import load_document, load_text
 from synapsegen.schema_export import COMMITTED_PATH, language_json_schema_text
