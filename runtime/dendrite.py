@@ -445,33 +445,10 @@ class Dendrite:
         ``synapse.dendrite.status_code/status_message`` (§12).
         """
         synapse = synapse if synapse is not None else Synapse()
-        _check_timeout("timeout", timeout)
-        target = AxonTarget.from_axon_info(target_axon)
-        request_name = type(synapse).__name__
-        started_wall, started = time.time(), time.monotonic()
-        watch = self._first_byte_watch(first_byte_timeout, timeout)
-        response: aiohttp.ClientResponse | None = None
-        with self._lanes.acquire(target) as lane:
-            try:
-                response = await self._send(target, synapse, timeout, lane, watch, started)
-                if watch is not None:
-                    watch.arm(response, _loop_deadline(started, watch.seconds))
-                if response.status == 200:
-                    json_response = await response.json()
-                else:
-                    json_response = await _read_error_json(response)
-                self.process_server_response(response, json_response, synapse)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a status, as in bittensor
-                self.process_error_message(synapse, request_name, exc)
-                if response is not None:
-                    response.close()  # never pool a connection in an unknown state
-            finally:
-                if watch is not None:
-                    watch.disarm()
-                if response is not None:
-                    response.release()
-        _terminal(synapse, "dendrite").process_time = time.time() - started_wall
-        self._remember(synapse)
+        exchange = self._exchange(target_axon, synapse, timeout, first_byte_timeout, stream=False)
+        async with contextlib.aclosing(exchange):
+            async for _ in exchange:
+                pass  # a JSON answer yields nothing
         return synapse.deserialize() if deserialize else synapse
 
     async def call_stream(
@@ -490,6 +467,27 @@ class Dendrite:
         recorded in ``synapse.dendrite`` (§12), after the tokens already yielded.
         """
         synapse = synapse if synapse is not None else Synapse()
+        exchange = self._exchange(target_axon, synapse, timeout, first_byte_timeout, stream=True)
+        # aclosing: a caller that stops early still releases the connection at once.
+        async with contextlib.aclosing(exchange):
+            async for item in exchange:
+                yield item
+        yield synapse.deserialize() if deserialize else synapse
+
+    async def _exchange(
+        self,
+        target_axon: Any,
+        synapse: Synapse,
+        timeout: float,
+        first_byte_timeout: float | None,
+        *,
+        stream: bool,
+    ) -> AsyncGenerator[Any, None]:
+        """One request and its answer, shared by ``call`` and ``call_stream``.
+
+        Yields the items of ``process_streaming_response`` when ``stream`` (nothing otherwise),
+        then fills in ``synapse`` from the answer or from the failure.
+        """
         _check_timeout("timeout", timeout)
         target = AxonTarget.from_axon_info(target_axon)
         request_name = type(synapse).__name__
@@ -501,19 +499,21 @@ class Dendrite:
                 response = await self._send(target, synapse, timeout, lane, watch, started)
                 if watch is not None:
                     watch.arm(response, _loop_deadline(started, watch.seconds))
-                if response.status == 200:
+                if response.status != 200:
+                    json_response = await _read_error_json(response)
+                elif stream:
                     # Duck-typed like bittensor: a plain Synapse fails here (AttributeError, 422).
                     streaming_synapse: Any = synapse
                     async for item in streaming_synapse.process_streaming_response(response):
                         yield item
                     json_response = streaming_synapse.extract_response_json(response)
                 else:
-                    json_response = await _read_error_json(response)
+                    json_response = await response.json()
                 self.process_server_response(response, json_response, synapse)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a status, as in bittensor
                 self.process_error_message(synapse, request_name, exc)
                 if response is not None:
-                    response.close()
+                    response.close()  # never pool a connection in an unknown state
             finally:
                 if watch is not None:
                     watch.disarm()
@@ -522,7 +522,6 @@ class Dendrite:
                     response.release()
         _terminal(synapse, "dendrite").process_time = time.time() - started_wall
         self._remember(synapse)
-        yield synapse.deserialize() if deserialize else synapse
 
     async def forward(
         self,
