@@ -43,10 +43,15 @@ BASE_FIELDS_RETURNED = ("name", "timeout", "total_size", "header_size")
 _FIXED_LOCALS = frozenset(
     {
         "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
-        "event", "value", "node", "key", "complete", "isinstance", "type", "str", "list",
-        "dict", "len", "anext", "bool", "int", "float",
+        "event", "value", "node", "key", "complete", "frame_batches", "isinstance", "type",
+        "str", "list", "dict", "len", "anext", "bool", "int", "float",
     }
 )  # fmt: skip
+
+# A text accumulator joins its parts into one block, after a network chunk, once it holds more
+# parts than this: a long stream then costs 2x its text plus a bounded overhead, not a list slot
+# and a str header (~57 bytes) per chunk for the whole stream (bench/memory.py measures it).
+JOIN_TEXT_PARTS = 4096
 
 # Keywords that move into a hoisted inline model (the rest stays where the object was used).
 _MODEL_KEYWORDS = frozenset({"properties", "required", "additionalProperties"})
@@ -366,22 +371,44 @@ def _lookup(path: str | None, root: str, result: str, *, root_is_dict: bool) -> 
     return LookupIR(path=path, statements=tuple(statements))
 
 
-def _match(tags: dict[str, Any], token: str) -> str:
-    """Condition: the JSON object ``token`` has these top-level values (JSON equality)."""
+def _match(tags: dict[str, Any], token: str, tag_locals: dict[str, str]) -> str:
+    """Condition: the JSON object ``token`` has these top-level values (JSON equality).
+
+    ``tag_locals`` names the local holding ``token.get(key)`` for every key (read once per token).
+    """
     tests = []
     for key, value in tags.items():
+        tag = tag_locals[key]
         if value is None:
-            tests.append(f"{key!r} in {token} and {token}[{key!r}] is None")
+            tests.append(f"{tag} is None and {key!r} in {token}")
         elif isinstance(value, bool):
-            tests.append(f"{token}.get({key!r}) is {value!r}")
+            tests.append(f"{tag} is {value!r}")
         elif isinstance(value, (int, float)):
             # 1 == True in Python, but not in JSON.
-            tests.append(
-                f"{token}.get({key!r}) == {value!r} and not isinstance({token}.get({key!r}), bool)"
-            )
+            tests.append(f"{tag} == {value!r} and not isinstance({tag}, bool)")
         else:
-            tests.append(f"{token}.get({key!r}) == {value!r}")
+            tests.append(f"{tag} == {value!r}")
     return " and ".join(tests)
+
+
+def _plan_tag_locals(tag_sets: list[dict[str, Any]], token: str, taken: set[str]) -> dict[str, str]:
+    """A local name for each key the conditions test, in first-use order: ``event_type``.
+
+    Keys are arbitrary strings: anything but letters, digits and "_" becomes "_", and a name
+    already taken (an accumulator, a fixed local, another key) gets a numeric suffix.
+    """
+    names: dict[str, str] = {}
+    for tags in tag_sets:
+        for key in tags:
+            if key in names:
+                continue
+            base = f"{token}_{re.sub(r'[^0-9A-Za-z_]', '_', key)}"
+            name, suffix = base, 2
+            while name in taken or not name.isidentifier():
+                name, suffix = f"{base}_{suffix}", suffix + 1
+            taken.add(name)
+            names[key] = name
+    return names
 
 
 def _describe_tags(tags: dict[str, Any]) -> str:
@@ -470,8 +497,9 @@ def _encoder(stream: StreamSpec, imports: _Imports) -> tuple[str, str | None]:
 @dataclass
 class _Local:
     field: str
-    name: str
+    name: str  # the accumulator; for text, the parts received since the last join
     kind: str  # "text" (concat parts), "list", "dict", "value"
+    blocks: str = ""  # text only: the parts joined so far, JOIN_TEXT_PARTS parts per block
 
 
 _KIND_OF_OP = {"concat": "text", "append": "list", "extend": "list", "put": "dict"}
@@ -492,17 +520,30 @@ def _plan_locals(
             elif kind not in ("value", kinds[target]):
                 raise BuildError(f"field {target!r} is the target of incompatible rules")
     result = {}
+    taken = set(reserved)
     for name in synapse.response:
         if name in kinds:
             kind = kinds[name]
-            local = f"{name}_parts" if kind == "text" else name
-            if local in reserved:
-                local = f"received_{local}"
-            result[name] = _Local(field=name, name=local, kind=kind)
+            if kind == "text":
+                parts, blocks = _unused(taken, f"{name}_parts", f"{name}_blocks")
+                result[name] = _Local(name, parts, kind, blocks=blocks)
+            else:
+                (local,) = _unused(taken, name)
+                result[name] = _Local(field=name, name=local, kind=kind)
     missing = set(kinds) - set(result)
     if missing:
         raise BuildError(f"rules write fields that are not response fields: {sorted(missing)}")
     return result
+
+
+def _unused(taken: set[str], *names: str) -> tuple[str, ...]:
+    """``names``, all prefixed with ``received_`` if one is taken; then taken as well."""
+    if any(name in taken for name in names):
+        names = tuple(f"received_{name}" for name in names)
+    if any(name in taken for name in names):
+        raise BuildError(f"no free local name for {names[0]!r}")
+    taken.update(names)
+    return names
 
 
 def _targets(rule: RuleSpec) -> list[str]:
@@ -524,18 +565,40 @@ def _local_ir(local: _Local, spec: FieldSpec) -> LocalIR:
     default = _field_default_source(spec) if has_default else "None"
     if local.kind == "text":
         initial = "[]" if not has_default or spec.default in ("", None) else f"[{default}]"
-        declaration = f"{local.name}: list[str] = {initial}"
-        final = f'"".join({local.name})'
+        declarations: tuple[str, ...] = (
+            f"{local.blocks}: list[str] = {initial}",
+            f"{local.name}: list[str] = []",
+        )
+        final = f'"".join({local.blocks} + {local.name})'
+        return LocalIR(
+            declarations=declarations,
+            assignment=f"self.{local.field} = {final}",
+            join_check=f"len({local.name}) > {JOIN_TEXT_PARTS}",
+            join=(f'{local.blocks}.append("".join({local.name}))', f"{local.name}.clear()"),
+        )
     elif local.kind == "list":
-        declaration = f"{local.name}: list[Any] = {default if has_default else '[]'}"
+        declarations = (f"{local.name}: list[Any] = {default if has_default else '[]'}",)
         final = local.name
     elif local.kind == "dict":
-        declaration = f"{local.name}: dict[str, Any] = {default if has_default else '{}'}"
+        declarations = (f"{local.name}: dict[str, Any] = {default if has_default else '{}'}",)
         final = local.name
     else:
-        declaration = f"{local.name}: Any = {default}"
+        declarations = (f"{local.name}: Any = {default}",)
         final = local.name
-    return LocalIR(declaration=declaration, assignment=f"self.{local.field} = {final}")
+    return LocalIR(declarations=declarations, assignment=f"self.{local.field} = {final}")
+
+
+def _concat_steps(local: _Local, value: str) -> tuple[StepIR, ...]:
+    """Append ``value`` to a text accumulator (joined per chunk, see JOIN_TEXT_PARTS)."""
+    return (StepIR(code=f"{local.name}.append({value})", raise_message=None),)
+
+
+def _replace_text_steps(local: _Local, value: str) -> tuple[StepIR, ...]:
+    """Make ``value`` the whole text of a text accumulator."""
+    return (
+        StepIR(code=f"{local.blocks} = [{value}]", raise_message=None),
+        StepIR(code=f"{local.name}.clear()", raise_message=None),
+    )
 
 
 def _type_check(condition: str, message: str) -> StepIR:
@@ -567,15 +630,15 @@ def _rule_actions(
             raise BuildError(f"op {rule.op} needs a JSON payload")
         local = locals_[_targets(rule)[0]]
         if rule.op == "concat":
-            statement = f"{local.name}.append({token})"
+            text_steps = _concat_steps(local, token)
         elif local.kind == "text":
-            statement = f"{local.name} = [{token}]"
+            text_steps = _replace_text_steps(local, token)
         else:
-            statement = f"{local.name} = {token}"
+            text_steps = (StepIR(code=f"{local.name} = {token}", raise_message=None),)
         return (
             ActionIR(
                 lookup=None,
-                steps=(StepIR(code=statement, raise_message=None),),
+                steps=text_steps,
                 yield_value=token if yields_text and rule.op == "concat" else None,
             ),
         )
@@ -595,7 +658,7 @@ def _rule_actions(
     if rule.op == "concat":
         steps = (
             _type_check("not isinstance(value, str)", _fstring(where, "a string")),
-            StepIR(code=f"{local.name}.append(value)", raise_message=None),
+            *_concat_steps(local, "value"),
         )
         return (ActionIR(lookup=lookup, steps=steps, yield_value="value" if yields_text else None),)
     if rule.op == "append":
@@ -628,7 +691,7 @@ def _assign_action(local: _Local, lookup: LookupIR) -> ActionIR:
     if local.kind == "text":
         steps: tuple[StepIR, ...] = (
             _type_check("not isinstance(value, str)", _fstring(lookup.path, "a string")),
-            StepIR(code=f"{local.name} = [value]", raise_message=None),
+            *_replace_text_steps(local, "value"),
         )
     else:
         steps = (StepIR(code=f"{local.name} = value", raise_message=None),)
@@ -688,6 +751,18 @@ def _build_stream(
         or end.signal == "event"
         or (stream.token is not None and stream.token.type == "object")
     )
+    # Each key a condition tests is read once per token, into a local that every condition uses.
+    tag_sets = [rule.when for rule in rules if rule.when]
+    if stream.server.error_event is not None:
+        tag_sets.append(stream.server.error_event)
+    if end.signal == "event" and end.event:
+        tag_sets.append(end.event)
+    taken = set(reserved) | {
+        name for local in locals_.values() for name in (local.name, local.blocks)
+    }
+    tag_locals = _plan_tag_locals(tag_sets, token_name, taken) if not text_payload else {}
+    tag_reads = tuple(f"{name} = {token_name}.get({key!r})" for key, name in tag_locals.items())
+
     rule_irs = []
     for index, rule in enumerate(rules, 1):
         actions = _rule_actions(
@@ -698,7 +773,7 @@ def _build_stream(
             yields_text=yields_text,
             root_is_dict=needs_dict,
         )
-        condition = _match(rule.when, token_name) if rule.when else None
+        condition = _match(rule.when, token_name, tag_locals) if rule.when else None
         rule_irs.append(
             RuleIR(comment=_rule_comment(index, rule), condition=condition, actions=actions)
         )
@@ -708,14 +783,14 @@ def _build_stream(
         if text_payload:
             raise BuildError("server.error_event needs a JSON payload")
         imports.add(RUNTIME_MODULE, "MinerError")
-        error_condition = _match(stream.server.error_event, token_name)
+        error_condition = _match(stream.server.error_event, token_name, tag_locals)
         error_message = f"str({token_name}.get({stream.server.error_message_key!r}, ''))"
 
     end_condition = after_end = None
     if end.signal == "event":
         if not end.event or text_payload:
             raise BuildError("end signal `event` needs `end.event` and a JSON payload")
-        end_condition = _match(end.event, token_name)
+        end_condition = _match(end.event, token_name, tag_locals)
         after_end = repr(f"data after the final event ({_describe_tags(end.event)})")
     if end.signal == "sentinel" and stream.framing != "sse":
         raise BuildError("end signal `sentinel` needs framing sse")
@@ -776,11 +851,13 @@ def _build_stream(
         object_check_message=_fstring("token", "a JSON object", variable=token_name)
         if needs_dict
         else None,
+        tag_reads=tag_reads,
         error_condition=error_condition,
         error_message=error_message,
         end_condition=end_condition,
         after_end_message=after_end,
         complete_at_eof=end.signal == "eof",
+        close_returns_frames=framing.decoder_class == "JSONSeqDecoder",
         complete_expression="decoder.done" if end.signal == "sentinel" else "complete",
         keep_partial=end.keep_partial,
         locals=local_irs,

@@ -38,11 +38,15 @@ class FieldIR:
 class LocalIR:
     """A local accumulator of ``process_streaming_response`` and how it becomes a field.
 
-    ``declaration`` is ``name: T = initial``; ``assignment`` is ``self.field = <final expr>``.
+    ``declarations`` are ``name: T = initial`` statements (a text field has two: its joined
+    blocks and the parts since the last join); ``assignment`` is ``self.field = <final expr>``.
+    A text field's parts are joined after a network chunk (``join``) when ``join_check`` holds.
     """
 
-    declaration: str
+    declarations: tuple[str, ...]
     assignment: str
+    join_check: str | None = None
+    join: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,13 @@ class StreamIR:
     json_tokens: bool
     require_object: bool  # the rules need a JSON object token: check it
     object_check_message: str | None
+    tag_reads: tuple[str, ...]  # e.g. "event_type = event.get('type')": each `when` key, once
     error_condition: str | None  # token is the declared error event
     error_message: str | None  # expression of the miner's message
     end_condition: str | None  # token is the declared final event (signal: event)
     after_end_message: str | None
     complete_at_eof: bool  # signal eof: a clean close() completes the stream
+    close_returns_frames: bool  # the decoder's close() can flush a last token (JSON seq)
     complete_expression: str | None  # signal sentinel: "decoder.done"
     keep_partial: bool
     locals: tuple[LocalIR, ...]

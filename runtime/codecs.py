@@ -14,7 +14,9 @@ Every decoder is incremental and push-based:
 - ``feed(chunk: bytes) -> list[T]`` never blocks and never buffers more than its limits allow;
   any split of the same byte stream yields the same frames in the same order.
 - ``close() -> list[T]`` is called once at end of body. A stream that ends inside a frame (or inside
-  a multi-byte UTF-8 character) raises ``TruncatedStream``; nothing is silently dropped.
+  a multi-byte UTF-8 character) raises ``TruncatedStream``; nothing is silently dropped. Only
+  ``JSONSeqDecoder.close()`` can return a value (a top-level number at the very end); the other
+  decoders' ``close()`` always returns ``[]`` (generated code relies on it).
 - Limits (keyword-only): ``max_frame_bytes`` bounds the bytes buffered for one incomplete frame
   (``FrameTooLarge`` is raised as soon as the buffer would exceed it, without buffering the excess;
   a complete frame longer than the limit raises too, however the stream was split). None means
