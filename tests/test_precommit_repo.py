@@ -1,0 +1,76 @@
+"""The published hooks, installed the way users get them: pre-commit clones this repository.
+
+tests/generator/test_precommit.py runs the hook definitions quickly as local hooks. This test
+points a real ``repo:`` at this checkout, so pre-commit builds its own environment (a regular,
+non-editable install: package data such as the templates must ship) and runs the hooks from
+there. It tests the committed HEAD, which in CI is the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
+
+
+def _run(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def head() -> str:
+    result = _run(ROOT, "git", "rev-parse", "HEAD")
+    if result.returncode != 0:
+        pytest.fail(f"this test needs the repository's git history: {result.stderr}")
+    return result.stdout.strip()
+
+
+def test_published_hooks_from_a_real_repo_entry(tmp_path: Path, head: str) -> None:
+    project = tmp_path / "subnet"
+    (project / "schemas").mkdir(parents=True)
+    shutil.copy(ROOT / "schemas" / "chat.yaml", project / "schemas" / "chat.yaml")
+    (project / ".pre-commit-config.yaml").write_text(
+        "repos:\n"
+        f"  - repo: {ROOT}\n"
+        f"    rev: {head}\n"
+        "    hooks:\n"
+        "      - id: synapsegen\n"
+        "        args: [schemas, -o, synapses]\n"
+        "      - id: synapsegen-check\n"
+        "        args: [schemas, -o, synapses]\n"
+    )
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    env.pop("PRE_COMMIT", None)
+    for command in (["init", "-q"], ["config", "user.email", "t@example.invalid"],
+                    ["config", "user.name", "t"], ["add", "-A"]):  # fmt: skip
+        assert _run(project, "git", *command).returncode == 0
+
+    # First run: the regenerate hook writes the module and fails the commit, as pre-commit wants.
+    first = _run(project, str(PRE_COMMIT), "run", "--all-files", env=env)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "wrote synapses/chat.py" in first.stdout
+    generated = (project / "synapses" / "chat.py").read_bytes()
+    assert generated == (ROOT / "tests" / "golden" / "chat" / "chat.py").read_bytes()
+
+    # Once the output is staged, both hooks pass.
+    assert _run(project, "git", "add", "-A").returncode == 0
+    second = _run(project, str(PRE_COMMIT), "run", "--all-files", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+
+    # A schema edit: the check hook reports the stale module and writes nothing.
+    schema = project / "schemas" / "chat.yaml"
+    schema.write_text(schema.read_text().replace("Sampling temperature.", "How random."))
+    assert _run(project, "git", "add", "-A").returncode == 0
+    check = _run(project, str(PRE_COMMIT), "run", "synapsegen-check", "--all-files", env=env)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "MISSING" not in check.stdout and "How random." in check.stdout  # the unified diff
+    assert (project / "synapses" / "chat.py").read_bytes() == generated
