@@ -74,3 +74,15 @@ def test_published_hooks_from_a_real_repo_entry(tmp_path: Path, head: str) -> No
     assert check.returncode == 1, check.stdout + check.stderr
     assert "MISSING" not in check.stdout and "How random." in check.stdout  # the unified diff
     assert (project / "synapses" / "chat.py").read_bytes() == generated
+
+
+def test_hook_dependencies_are_the_generator_extra() -> None:
+    """pre-commit cannot install an extra of the hook's own repo, so the hooks list it again."""
+    import tomllib
+
+    import yaml
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    wanted = sorted(extra["generator"])
+    for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
+        assert sorted(hook["additional_dependencies"]) == wanted, hook["id"]
