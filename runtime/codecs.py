@@ -242,7 +242,7 @@ class TextDecoder(_Decoder):
 class LineDecoder(_Decoder):
     """Delimiter-terminated frames (JSON Lines, newline-separated text, ...)."""
 
-    __slots__ = ("_delimiter", "_strip_cr", "_max_frame", "_max_tail", "_buf")
+    __slots__ = ("_delimiter", "_strip_cr", "_max_frame", "_max_tail", "_pieces", "_buffered")
 
     def __init__(
         self,
@@ -259,12 +259,15 @@ class LineDecoder(_Decoder):
         self._max_frame = _check_limit("max_frame_bytes", max_frame_bytes)
         # The unterminated tail may hold the first bytes of a multi-byte delimiter as well.
         self._max_tail = self._max_frame + len(delimiter) - 1
-        self._buf = b""  # the unterminated frame
+        # The unterminated frame, as the non-empty pieces that brought it: joined once, when its
+        # delimiter arrives (a long frame is never copied per chunk).
+        self._pieces: list[bytes] = []
+        self._buffered = 0  # their total length
 
     @property
     def buffered_bytes(self) -> int:
         """Bytes of the unterminated frame held so far."""
-        return len(self._buf)
+        return self._buffered
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Return the frames that ``chunk`` terminates (without delimiters, empty ones skipped)."""
@@ -274,43 +277,53 @@ class LineDecoder(_Decoder):
             self._refuse()
         self._consumed = consumed
         delimiter = self._delimiter
-        buf = self._buf
+        pieces = self._pieces
+        buffered = self._buffered
         max_frame = self._max_frame
-        frames = self._straddle(buf, chunk) if buf and len(delimiter) > 1 else None
+        frames = self._straddle(chunk) if pieces and len(delimiter) > 1 else None
+        last = b""  # the byte before this chunk, if it belongs to the unterminated frame
         if frames is None:
             frames = chunk.split(delimiter)
-            if buf:
+            if pieces:
+                last = pieces[-1][-1:]
                 head = frames[0]
                 if len(frames) == 1:  # no delimiter: the frame goes on
-                    if len(buf) + len(head) > self._max_tail:
-                        self._too_large(start - len(buf))
-                    self._buf = buf + head
+                    if buffered + len(head) > self._max_tail:
+                        self._too_large(start - buffered)
+                    if head:
+                        pieces.append(head)
+                        self._buffered = buffered + len(head)
                     return []
-                if len(buf) + len(head) > max_frame:
-                    self._too_large(start - len(buf))
-                frames[0] = buf + head
+                if buffered + len(head) > max_frame:
+                    self._too_large(start - buffered)
+                pieces.append(head)
+                frames[0] = b"".join(pieces)
         tail = frames.pop()
         if len(tail) > self._max_tail:
             self._too_large(consumed - len(tail))
-        self._buf = tail
+        self._pieces = [tail] if tail else []
+        self._buffered = len(tail)
         if len(chunk) > max_frame and frames and max(map(len, frames)) > max_frame:
-            self._too_large(self._frame_offset(frames, start - len(buf)))
-        if self._strip_cr and (13 in chunk or (buf and buf[-1] == 13)):
+            self._too_large(self._frame_offset(frames, start - buffered))
+        if self._strip_cr and (13 in chunk or last == b"\r"):
             frames = [f[:-1] if f[-1:] == b"\r" else f for f in frames]
         if b"" in frames:
             frames = [f for f in frames if f]
         return frames
 
-    def _straddle(self, buf: bytes, chunk: bytes) -> list[bytes] | None:
-        """Frames when a multi-byte delimiter starts in ``buf`` and ends in ``chunk``, else None."""
+    def _straddle(self, chunk: bytes) -> list[bytes] | None:
+        """Frames when a multi-byte delimiter starts in the buffer and ends in ``chunk``, else
+        None."""
         reach = len(self._delimiter) - 1
-        kept = buf[-reach:]
+        pieces = self._pieces
+        kept = b"".join(pieces[-reach:])[-reach:]  # pieces are never empty
         at = (kept + chunk[:reach]).find(self._delimiter)
         if at < 0:
             return None
-        first = buf[: len(buf) - len(kept) + at]
-        if len(first) > self._max_frame:
-            self._too_large(self._consumed - len(chunk) - len(buf))
+        first_size = self._buffered - len(kept) + at
+        if first_size > self._max_frame:
+            self._too_large(self._consumed - len(chunk) - self._buffered)
+        first = b"".join(pieces)[:first_size]
         frames = chunk[at + len(self._delimiter) - len(kept) :].split(self._delimiter)
         frames.insert(0, first)
         return frames
@@ -330,11 +343,11 @@ class LineDecoder(_Decoder):
     def close(self) -> list[bytes]:
         """End of stream: TruncatedStream if an unterminated frame remains."""
         self._check_open()
-        if self._buf:
+        if self._buffered:
             self._fail(
                 TruncatedStream(
                     f"stream ends inside a frame (no final {self._delimiter!r})",
-                    self._consumed - len(self._buf),
+                    self._consumed - self._buffered,
                 )
             )
         self._closed()
@@ -364,7 +377,9 @@ def _sse_event_data(block: bytes) -> bytes | None:
 class SSEDecoder(_Decoder):
     """Server-Sent Events: the data of each event, optionally ended by a sentinel event."""
 
-    __slots__ = ("_sentinel", "_max_frame", "_max_tail", "_buf", "_removed", "_cr", "done")
+    __slots__ = (
+        "_sentinel", "_max_frame", "_max_tail", "_pieces", "_buffered", "_removed", "_cr", "done"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -381,7 +396,10 @@ class SSEDecoder(_Decoder):
         self._max_tail = self._max_frame + 1  # the unfinished event may end with b"\n"
         # Line ends are normalized to b"\n" on arrival, so events end at b"\n\n". Offsets are
         # counted in the normalized stream: consumed bytes minus the b"\r" bytes removed.
-        self._buf = b""  # the unfinished event (normalized)
+        # The unfinished event (normalized), as the non-empty pieces that brought it: joined once,
+        # when the event ends (a long event is never copied per chunk).
+        self._pieces: list[bytes] = []
+        self._buffered = 0  # their total length
         self._removed = 0
         self._cr = False  # the last byte fed was b"\r": a b"\n" right after it is the same line end
         self.done = False  # the sentinel event arrived
@@ -389,7 +407,7 @@ class SSEDecoder(_Decoder):
     @property
     def buffered_bytes(self) -> int:
         """Bytes of the unfinished event held so far."""
-        return len(self._buf)
+        return self._buffered
 
     def feed(self, chunk: bytes) -> list[str]:
         """Return the data of the events that ``chunk`` completes."""
@@ -399,9 +417,8 @@ class SSEDecoder(_Decoder):
         self._consumed = consumed
         if self._cr or 13 in chunk:
             chunk = self._normalize(chunk)
-        buf = self._buf
-        if buf:
-            joined = self._join(buf, chunk)
+        if self._pieces:
+            joined = self._join(chunk)
             if joined is None:
                 return []
             blocks = joined
@@ -410,7 +427,8 @@ class SSEDecoder(_Decoder):
         tail = blocks.pop()
         if len(tail) > self._max_tail:
             self._too_large(self._offset() - len(tail))
-        self._buf = tail
+        self._pieces = [tail] if tail else []
+        self._buffered = len(tail)
         if len(chunk) > self._max_frame and blocks:
             self._check_blocks(blocks, tail)
         sentinel = self._sentinel
@@ -449,24 +467,28 @@ class SSEDecoder(_Decoder):
         self._removed += size - len(chunk)
         return chunk
 
-    def _join(self, buf: bytes, chunk: bytes) -> list[bytes] | None:
-        """The event blocks of ``buf + chunk`` (tail last), or None if no event ends yet."""
+    def _join(self, chunk: bytes) -> list[bytes] | None:
+        """The event blocks of the buffer + ``chunk`` (tail last), or None if no event ends yet."""
         if not chunk:
             return None
-        if buf[-1] == 10 and chunk[0] == 10:  # the blank line straddles the boundary
+        pieces = self._pieces
+        buffered = self._buffered
+        if pieces[-1][-1] == 10 and chunk[0] == 10:  # the blank line straddles the boundary
             blocks = chunk[1:].split(b"\n\n")
-            blocks.insert(0, buf[:-1])
+            blocks.insert(0, b"".join(pieces)[:-1])
             return blocks
         blocks = chunk.split(b"\n\n")
         head = blocks[0]
         if len(blocks) == 1:
-            if len(buf) + len(head) > self._max_tail:
-                self._too_large(self._offset() - len(chunk) - len(buf))
-            self._buf = buf + head
+            if buffered + len(head) > self._max_tail:
+                self._too_large(self._offset() - len(chunk) - buffered)
+            pieces.append(head)  # the whole (non-empty) chunk
+            self._buffered = buffered + len(head)
             return None
-        if len(buf) + len(head) > self._max_frame:
-            self._too_large(self._offset() - len(chunk) - len(buf))
-        blocks[0] = buf + head
+        if buffered + len(head) > self._max_frame:
+            self._too_large(self._offset() - len(chunk) - buffered)
+        pieces.append(head)
+        blocks[0] = b"".join(pieces)
         return blocks
 
     def _offset(self) -> int:
@@ -493,7 +515,7 @@ class SSEDecoder(_Decoder):
     def close(self) -> list[str]:
         """End of stream: TruncatedStream if an event was started but not ended."""
         self._check_open()
-        buf = self._buf
+        buf = b"".join(self._pieces)
         if buf and (buf[-1] != 10 or any(line and line[0] != 58 for line in buf.split(b"\n"))):
             self._fail(TruncatedStream("stream ends inside an event", self._offset() - len(buf)))
         self._closed()
@@ -508,6 +530,8 @@ _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _JSON_WHITESPACE: Final = " \t\n\r"
 _NUMBER_CHARS: Final = "-+.0123456789eE"
 _NUMBER_START: Final = "-0123456789"
+# After a value: whitespace to skip, or a character that might continue a number.
+_AFTER_VALUE_SPECIAL: Final = _JSON_WHITESPACE + _NUMBER_CHARS
 _LITERALS: Final = {"t": "true", "f": "false", "n": "null", "N": "NaN", "I": "Infinity"}
 _WHITESPACE_RUN = re.compile(r"[ \t\n\r]*")
 _NUMBER_RUN = re.compile(r"[-+.0-9eE]*")
@@ -632,36 +656,44 @@ class JSONSeqDecoder(_Decoder):
         # A value of at most this many characters cannot exceed the byte limit.
         max_chars = self._max_frame if ascii_text else self._max_frame // 4
         scan = _scan_once
-        whitespace = _JSON_WHITESPACE
-        number_chars = _NUMBER_CHARS
+        special = _AFTER_VALUE_SPECIAL
         pos = 0
+        if n and text[0] in _JSON_WHITESPACE:
+            pos = _WHITESPACE_RUN.match(text).end()  # type: ignore[union-attr]
         while pos < n:
-            if text[pos] in whitespace:
-                pos = _WHITESPACE_RUN.match(text, pos).end()  # type: ignore[union-attr]
-                if pos >= n:
-                    break
             try:
                 value, end = scan(text, pos)
             except (StopIteration, json.JSONDecodeError) as exc:
-                self._cut_or_malformed(text, pos, text_end, pending, final, exc)
+                self._cut_or_malformed(text, pos, text_end, pending, final, ascii_text, exc)
                 break
             if end - pos > max_chars:
                 self._check_size(text, pos, end, text_end, ascii_text)
-            if (
-                (end == n or text[end] in number_chars)
-                and not final
-                and text[pos] in _NUMBER_START
-                and _NUMBER_RUN.match(text, end).end() == n  # type: ignore[union-attr]
-            ):
-                # A number at the end of the text may go on in the next chunk: keep it.
-                self._keep(text, pos, text_end, pending, ascii_text, _NUMBER)
-                break
+            # One test of the next character covers the common case (another value follows).
+            if end == n or text[end] in special:
+                if (
+                    not final
+                    and text[pos] in _NUMBER_START
+                    and _NUMBER_RUN.match(text, end).end() == n  # type: ignore[union-attr]
+                ):
+                    # A number at the end of the text may go on in the next chunk: keep it.
+                    self._keep(text, pos, text_end, pending, ascii_text, _NUMBER)
+                    break
+                values.append(value)
+                pos = _WHITESPACE_RUN.match(text, end).end()  # type: ignore[union-attr]
+                continue
             values.append(value)
             pos = end
         return values
 
     def _cut_or_malformed(
-        self, text: str, pos: int, text_end: int, pending: int, final: bool, exc: Exception
+        self,
+        text: str,
+        pos: int,
+        text_end: int,
+        pending: int,
+        final: bool,
+        ascii_text: bool,
+        exc: Exception,
     ) -> None:
         """The value at ``pos`` did not parse: keep it if it is cut off, else raise."""
         n = len(text)
@@ -687,7 +719,6 @@ class JSONSeqDecoder(_Decoder):
         else:
             end = pos
             mode = _IDLE
-        ascii_text = text.isascii()
         if end < 0 and not final:
             self._keep(text, pos, text_end, pending, ascii_text, mode)
             return

@@ -633,3 +633,31 @@ def test_limits_are_validated() -> None:
         LineDecoder(b"")
     unbounded = LineDecoder(max_frame_bytes=None)
     assert unbounded.feed(b"x" * 3_000_000 + b"\n") == [b"x" * 3_000_000]
+
+
+@pytest.mark.parametrize(
+    ("decoder", "opening", "ending", "frame"),
+    [
+        (LineDecoder(max_frame_bytes=4 << 20), b"", b"\n", lambda body: body),
+        (LineDecoder(b"\r\n", max_frame_bytes=4 << 20), b"", b"\r\n", lambda body: body),
+        (SSEDecoder(max_frame_bytes=4 << 20), b"data: ", b"\n\n", lambda body: body.decode()),
+    ],
+)
+def test_a_long_frame_is_not_copied_per_chunk(
+    decoder: Decoder, opening: bytes, ending: bytes, frame: Callable[[bytes], Any]
+) -> None:
+    """The unfinished frame is kept as pieces: holding it never needs a second copy of it."""
+    import tracemalloc
+
+    body = [bytes([65 + i % 26]) * 1024 for i in range(2048)]  # 2 MiB in 1 KiB chunks
+    tracemalloc.start()
+    try:
+        for chunk in [opening, *body]:
+            assert decoder.feed(chunk) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    held = decoder.buffered_bytes
+    assert held == len(opening) + sum(map(len, body))
+    assert peak < 1.25 * held  # joining the buffer with each chunk peaked at 2x
+    assert decoder.feed(ending) == [frame(b"".join(body))]
