@@ -1006,13 +1006,50 @@ def _build_synapse(
     )
 
 
-def build_package_init(header: str, modules: dict[str, tuple[str, ...]]) -> PackageInitIR:
-    """``__init__.py`` re-exporting every generated module's public names."""
-    names = sorted(name for exported in modules.values() for name in exported)
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise BuildError(f"two schema files define the same names: {duplicates}")
-    imports = tuple(
-        Import(f".{stem}", tuple(sorted(exported))) for stem, exported in sorted(modules.items())
+def build_package_init(
+    header: str,
+    modules: dict[str, tuple[str, ...]],
+    synapses: dict[str, tuple[str, ...]] | None = None,
+) -> PackageInitIR:
+    """``__init__.py`` re-exporting the generated modules' public names.
+
+    ``modules`` maps each module stem to its public names, ``synapses`` to the synapse classes
+    among them (unique across modules: the pipeline refuses a clash, SG903, because a synapse's
+    name is its route on the axon). Each module is its own namespace, so two may define a nested
+    model of the same name; ``from pkg import Name`` cannot mean both, so a name defined by
+    several modules is re-exported only as the synapse it names, if it names one, and otherwise
+    stays importable from its modules (listed in a comment of ``__init__.py``).
+    """
+    synapses = synapses or {}
+    owners: dict[str, list[str]] = {}
+    for stem, exported in sorted(modules.items()):
+        for name in exported:
+            owners.setdefault(name, []).append(stem)
+    synapse_owner: dict[str, str] = {}
+    for stem, names in sorted(synapses.items()):
+        for name in names:
+            if name in synapse_owner:
+                raise BuildError(f"two schema files define the synapse {name!r}")
+            synapse_owner[name] = stem
+
+    def reexported(stem: str, name: str) -> bool:
+        if name in synapse_owner:
+            return synapse_owner[name] == stem
+        return len(owners[name]) == 1
+
+    imports = []
+    for stem, exported in sorted(modules.items()):
+        names = tuple(sorted(name for name in exported if reexported(stem, name)))
+        if names:
+            imports.append(Import(f".{stem}", names))
+    not_exported = tuple(
+        f"{name}: " + ", ".join(f"{stem}.{name}" for stem in stems if not reexported(stem, name))
+        for name, stems in sorted(owners.items())
+        if len(stems) > 1
     )
-    return PackageInitIR(header=header, imports=imports, all_names=tuple(names))
+    return PackageInitIR(
+        header=header,
+        imports=tuple(imports),
+        all_names=tuple(sorted(name for imp in imports for name in imp.names)),
+        not_exported=not_exported,
+    )

@@ -165,3 +165,5 @@ class PackageInitIR:
     header: str
     imports: tuple[Import, ...]
     all_names: tuple[str, ...]
+    # "Message: chat.Message, search.Message": names several modules define, not re-exported
+    not_exported: tuple[str, ...] = ()

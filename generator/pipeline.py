@@ -96,6 +96,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     templates = templates_digest(options.templates)
     rendered: dict[str, str] = {}
     exports: dict[str, tuple[str, ...]] = {}
+    synapses: dict[str, tuple[str, ...]] = {}
     for source, sha256, schema in validated:
         assert schema is not None  # no diagnostics
         header = header_lines(
@@ -109,14 +110,15 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
         )  # fmt: skip
         rendered[f"{source.module}.py"] = render_module(module, options.templates)
         exports[source.module] = module.all_names
-    clashes = _export_clashes(exports, {source.module: source.display for source in sources})
+        synapses[source.module] = tuple(synapse.name for synapse in module.synapses)
+    clashes = _synapse_clashes(synapses, {source.module: source.display for source in sources})
     if clashes:
         return Generated(diagnostics=tuple(clashes))
     pairs = [(source.display, sha256) for source, sha256, _ in validated]
     init_inputs = package_inputs(pairs, options.as_dict(), templates)
     init_header = header_lines(__version__, pairs, init_inputs)
     rendered[INIT] = render_package_init(
-        build_package_init(init_header, exports), options.templates
+        build_package_init(init_header, exports, synapses), options.templates
     )
 
     try:
@@ -133,18 +135,25 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     return Generated(files=dict(sorted(files.items())))
 
 
-def _export_clashes(
-    exports: dict[str, tuple[str, ...]], displays: dict[str, str]
+def _synapse_clashes(
+    synapses: dict[str, tuple[str, ...]], displays: dict[str, str]
 ) -> list[Diagnostic]:
-    """Names two schema files both define (``__init__.py`` re-exports every module's names)."""
+    """Synapse names two schema files both define.
+
+    A synapse's class name is its route on the axon (``POST /<name>``), so two synapses of one
+    name cannot be served side by side. Nested models may share names: each module is its own
+    namespace, and ``__init__.py`` leaves such names out (see ``build_package_init``).
+    """
     first: dict[str, str] = {}
     problems = []
-    for module, names in exports.items():
+    for module, names in synapses.items():
         for name in names:
             if name in first:
-                problems.append(Diagnostic(displays[module], 1, 1, "SG903",
-                    f"{name!r} is also defined by {displays[first[name]]}; the package "
-                    "__init__.py re-exports both (rename one)"))  # fmt: skip
+                message = (
+                    f"synapse {name!r} is also defined by {displays[first[name]]}; a synapse's "
+                    "name is its route on the axon, so it must be unique (rename one)"
+                )
+                problems.append(Diagnostic(displays[module], 1, 1, "SG903", message))
             else:
                 first[name] = module
     return problems

@@ -54,8 +54,9 @@ SG411   Explicit stream without framing or without rules.
 SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
         fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
 SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).
-SG903   A name (synapse or model) defined by two schema files: the package ``__init__.py``
-        re-exports every module's names, so they must be unique across the output folder.
+SG903   A synapse name defined by two schema files: a synapse's name is its route on the axon,
+        so it must be unique across the output folder. (Nested models may share names; the
+        package ``__init__.py`` then leaves them out: import them from their modules.)
 ======  ==========================================================================================
 
 SG9xx codes are about the set of files and come from :mod:`synapsegen.pipeline`, not from

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -77,21 +80,61 @@ def test_sg902_is_listed_with_the_schema_errors(
     )
 
 
-def test_sg903_a_name_defined_by_two_files(
+def test_sg903_a_synapse_name_defined_by_two_files(
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shutil.copy(CHAT, folder / "chat.yaml")
     shutil.copy(CHAT, folder / "copy.yaml")
     code, err = _run(capsys, "schemas")
     assert code == 2
-    tail = "is also defined by schemas/chat.yaml; the package __init__.py re-exports both"
+    # Only the synapse: the nested models Message and Role may be defined by both files.
     assert err == (
-        f"schemas/copy.yaml:1:1: SG903 'ChatCompletion' {tail} (rename one)\n"
-        f"schemas/copy.yaml:1:1: SG903 'Message' {tail} (rename one)\n"
-        f"schemas/copy.yaml:1:1: SG903 'Role' {tail} (rename one)\n"
-        "synapsegen: 3 errors\n"
+        "schemas/copy.yaml:1:1: SG903 synapse 'ChatCompletion' is also defined by "
+        "schemas/chat.yaml; a synapse's name is its route on the axon, so it must be unique "
+        "(rename one)\n"
+        "synapsegen: 1 error\n"
     )
     assert not (folder.parent / "out").exists()
+
+
+def _import_package(out: Path, name: str) -> ModuleType:
+    sys.path.insert(0, str(out.parent))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(out.parent))
+        for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+            del sys.modules[module]
+
+
+def test_nested_models_may_share_names_across_files(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(CHAT, folder / "chat.yaml")
+    other = CHAT.read_text(encoding="utf-8").replace("ChatCompletion:", "ChatCompletionB:")
+    # A model of the other file named like this file's synapse: the synapse keeps the name.
+    other = other.replace("$defs:\n", "$defs:\n  ChatCompletion: {type: string}\n")
+    (folder / "other.yaml").write_text(other, encoding="utf-8")
+    assert main(["schemas", "-o", "sg_shared_names"]) == 0
+    assert capsys.readouterr().err == ""
+    out = folder.parent / "sg_shared_names"
+    init = (out / "__init__.py").read_text(encoding="utf-8")
+    assert (
+        "\n# Defined by several modules, so not re-exported here; import each from its module:\n"
+        "#   ChatCompletion: other.ChatCompletion\n"
+        "#   Message: chat.Message, other.Message\n"
+        "#   Role: chat.Role, other.Role\n"
+    ) in init
+    package = _import_package(out, "sg_shared_names")
+    assert package.__all__ == ["ChatCompletion", "ChatCompletionB"]
+    assert not hasattr(package, "Message")
+    assert package.ChatCompletion is package.chat.ChatCompletion  # the synapse, not the alias
+    assert package.chat.Message is not package.other.Message
+    # Each synapse validates with its own module's model.
+    message = {"role": "user", "content": "hi"}
+    assert isinstance(package.ChatCompletion(messages=[message]).messages[0], package.chat.Message)
+    b = package.ChatCompletionB(messages=[message])
+    assert isinstance(b.messages[0], package.other.Message)
 
 
 def test_every_file_level_code_is_in_the_table() -> None:
