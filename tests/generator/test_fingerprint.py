@@ -1,0 +1,75 @@
+"""The inputs fingerprint covers the generator's own code, so --check's fast path notices it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import synapsegen
+import synapsegen.header
+import synapsegen.pipeline
+from synapsegen.cli import main
+
+from ._paths import ROOT
+
+CHAT = ROOT / "schemas" / "chat.yaml"
+
+
+def test_every_generator_module_is_classified() -> None:
+    """A new module must be put in OUTPUT_SOURCES (hashed) or NOT_OUTPUT_SOURCES (not)."""
+    package = Path(synapsegen.__file__).parent
+    modules = {path.name for path in package.glob("*.py")}
+    hashed = set(synapsegen.header.OUTPUT_SOURCES)
+    unhashed = set(synapsegen.header.NOT_OUTPUT_SOURCES)
+    assert not hashed & unhashed
+    assert modules == hashed | unhashed
+
+
+def test_digest_covers_every_output_source_and_the_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = synapsegen.header.generator_digest.__wrapped__()
+    assert original == synapsegen.header.generator_digest()
+    monkeypatch.setattr(synapsegen.header, "OUTPUT_TOOLS", ("ruff",))
+    assert synapsegen.header.generator_digest.__wrapped__() != original
+    monkeypatch.setattr(synapsegen.header, "OUTPUT_TOOLS", ("datamodel-code-generator", "ruff"))
+    monkeypatch.setattr(synapsegen.header, "OUTPUT_SOURCES", synapsegen.header.OUTPUT_SOURCES[:-1])
+    assert synapsegen.header.generator_digest.__wrapped__() != original
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schemas").mkdir()
+    shutil.copy(CHAT, tmp_path / "schemas" / "chat.yaml")
+    assert main(["schemas", "-o", "out"]) == 0
+    return tmp_path
+
+
+def _forbid_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    def render(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--check rendered although the fast path should have answered")
+
+    monkeypatch.setattr(synapsegen.pipeline, "generate", render)
+
+
+def test_fast_path_confirms_an_unchanged_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _forbid_rendering(monkeypatch)
+    assert main(["schemas", "-o", "out", "--check"]) == 0
+
+
+def test_changed_generator_code_invalidates_the_fast_path(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    # As if a byte of build_ir.py had changed, with the same synapsegen version.
+    monkeypatch.setattr(synapsegen.header, "generator_digest", lambda: "0" * 64)
+    assert main(["schemas", "-o", "out", "--check"]) == 1  # rendered, and the headers differ
+    captured = capsys.readouterr()
+    assert "-# synapsegen fingerprint: inputs=" in captured.out
+    assert "out is out of date" in captured.err
+    assert main(["schemas", "-o", "out"]) == 0  # regenerate with the "new" generator
+    _forbid_rendering(monkeypatch)
+    assert main(["schemas", "-o", "out", "--check"]) == 0
