@@ -79,7 +79,6 @@ def test_published_hooks_from_a_real_repo_entry(tmp_path: Path, head: str) -> No
 def test_hook_dependencies_are_the_generator_extra() -> None:
     """pre-commit cannot install an extra of the hook's own repo, so the hooks list it again."""
     import tomllib
-
     import yaml
 
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
