@@ -37,13 +37,25 @@ SECTIONS: dict[str, str] = {
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes: every section in about a minute (what CI runs)")
-    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), metavar="SECTION",
-                        help=f"run only this section (repeatable): {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes: every section in about a minute (what CI runs)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(SECTIONS),
+        metavar="SECTION",
+        help=f"run only this section (repeatable): {', '.join(SECTIONS)}",
+    )
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write all results as JSON")
-    parser.add_argument("--markdown", type=Path, metavar="OUT",
-                        help="also write the results as markdown (for BENCHMARKS.md)")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="OUT",
+        help="also write the results as markdown (for BENCHMARKS.md)",
+    )
     return parser.parse_args(argv)
 
 
@@ -81,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         print(render_section(result))
         print(f"  ({name} took {time.perf_counter() - t0:.1f} s)", flush=True)
     if args.json:
-        payload = {"mode": mode, "started": started.isoformat(), "machine": machine,
-                   "sections": [asdict(r) for r in results]}
+        payload = {
+            "mode": mode,
+            "started": started.isoformat(),
+            "machine": machine,
+            "sections": [asdict(r) for r in results],
+        }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
     if args.markdown:
-        args.markdown.write_text("\n\n".join(render_section(r, markdown=True) for r in results)
-                                 + "\n")
+        args.markdown.write_text(
+            "\n\n".join(render_section(r, markdown=True) for r in results) + "\n"
+        )
     if crashed:
         print(f"\nCRASHED sections: {', '.join(crashed)}", file=sys.stderr)
         return 1

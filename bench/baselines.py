@@ -177,8 +177,9 @@ async def floor_json_seq(response: Any, out: dict[str, Any]) -> AsyncIterator[An
     decoder.decode(b"", final=True)
     if buffer.strip():
         raise ValueError("stream ended inside a JSON value")
-    out.update(summary="".join(summary), results=results, snippets=snippets, links=links,
-               status=status)
+    out.update(
+        summary="".join(summary), results=results, snippets=snippets, links=links, status=status
+    )
 
 
 FLOORS: dict[str, Floor] = {

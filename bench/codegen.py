@@ -57,8 +57,12 @@ def request_json_schema(name: str, synapse: dict[str, Any], defs: dict[str, Any]
         properties[field_name] = {k: v for k, v in spec.items() if k not in _OUR_KEYWORDS}
         if "default" not in spec:
             required.append(field_name)
-    document: dict[str, Any] = {"title": name, "type": "object", "properties": properties,
-                                "required": required}
+    document: dict[str, Any] = {
+        "title": name,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    }
     if defs:
         document["$defs"] = defs
     return document
@@ -103,8 +107,10 @@ def run(quick: bool) -> SectionResult:
     counts = (1, 50)
     synapsegen = generated.synapsegen_command()
     dmcg = _datamodel_codegen()
-    table = Table(f"cold subprocess wall clock, median of {repetitions}",
-                  ["schemas", "command", "median", "per schema", "vs datamodel-codegen"])
+    table = Table(
+        f"cold subprocess wall clock, median of {repetitions}",
+        ["schemas", "command", "median", "per schema", "vs datamodel-codegen"],
+    )
     medians: dict[tuple[int, str], float] = {}
     with tempfile.TemporaryDirectory(prefix="synapsegen-bench-codegen-") as tmp:
         root = Path(tmp)
@@ -121,12 +127,23 @@ def run(quick: bool) -> SectionResult:
             dm_target = dm_out / "model.py" if count == 1 else dm_out
             commands = {
                 "synapsegen (generate)": [*synapsegen, *map(str, paths), "-o", str(out)],
-                "synapsegen --check (unchanged)": [*synapsegen, *map(str, paths), "-o", str(out),
-                                                    "--check"],
+                "synapsegen --check (unchanged)": [
+                    *synapsegen,
+                    *map(str, paths),
+                    "-o",
+                    str(out),
+                    "--check",
+                ],
                 "datamodel-codegen (request fields)": [
-                    *dmcg, "--input", str(dm_input), "--input-file-type", "jsonschema",
-                    "--output", str(dm_target),
-                    "--output-model-type", "pydantic_v2.BaseModel",
+                    *dmcg,
+                    "--input",
+                    str(dm_input),
+                    "--input-file-type",
+                    "jsonschema",
+                    "--output",
+                    str(dm_target),
+                    "--output-model-type",
+                    "pydantic_v2.BaseModel",
                 ],
             }
             times: dict[str, list[float]] = {name: [] for name in commands}
@@ -143,19 +160,30 @@ def run(quick: bool) -> SectionResult:
             for name, values in times.items():
                 m = median(values)
                 medians[(count, name)] = m
-                table.add([count, name, fmt_seconds(m), fmt_seconds(m / count),
-                           fmt_ratio(m / dm_median)],
-                          schemas=count, command=name, seconds=m, all_seconds=values,
-                          ratio_to_datamodel_codegen=m / dm_median)
+                table.add(
+                    [count, name, fmt_seconds(m), fmt_seconds(m / count), fmt_ratio(m / dm_median)],
+                    schemas=count,
+                    command=name,
+                    seconds=m,
+                    all_seconds=values,
+                    ratio_to_datamodel_codegen=m / dm_median,
+                )
     result.tables.append(table)
     check50 = medians[(50, "synapsegen --check (unchanged)")]
-    result.target(f"--check of 50 unchanged schemas under {CHECK_TARGET_SECONDS} s wall",
-                  check50 < CHECK_TARGET_SECONDS, fmt_seconds(check50))
+    result.target(
+        f"--check of 50 unchanged schemas under {CHECK_TARGET_SECONDS} s wall",
+        check50 < CHECK_TARGET_SECONDS,
+        fmt_seconds(check50),
+    )
     gen50 = medians[(50, "synapsegen (generate)")]
     dm50 = medians[(50, "datamodel-codegen (request fields)")]
-    result.target("generating 50 schemas no slower than datamodel-codegen on the same fields",
-                  gen50 <= dm50, f"{fmt_seconds(gen50)} vs {fmt_seconds(dm50)} "
-                  f"({fmt_ratio(gen50 / dm50)})")
-    result.note("synapsegen writes whole streaming synapses (request and response fields, "
-                "parser, server helper); datamodel-codegen writes request-field models only.")
+    result.target(
+        "generating 50 schemas no slower than datamodel-codegen on the same fields",
+        gen50 <= dm50,
+        f"{fmt_seconds(gen50)} vs {fmt_seconds(dm50)} ({fmt_ratio(gen50 / dm50)})",
+    )
+    result.note(
+        "synapsegen writes whole streaming synapses (request and response fields, "
+        "parser, server helper); datamodel-codegen writes request-field models only."
+    )
     return result

@@ -169,8 +169,10 @@ def render_table(table: Table, markdown: bool = False) -> str:
     widths = [len(c) for c in table.columns]
     for row in table.rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+
     def line(cells: Sequence[str]) -> str:
         return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=False)).rstrip()
+
     out = [table.title, line(table.columns), line(["-" * w for w in widths])]
     out += [line(row) for row in table.rows]
     return "\n".join(out)

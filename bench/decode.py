@@ -99,9 +99,18 @@ class FormatBench:
         """What the hand-written code mutates: the generated synapse, else a namespace."""
         if self.synapse_cls is not None:
             return self.synapse_cls(**self.rec.request)
-        defaults = {"completion": "", "summary": "", "results": [], "snippets": [], "links": {},
-                    "status": None, "sources": [], "latency_ms": None, "finish_reason": None,
-                    "usage": None}
+        defaults = {
+            "completion": "",
+            "summary": "",
+            "results": [],
+            "snippets": [],
+            "links": {},
+            "status": None,
+            "sources": [],
+            "latency_ms": None,
+            "finish_reason": None,
+            "usage": None,
+        }
         return SimpleNamespace(**{k: defaults[k] for k in self.field_names})
 
     async def floor(self) -> tuple[float, dict[str, Any]]:
@@ -167,7 +176,7 @@ def profile_generated(bench: FormatBench, top: int = 8) -> str:
     stats.sort_stats("tottime").print_stats(top)
     lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
     start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
-    return "\n".join(lines[start:start + top + 1])
+    return "\n".join(lines[start : start + top + 1])
 
 
 def run(quick: bool) -> SectionResult:
@@ -186,8 +195,18 @@ def run(quick: bool) -> SectionResult:
 
     table = Table(
         f"{tokens:,} tokens per stream, chunks 1 B-4 KiB log-uniform, median of {repetitions}",
-        ["format", "bytes", "chunks", "split chars", "parser", "median", "tokens/s", "MB/s",
-         "vs floor", "result"],
+        [
+            "format",
+            "bytes",
+            "chunks",
+            "split chars",
+            "parser",
+            "median",
+            "tokens/s",
+            "MB/s",
+            "vs floor",
+            "result",
+        ],
     )
     ratios: dict[str, float] = {}
     for fmt in FORMATS:
@@ -198,8 +217,10 @@ def run(quick: bool) -> SectionResult:
             synapse_cls = getattr(generated.load_module(rec.schema), rec.synapse)
         bench = FormatBench(rec, synapse_cls)
         verdicts = {"floor": "correct", "hand-written": asyncio.run(bench.handwritten_verdict())}
-        runners: dict[str, Callable[[], Any]] = {"floor": bench.floor,
-                                                 "hand-written": bench.handwritten}
+        runners: dict[str, Callable[[], Any]] = {
+            "floor": bench.floor,
+            "hand-written": bench.handwritten,
+        }
         if synapse_cls is not None:
             runners["generated"] = bench.generated
         times: dict[str, list[float]] = {name: [] for name in runners}
@@ -214,18 +235,35 @@ def run(quick: bool) -> SectionResult:
             if name == "generated":
                 ratios[fmt] = ratio
             table.add(
-                [fmt, f"{len(rec.data):,}", f"{len(rec.chunks):,}",
-                 splits_inside_characters(rec.chunks), name, fmt_seconds(t),
-                 fmt_rate(rec.tokens / t), f"{len(rec.data) / t / 1e6:.1f}", fmt_ratio(ratio),
-                 verdicts[name]],
-                format=fmt, parser=name, bytes=len(rec.data), chunks=len(rec.chunks),
-                tokens=rec.tokens, seconds=t, all_seconds=times[name],
-                tokens_per_s=rec.tokens / t, mb_per_s=len(rec.data) / t / 1e6,
-                ratio_to_floor=ratio, result=verdicts[name],
+                [
+                    fmt,
+                    f"{len(rec.data):,}",
+                    f"{len(rec.chunks):,}",
+                    splits_inside_characters(rec.chunks),
+                    name,
+                    fmt_seconds(t),
+                    fmt_rate(rec.tokens / t),
+                    f"{len(rec.data) / t / 1e6:.1f}",
+                    fmt_ratio(ratio),
+                    verdicts[name],
+                ],
+                format=fmt,
+                parser=name,
+                bytes=len(rec.data),
+                chunks=len(rec.chunks),
+                tokens=rec.tokens,
+                seconds=t,
+                all_seconds=times[name],
+                tokens_per_s=rec.tokens / t,
+                mb_per_s=len(rec.data) / t / 1e6,
+                ratio_to_floor=ratio,
+                result=verdicts[name],
             )
         if fmt in ratios and ratios[fmt] > TARGET_RATIO and not quick:
-            result.note(f"profile of the generated {fmt} parser (top own time):\n"
-                        + profile_generated(bench))
+            result.note(
+                f"profile of the generated {fmt} parser (top own time):\n"
+                + profile_generated(bench)
+            )
     result.tables.append(table)
     for fmt in FORMATS:
         ratio = ratios.get(fmt)

@@ -38,8 +38,11 @@ SHORT_TOKENS = 10
 
 
 def _require_our_stack() -> None:
-    missing = [p for p in ("runtime/axon.py", "runtime/dendrite.py", "tests/interop/our_side.py")
-               if not (REPO_ROOT / p).exists()]
+    missing = [
+        p
+        for p in ("runtime/axon.py", "runtime/dendrite.py", "tests/interop/our_side.py")
+        if not (REPO_ROOT / p).exists()
+    ]
     if missing:
         raise SectionSkipped(f"not there yet: {', '.join(missing)}")
     require_codecs()
@@ -49,9 +52,18 @@ def _require_our_stack() -> None:
 def measure_ours(batch_count: int, n_tokens: int, repeats: int) -> list[dict[str, Any]]:
     """Our Axon (one process) streaming to our Dendrite (another process)."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.our_stack", "serve-interop", "--batch-count",
-         str(batch_count)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bench.our_stack",
+            "serve-interop",
+            "--batch-count",
+            str(batch_count),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
     )
     try:
         assert server.stdout is not None
@@ -60,10 +72,25 @@ def measure_ours(batch_count: int, n_tokens: int, repeats: int) -> list[dict[str
             raise RuntimeError("our axon process exited before it was ready")
         ready = json.loads(line)
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.our_stack", "stream", "--port", str(ready["port"]),
-             "--hotkey", ready["hotkey"], "--n-tokens", str(n_tokens), "--repeats",
-             str(repeats)],
-            capture_output=True, text=True, cwd=REPO_ROOT, timeout=600, check=False,
+            [
+                sys.executable,
+                "-m",
+                "bench.our_stack",
+                "stream",
+                "--port",
+                str(ready["port"]),
+                "--hotkey",
+                ready["hotkey"],
+                "--n-tokens",
+                str(n_tokens),
+                "--repeats",
+                str(repeats),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            timeout=600,
+            check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"our dendrite process failed:\n{proc.stderr[-3000:]}")
@@ -87,13 +114,24 @@ def measure_bittensor(batch_count: int, n_tokens: int, repeats: int) -> list[dic
     with start_bt_axon(batch_count) as axon, BtDendriteClient() as client:
         bt_stream_stats(client, port=axon.port, hotkey=axon.hotkey, n_tokens=10, prompt="warmup")
         for _ in range(repeats):
-            stats = bt_stream_stats(client, port=axon.port, hotkey=axon.hotkey,
-                                    n_tokens=n_tokens, prompt="bench", timeout=600.0)
-            results.append({"status_code": stats.status_code,
-                            "tokens_received": stats.tokens_received,
-                            "completion_ok": stats.completion_ok, "chunks": stats.chunks,
-                            "duration_s": stats.duration_s,
-                            "first_token_s": stats.first_token_s})
+            stats = bt_stream_stats(
+                client,
+                port=axon.port,
+                hotkey=axon.hotkey,
+                n_tokens=n_tokens,
+                prompt="bench",
+                timeout=600.0,
+            )
+            results.append(
+                {
+                    "status_code": stats.status_code,
+                    "tokens_received": stats.tokens_received,
+                    "completion_ok": stats.completion_ok,
+                    "chunks": stats.chunks,
+                    "duration_s": stats.duration_s,
+                    "first_token_s": stats.first_token_s,
+                }
+            )
     return results
 
 
@@ -123,9 +161,19 @@ def run(quick: bool) -> SectionResult:
     except Exception as exc:  # no registry access, etc.: our figures still stand alone
         bt_error = f"{type(exc).__name__}: {str(exc)[:300]}"
         result.note(f"bittensor baseline not measured: {bt_error}")
-    table = Table(f"{n_tokens:,} tokens per call, median of {repeats} call(s) after a warm-up",
-                  ["tokens/send", "stack", "tokens/s", "time to first token", "call time",
-                   "chunks read", "tokens/s vs bt", "TTFT vs bt"])
+    table = Table(
+        f"{n_tokens:,} tokens per call, median of {repeats} call(s) after a warm-up",
+        [
+            "tokens/send",
+            "stack",
+            "tokens/s",
+            "time to first token",
+            "call time",
+            "chunks read",
+            "tokens/s vs bt",
+            "TTFT vs bt",
+        ],
+    )
     figures: dict[tuple[int, str], dict[str, Any]] = {}
     for batch in (1, 10):
         ours = _summary(measure_ours(batch, n_tokens, repeats), n_tokens)
@@ -139,24 +187,41 @@ def run(quick: bool) -> SectionResult:
                 continue
             speed = None if bt is None else fig["tokens_per_s"] / bt["tokens_per_s"]
             ttft = None if bt is None else fig["first_token_s"] / bt["first_token_s"]
-            table.add([batch, stack, fmt_rate(fig["tokens_per_s"]),
-                       fmt_seconds(fig["first_token_s"]), fmt_seconds(fig["duration_s"]),
-                       f"{fig['chunks']:,.0f}", fmt_ratio(speed), fmt_ratio(ttft)],
-                      tokens_per_send=batch, stack=stack, ratio_tokens_per_s=speed,
-                      ratio_first_token=ttft, **fig)
+            table.add(
+                [
+                    batch,
+                    stack,
+                    fmt_rate(fig["tokens_per_s"]),
+                    fmt_seconds(fig["first_token_s"]),
+                    fmt_seconds(fig["duration_s"]),
+                    f"{fig['chunks']:,.0f}",
+                    fmt_ratio(speed),
+                    fmt_ratio(ttft),
+                ],
+                tokens_per_send=batch,
+                stack=stack,
+                ratio_tokens_per_s=speed,
+                ratio_first_token=ttft,
+                **fig,
+            )
     result.tables.append(table)
     bt1 = figures.get((1, "bittensor"))
     ours1 = figures[(1, "synapsegen")]
     speed1 = None if bt1 is None else ours1["tokens_per_s"] / bt1["tokens_per_s"]
-    result.target(f"at least {THROUGHPUT_TARGET:g}x bittensor's tokens/s at one token per send",
-                  None if speed1 is None else speed1 >= THROUGHPUT_TARGET, fmt_ratio(speed1))
+    result.target(
+        f"at least {THROUGHPUT_TARGET:g}x bittensor's tokens/s at one token per send",
+        None if speed1 is None else speed1 >= THROUGHPUT_TARGET,
+        fmt_ratio(speed1),
+    )
 
     # Time to first token on short calls: in the long calls above, both interop servers build
     # the whole 100k-token list before their first send, which adds the same tens of ms to both.
     short_calls = 5 if quick else 20
-    ttft = Table(f"time to first token: {SHORT_TOKENS}-token calls at 1 token per send, "
-                 f"median of {short_calls} after a warm-up",
-                 ["stack", "TTFT p50", "TTFT min", "TTFT max", "vs bt"])
+    ttft = Table(
+        f"time to first token: {SHORT_TOKENS}-token calls at 1 token per send, "
+        f"median of {short_calls} after a warm-up",
+        ["stack", "TTFT p50", "TTFT min", "TTFT max", "vs bt"],
+    )
     ours_short = [r["first_token_s"] for r in measure_ours(1, SHORT_TOKENS, short_calls)]
     bt_short: list[float] | None = None
     if bt_error is None:
@@ -166,15 +231,30 @@ def run(quick: bool) -> SectionResult:
         if values is None:
             continue
         own = None if bt_short is None else median(values) / median(bt_short)
-        ttft.add([stack, fmt_seconds(median(values)), fmt_seconds(min(values)),
-                  fmt_seconds(max(values)), fmt_ratio(own)],
-                 stack=stack, first_token_s=values)
+        ttft.add(
+            [
+                stack,
+                fmt_seconds(median(values)),
+                fmt_seconds(min(values)),
+                fmt_seconds(max(values)),
+                fmt_ratio(own),
+            ],
+            stack=stack,
+            first_token_s=values,
+        )
     result.tables.append(ttft)
-    result.target("time to first token under a quarter of bittensor's (one token per send)",
-                  None if ratio is None else ratio < TTFT_TARGET, fmt_ratio(ratio))
-    result.note("The TTFT column of the first table includes each server building its whole "
-                "token list before the first send (same code on both sides, tens of ms at 100k "
-                "tokens); the target uses the short calls of the second table.")
-    result.note("Both clients yield per network chunk: at 1 token per send a fast client reads "
-                "about one send per chunk, a slow one reads several sends per chunk.")
+    result.target(
+        "time to first token under a quarter of bittensor's (one token per send)",
+        None if ratio is None else ratio < TTFT_TARGET,
+        fmt_ratio(ratio),
+    )
+    result.note(
+        "The TTFT column of the first table includes each server building its whole "
+        "token list before the first send (same code on both sides, tens of ms at 100k "
+        "tokens); the target uses the short calls of the second table."
+    )
+    result.note(
+        "Both clients yield per network chunk: at 1 token per send a fast client reads "
+        "about one send per chunk, a slow one reads several sends per chunk."
+    )
     return result

@@ -28,8 +28,9 @@ def require_generator() -> None:
     """Raise SectionSkipped unless ``synapsegen --help`` works."""
     if not (REPO_ROOT / "generator" / "cli.py").exists():
         raise SectionSkipped("the generator CLI (generator/cli.py) does not exist yet")
-    proc = subprocess.run([*synapsegen_command(), "--help"], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [*synapsegen_command(), "--help"], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise SectionSkipped(f"`synapsegen --help` fails: {proc.stderr.strip()[-300:]}")
 

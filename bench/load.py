@@ -87,9 +87,20 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def _start_server(module: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.our_stack", "serve-load", "--module", str(module),
-         "--axons", str(AXONS_PER_SERVER)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bench.our_stack",
+            "serve-load",
+            "--module",
+            str(module),
+            "--axons",
+            str(AXONS_PER_SERVER),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -139,11 +150,30 @@ def run(quick: bool) -> SectionResult:
             started = time.monotonic()
             clients = [
                 subprocess.Popen(
-                    [sys.executable, "-m", "bench.our_stack", "load", "--module", str(module),
-                     "--targets", json.dumps(targets), "--calls", str(per_client),
-                     "--duration", str(duration), "--first-id", str(i * per_client),
-                     "--n-tokens", str(n_tokens), "--interval-ms", str(interval_ms)],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.our_stack",
+                        "load",
+                        "--module",
+                        str(module),
+                        "--targets",
+                        json.dumps(targets),
+                        "--calls",
+                        str(per_client),
+                        "--duration",
+                        str(duration),
+                        "--first-id",
+                        str(i * per_client),
+                        "--n-tokens",
+                        str(n_tokens),
+                        "--interval-ms",
+                        str(interval_ms),
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    cwd=REPO_ROOT,
                 )
                 for i in range(CLIENT_PROCESSES)
             ]
@@ -154,8 +184,14 @@ def run(quick: bool) -> SectionResult:
         finally:
             for proc in servers:
                 _stop(proc)
-    stats: dict[str, Any] = {"calls": 0, "tokens": 0, "errors": 0, "mixed": 0, "ttft": [],
-                             "error_samples": []}
+    stats: dict[str, Any] = {
+        "calls": 0,
+        "tokens": 0,
+        "errors": 0,
+        "mixed": 0,
+        "ttft": [],
+        "error_samples": [],
+    }
     for client, (stdout, stderr) in zip(clients, outputs, strict=True):
         if client.returncode != 0:
             raise RuntimeError(f"a load client failed:\n{stderr[-3000:]}")
@@ -174,26 +210,61 @@ def run(quick: bool) -> SectionResult:
         f"{calls} concurrent calls for {duration:g} s: {SERVER_PROCESSES} server processes x "
         f"{AXONS_PER_SERVER} axons, {CLIENT_PROCESSES} client processes; {n_tokens} tokens per "
         f"call, one every {interval_ms:g} ms",
-        ["calls done", "tokens delivered", "tokens/s", "errors", "mixed tokens", "TTFT p50",
-         "TTFT p99", "server RSS start", "end", "max", "trend (2nd half)"],
+        [
+            "calls done",
+            "tokens delivered",
+            "tokens/s",
+            "errors",
+            "mixed tokens",
+            "TTFT p50",
+            "TTFT p99",
+            "server RSS start",
+            "end",
+            "max",
+            "trend (2nd half)",
+        ],
     )
-    table.add([f"{stats['calls']:,}", f"{stats['tokens']:,}", fmt_rate(stats["tokens"] / elapsed),
-               stats["errors"], stats["mixed"], fmt_seconds(percentile(stats["ttft"], 0.5)),
-               fmt_seconds(percentile(stats["ttft"], 0.99)), fmt_bytes(rss_start),
-               fmt_bytes(rss_end), fmt_bytes(rss_max), f"{fmt_bytes(trend)}/s"],
-              calls=stats["calls"], tokens=stats["tokens"], seconds=elapsed,
-              errors=stats["errors"], mixed=stats["mixed"],
-              ttft_p50=percentile(stats["ttft"], 0.5), ttft_p99=percentile(stats["ttft"], 0.99),
-              rss_samples=samples, rss_trend_bytes_per_s=trend)
+    table.add(
+        [
+            f"{stats['calls']:,}",
+            f"{stats['tokens']:,}",
+            fmt_rate(stats["tokens"] / elapsed),
+            stats["errors"],
+            stats["mixed"],
+            fmt_seconds(percentile(stats["ttft"], 0.5)),
+            fmt_seconds(percentile(stats["ttft"], 0.99)),
+            fmt_bytes(rss_start),
+            fmt_bytes(rss_end),
+            fmt_bytes(rss_max),
+            f"{fmt_bytes(trend)}/s",
+        ],
+        calls=stats["calls"],
+        tokens=stats["tokens"],
+        seconds=elapsed,
+        errors=stats["errors"],
+        mixed=stats["mixed"],
+        ttft_p50=percentile(stats["ttft"], 0.5),
+        ttft_p99=percentile(stats["ttft"], 0.99),
+        rss_samples=samples,
+        rss_trend_bytes_per_s=trend,
+    )
     result.tables.append(table)
-    result.target("0 errors", stats["errors"] == 0,
-                  f"{stats['errors']} ({'; '.join(stats['error_samples'][:3]) or 'none'})")
+    result.target(
+        "0 errors",
+        stats["errors"] == 0,
+        f"{stats['errors']} ({'; '.join(stats['error_samples'][:3]) or 'none'})",
+    )
     result.target("0 tokens mixed between calls", stats["mixed"] == 0, str(stats["mixed"]))
     # Growth over the second half, extrapolated to a minute, must stay within 1 MiB per server.
     allowance = (1 << 20) * SERVER_PROCESSES
-    result.target("no server RSS growth trend (2nd-half slope x 60 s under 1 MiB per server)",
-                  trend * 60 < allowance, f"{fmt_bytes(trend)}/s")
-    result.note("RSS is the sum over the server processes, sampled every "
-                f"{RSS_PERIOD_S:g} s from /proc; TTFT is measured in the clients from the start "
-                "of call_stream to the first yielded text.")
+    result.target(
+        "no server RSS growth trend (2nd-half slope x 60 s under 1 MiB per server)",
+        trend * 60 < allowance,
+        f"{fmt_bytes(trend)}/s",
+    )
+    result.note(
+        "RSS is the sum over the server processes, sampled every "
+        f"{RSS_PERIOD_S:g} s from /proc; TTFT is measured in the clients from the start "
+        "of call_stream to the first yielded text."
+    )
     return result

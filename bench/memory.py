@@ -47,8 +47,12 @@ CONSTANT_ALLOWANCE = 16 << 20
 # Oversized frames per framing: the bytes that open a frame which then never ends.
 _OVERSIZED = {
     "lines": ("lines", "LineCompletion", {"prompt": "p"}, b""),
-    "sse": ("openai", "OpenAIChat", {"messages": [{"role": "user", "content": "hi"}]},
-            b'data: {"choices":[{"delta":{"content":"'),
+    "sse": (
+        "openai",
+        "OpenAIChat",
+        {"messages": [{"role": "user", "content": "hi"}]},
+        b'data: {"choices":[{"delta":{"content":"',
+    ),
     "ndjson": ("hermes", "HermesQuery", {"query": "q"}, b'{"type":"text","text":"'),
     "json-seq": ("search", "SearchSynapse", {"query": "q"}, b'{"type":"summary","content":"'),
 }
@@ -119,9 +123,13 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["case"] == "stream":
         # Latin-1 characters only (é, ü, ß: two bytes in UTF-8, one per char in a str), so the
         # completion is a 1-byte-per-character str and its size is comparable to the bytes.
-        block = "".join(t for t in make_tokens(8192, seed=3) if t.isascii() or
-                        t.encode("utf-8", "ignore").decode().isprintable()
-                        and all(ord(c) < 256 for c in t)).encode()
+        block = "".join(
+            t
+            for t in make_tokens(8192, seed=3)
+            if t.isascii()
+            or t.encode("utf-8", "ignore").decode().isprintable()
+            and all(ord(c) < 256 for c in t)
+        ).encode()
         chunks = repeated_chunks(total, block, _chunk_sizes())
     else:
         prefix = spec["prefix"].encode("latin-1")
@@ -169,9 +177,13 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", "bench.memory", "--child", json.dumps(spec)],
-                          capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"memory child failed: {spec['case']}\n{proc.stderr[-3000:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -201,72 +213,136 @@ def run(quick: bool) -> SectionResult:
         schemas = root / "schemas"
         schemas.mkdir()
         unbounded = _variant("chat", "      limits: {max_total_bytes: null}\n", schemas)
-        limited = {fmt: _variant(schema, f"      limits: {{max_frame_bytes: {FRAME_LIMIT}, "
-                                 "max_total_bytes: null}\n", schemas)
-                   for fmt, (schema, *_rest) in _OVERSIZED.items() if schema != "chat"}
+        limited = {
+            fmt: _variant(
+                schema,
+                f"      limits: {{max_frame_bytes: {FRAME_LIMIT}, max_total_bytes: null}}\n",
+                schemas,
+            )
+            for fmt, (schema, *_rest) in _OVERSIZED.items()
+            if schema != "chat"
+        }
         out = root / "out"
         generated.generate([unbounded, *limited.values()], out)
 
-        stream = Table(f"{fmt_bytes(total)} of text in 1 B-4 KiB chunks (fresh process each)",
-                       ["parser", "measure", "peak growth", "completion", "growth/completion",
-                        "vs floor", "time"])
+        stream = Table(
+            f"{fmt_bytes(total)} of text in 1 B-4 KiB chunks (fresh process each)",
+            [
+                "parser",
+                "measure",
+                "peak growth",
+                "completion",
+                "growth/completion",
+                "vs floor",
+                "time",
+            ],
+        )
         floor_rss = _run_child({"case": "stream", "bytes": total, "tracemalloc": False})
         floor_tm = _run_child({"case": "stream", "bytes": total, "tracemalloc": True})
-        gen_spec = {"case": "stream", "bytes": total, "module": str(out / "chat.py"),
-                    "synapse": "ChatCompletion",
-                    "request": {"messages": [{"role": "user", "content": "hi"}]}}
+        gen_spec = {
+            "case": "stream",
+            "bytes": total,
+            "module": str(out / "chat.py"),
+            "synapse": "ChatCompletion",
+            "request": {"messages": [{"role": "user", "content": "hi"}]},
+        }
         gen_rss = _run_child({**gen_spec, "tracemalloc": False})
         gen_tm = _run_child({**gen_spec, "tracemalloc": True})
-        for name, rss, tm, floor in (("floor", floor_rss, floor_tm, None),
-                                     ("generated", gen_rss, gen_tm, (floor_rss, floor_tm))):
-            for measure, run_, key in (("RSS (VmHWM)", rss, "peak_growth"),
-                                       ("tracemalloc peak", tm, "traced_peak")):
+        for name, rss, tm, floor in (
+            ("floor", floor_rss, floor_tm, None),
+            ("generated", gen_rss, gen_tm, (floor_rss, floor_tm)),
+        ):
+            for measure, run_, key in (
+                ("RSS (VmHWM)", rss, "peak_growth"),
+                ("tracemalloc peak", tm, "traced_peak"),
+            ):
                 if run_["error"]:
                     raise RuntimeError(f"{name} failed on the long stream: {run_['error']}")
                 growth = run_[key]
                 size = run_["completion_size"]
                 base = None if floor is None else floor[0 if key == "peak_growth" else 1][key]
-                stream.add([name, measure, fmt_bytes(growth), fmt_bytes(size),
-                            fmt_ratio(growth / size), fmt_ratio(None if base is None
-                                                                else growth / base),
-                            fmt_seconds(run_["seconds"])],
-                           parser=name, measure=measure, growth=growth, completion=size,
-                           seconds=run_["seconds"])
+                stream.add(
+                    [
+                        name,
+                        measure,
+                        fmt_bytes(growth),
+                        fmt_bytes(size),
+                        fmt_ratio(growth / size),
+                        fmt_ratio(None if base is None else growth / base),
+                        fmt_seconds(run_["seconds"]),
+                    ],
+                    parser=name,
+                    measure=measure,
+                    growth=growth,
+                    completion=size,
+                    seconds=run_["seconds"],
+                )
         result.tables.append(stream)
         growth = gen_rss["peak_growth"]
         size = gen_rss["completion_size"]
-        result.target("text stream: peak RSS growth under 2x the completion plus 16 MiB",
-                      growth <= 2 * size + CONSTANT_ALLOWANCE,
-                      f"{fmt_bytes(growth)} for a {fmt_bytes(size)} completion "
-                      f"({fmt_ratio(growth / size)})")
+        result.target(
+            "text stream: peak RSS growth under 2x the completion plus 16 MiB",
+            growth <= 2 * size + CONSTANT_ALLOWANCE,
+            f"{fmt_bytes(growth)} for a {fmt_bytes(size)} completion ({fmt_ratio(growth / size)})",
+        )
 
-        frames = Table(f"one {fmt_bytes(total)} frame that never ends, max_frame_bytes "
-                       f"{fmt_bytes(FRAME_LIMIT)}",
-                       ["format", "outcome", "bytes read before refusal", "peak RSS growth",
-                        "tracemalloc peak", "traced peak/limit"])
+        frames = Table(
+            f"one {fmt_bytes(total)} frame that never ends, max_frame_bytes "
+            f"{fmt_bytes(FRAME_LIMIT)}",
+            [
+                "format",
+                "outcome",
+                "bytes read before refusal",
+                "peak RSS growth",
+                "tracemalloc peak",
+                "traced peak/limit",
+            ],
+        )
         all_refused = True
         for fmt, (schema, synapse, request, prefix) in _OVERSIZED.items():
-            spec = {"case": "oversized", "bytes": total, "module": str(out / f"{schema}.py"),
-                    "synapse": synapse, "request": request, "prefix": prefix.decode("latin-1")}
+            spec = {
+                "case": "oversized",
+                "bytes": total,
+                "module": str(out / f"{schema}.py"),
+                "synapse": synapse,
+                "request": request,
+                "prefix": prefix.decode("latin-1"),
+            }
             run_ = _run_child({**spec, "tracemalloc": False})
             traced = _run_child({**spec, "tracemalloc": True})["traced_peak"]
             refused = bool(run_["error"]) and "TooLarge" in run_["error"]
             all_refused &= refused and max(run_["peak_growth"], traced) <= 4 * FRAME_LIMIT + (
-                8 << 20)
-            frames.add([fmt, run_["error"] or "NOT REFUSED", f"{run_['fed']:,}",
-                        fmt_bytes(run_["peak_growth"]), fmt_bytes(traced),
-                        fmt_ratio(traced / FRAME_LIMIT)],
-                       format=fmt, error=run_["error"], fed=run_["fed"],
-                       growth=run_["peak_growth"], traced_peak=traced)
+                8 << 20
+            )
+            frames.add(
+                [
+                    fmt,
+                    run_["error"] or "NOT REFUSED",
+                    f"{run_['fed']:,}",
+                    fmt_bytes(run_["peak_growth"]),
+                    fmt_bytes(traced),
+                    fmt_ratio(traced / FRAME_LIMIT),
+                ],
+                format=fmt,
+                error=run_["error"],
+                fed=run_["fed"],
+                growth=run_["peak_growth"],
+                traced_peak=traced,
+            )
         result.tables.append(frames)
-        result.target("an oversized frame is refused with peak growth near the limit "
-                      "(at most 4x the limit plus 8 MiB)", all_refused,
-                      "all formats" if all_refused else "see table")
-    result.note("RSS growth includes allocator slack; the tracemalloc peak counts Python "
-                "objects only. Both are measured after imports, in a fresh interpreter, with the "
-                "peak RSS reset first (/proc/self/clear_refs); RSS growth below a few MiB mostly "
-                "shows whether freed heap was reused, so the traced peak is the figure for the "
-                "oversized frames.")
+        result.target(
+            "an oversized frame is refused with peak growth near the limit "
+            "(at most 4x the limit plus 8 MiB)",
+            all_refused,
+            "all formats" if all_refused else "see table",
+        )
+    result.note(
+        "RSS growth includes allocator slack; the tracemalloc peak counts Python "
+        "objects only. Both are measured after imports, in a fresh interpreter, with the "
+        "peak RSS reset first (/proc/self/clear_refs); RSS growth below a few MiB mostly "
+        "shows whether freed heap was reused, so the traced peak is the figure for the "
+        "oversized frames."
+    )
     return result
 
 

@@ -158,24 +158,37 @@ def serve_load(module_path: str, axons: int) -> None:
             axon.attach(forward)
             axon.start()
             servers.append(axon)
-        _ready({"ports": [a.port for a in servers], "hotkey": servers[0].hotkey,
-                "pid": os.getpid()})
+        _ready(
+            {"ports": [a.port for a in servers], "hotkey": servers[0].hotkey, "pid": os.getpid()}
+        )
         _wait_for_stdin_eof()
     finally:
         for axon in servers:
             axon.stop()
 
 
-async def load(module_path: str, targets: list[dict[str, Any]], calls: int, duration: float,
-               first_id: int, n_tokens: int, interval_ms: float) -> dict[str, Any]:
+async def load(
+    module_path: str,
+    targets: list[dict[str, Any]],
+    calls: int,
+    duration: float,
+    first_id: int,
+    n_tokens: int,
+    interval_ms: float,
+) -> dict[str, Any]:
     """``calls`` concurrent workers, each calling in a loop until ``duration`` has passed."""
     from synapsegen.runtime import AxonTarget, Dendrite
 
     cls = _load_module(module_path).LoadStream
-    axon_targets = [AxonTarget(ip="127.0.0.1", port=t["port"], hotkey=t["hotkey"])
-                    for t in targets]
-    stats: dict[str, Any] = {"calls": 0, "tokens": 0, "errors": 0, "mixed": 0, "ttft": [],
-                             "error_samples": []}
+    axon_targets = [AxonTarget(ip="127.0.0.1", port=t["port"], hotkey=t["hotkey"]) for t in targets]
+    stats: dict[str, Any] = {
+        "calls": 0,
+        "tokens": 0,
+        "errors": 0,
+        "mixed": 0,
+        "ttft": [],
+        "error_samples": [],
+    }
     deadline = time.monotonic() + duration
 
     async def worker(dendrite: Any, index: int) -> None:
@@ -187,8 +200,9 @@ async def load(module_path: str, targets: list[dict[str, Any]], calls: int, dura
             target = axon_targets[index % len(axon_targets)]
             first = None
             start = time.perf_counter()
-            async for item in dendrite.call_stream(target, synapse, timeout=60.0,
-                                                   deserialize=False):
+            async for item in dendrite.call_stream(
+                target, synapse, timeout=60.0, deserialize=False
+            ):
                 if first is None and isinstance(item, str):
                     first = time.perf_counter() - start
             good, bad = check_tokens(call_id, synapse.completion, n_tokens)
@@ -200,7 +214,8 @@ async def load(module_path: str, targets: list[dict[str, Any]], calls: int, dura
                 if len(stats["error_samples"]) < 5:
                     stats["error_samples"].append(
                         f"{synapse.dendrite.status_code} {synapse.dendrite.status_message}: "
-                        f"{good}/{n_tokens} tokens")
+                        f"{good}/{n_tokens} tokens"
+                    )
             if first is not None:
                 stats["ttft"].append(first)
 
@@ -239,9 +254,21 @@ def main() -> None:
     elif args.command == "serve-load":
         serve_load(args.module, args.axons)
     else:
-        print(json.dumps(asyncio.run(load(args.module, json.loads(args.targets), args.calls,
-                                          args.duration, args.first_id, args.n_tokens,
-                                          args.interval_ms))))
+        print(
+            json.dumps(
+                asyncio.run(
+                    load(
+                        args.module,
+                        json.loads(args.targets),
+                        args.calls,
+                        args.duration,
+                        args.first_id,
+                        args.n_tokens,
+                        args.interval_ms,
+                    )
+                )
+            )
+        )
 
 
 if __name__ == "__main__":

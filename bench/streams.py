@@ -21,11 +21,56 @@ from multidict import CIMultiDict, CIMultiDictProxy
 # Word pieces the way a BPE tokenizer emits them: mostly ASCII with a leading space, some
 # punctuation and newlines, and multi-byte characters (Latin-1 range, Greek, CJK, emoji).
 _VOCAB = (
-    " the", " of", " and", " to", " a", " in", " is", " that", " for", " it", " as", " with",
-    " stream", " token", " miner", " validator", " subnet", " synapse", " response", "ing",
-    "ed", "s", ",", ".", ":", " (", ")", "\n", "\n\n", " café", " naïve", " déjà", " vu",
-    " Ελλη", "νικά", " 日本", "語", " 中文", "字", " 🚀", "🙂", " ünïcödé", " ß", " →", " €5",
-    ' "quoted"', " back\\slash", "\t", " 42", " 3.14",
+    " the",
+    " of",
+    " and",
+    " to",
+    " a",
+    " in",
+    " is",
+    " that",
+    " for",
+    " it",
+    " as",
+    " with",
+    " stream",
+    " token",
+    " miner",
+    " validator",
+    " subnet",
+    " synapse",
+    " response",
+    "ing",
+    "ed",
+    "s",
+    ",",
+    ".",
+    ":",
+    " (",
+    ")",
+    "\n",
+    "\n\n",
+    " café",
+    " naïve",
+    " déjà",
+    " vu",
+    " Ελλη",
+    "νικά",
+    " 日本",
+    "語",
+    " 中文",
+    "字",
+    " 🚀",
+    "🙂",
+    " ünïcödé",
+    " ß",
+    " →",
+    " €5",
+    ' "quoted"',
+    " back\\slash",
+    "\t",
+    " 42",
+    " 3.14",
 )
 
 
@@ -69,37 +114,66 @@ def record(fmt: str, token_count: int, seed: int = 1) -> Recording:
     tokens = make_tokens(token_count, seed)
     if fmt == "text":
         data = "".join(tokens).encode()
-        return Recording(fmt, "chat", "ChatCompletion",
-                         {"messages": [{"role": "user", "content": "Tell me a story."}]},
-                         data, len(tokens), {"completion": "".join(tokens)})
+        return Recording(
+            fmt,
+            "chat",
+            "ChatCompletion",
+            {"messages": [{"role": "user", "content": "Tell me a story."}]},
+            data,
+            len(tokens),
+            {"completion": "".join(tokens)},
+        )
     if fmt == "lines":
         # A line-framed token cannot carry the delimiter.
         tokens = [t.replace("\n", " ") for t in tokens]
         data = b"".join(t.encode() + b"\n" for t in tokens)
-        return Recording(fmt, "lines", "LineCompletion", {"prompt": "Once upon a time"},
-                         data, len(tokens), {"completion": "".join(tokens)})
+        return Recording(
+            fmt,
+            "lines",
+            "LineCompletion",
+            {"prompt": "Once upon a time"},
+            data,
+            len(tokens),
+            {"completion": "".join(tokens)},
+        )
     if fmt == "sse":
-        usage = {"prompt_tokens": 12, "completion_tokens": len(tokens),
-                 "total_tokens": 12 + len(tokens)}
+        usage = {
+            "prompt_tokens": 12,
+            "completion_tokens": len(tokens),
+            "total_tokens": 12 + len(tokens),
+        }
         parts = [_openai_chunk(t) for t in tokens]
         parts.append(_openai_chunk(None, "stop", usage))
         parts.append(b"data: [DONE]\n\n")
-        return Recording(fmt, "openai", "OpenAIChat",
-                         {"messages": [{"role": "user", "content": "Tell me a story."}]},
-                         b"".join(parts), len(tokens),
-                         {"completion": "".join(tokens), "finish_reason": "stop",
-                          "usage": usage})
+        return Recording(
+            fmt,
+            "openai",
+            "OpenAIChat",
+            {"messages": [{"role": "user", "content": "Tell me a story."}]},
+            b"".join(parts),
+            len(tokens),
+            {"completion": "".join(tokens), "finish_reason": "stop", "usage": usage},
+        )
     if fmt == "ndjson":
         sources = [f"node-{i}" for i in range(8)]
-        parts = [json.dumps({"type": "text", "text": t}, separators=(",", ":"),
-                            ensure_ascii=False).encode() + b"\n"
-                 for t in tokens]
+        parts = [
+            json.dumps(
+                {"type": "text", "text": t}, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+            + b"\n"
+            for t in tokens
+        ]
         meta = {"type": "meta", "sources": sources, "latency_ms": 812.5}
         parts.append(json.dumps(meta, separators=(",", ":")).encode() + b"\n")
-        return Recording(fmt, "hermes", "HermesQuery", {"query": "Who wrote it?"},
-                         b"".join(parts), len(tokens),
-                         {"completion": "".join(tokens), "sources": sources,
-                          "latency_ms": 812.5})
+        return Recording(
+            fmt,
+            "hermes",
+            "HermesQuery",
+            {"query": "Who wrote it?"},
+            b"".join(parts),
+            len(tokens),
+            {"completion": "".join(tokens), "sources": sources, "latency_ms": 812.5},
+        )
     if fmt == "json-seq":
         return _record_json_seq(tokens)
     raise ValueError(f"unknown format {fmt!r}")
@@ -128,12 +202,24 @@ def _record_json_seq(tokens: list[str]) -> Recording:
             status = f"searched {i} pages"
             events.append({"type": "status", "content": status})
     events.append({"type": "done"})
-    data = b"".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode()
-                    for e in events)
-    return Recording("json-seq", "search", "SearchSynapse", {"query": "bittensor streaming"},
-                     data, len(tokens),
-                     {"summary": "".join(tokens), "results": results, "snippets": snippets,
-                      "links": links, "status": status})
+    data = b"".join(
+        json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode() for e in events
+    )
+    return Recording(
+        "json-seq",
+        "search",
+        "SearchSynapse",
+        {"query": "bittensor streaming"},
+        data,
+        len(tokens),
+        {
+            "summary": "".join(tokens),
+            "results": results,
+            "snippets": snippets,
+            "links": links,
+            "status": status,
+        },
+    )
 
 
 FORMATS = ("text", "lines", "sse", "ndjson", "json-seq")
@@ -152,7 +238,7 @@ def split_chunks(data: bytes, seed: int = 7, low: int = 1, high: int = 4096) -> 
     pos = 0
     while pos < len(data):
         size = int(math.exp(rng.uniform(log_low, log_high)))
-        chunks.append(data[pos:pos + max(1, size)])
+        chunks.append(data[pos : pos + max(1, size)])
         pos += max(1, size)
     return chunks
 
@@ -198,7 +284,7 @@ class FakeContent:
         """Yield chunks re-cut to at most ``n`` bytes."""
         for chunk in self._chunks:
             for i in range(0, len(chunk), n):
-                yield chunk[i:i + n]
+                yield chunk[i : i + n]
 
     async def readany(self) -> bytes:
         """Not used by streaming parsers; present so a misuse fails loudly."""
@@ -253,7 +339,7 @@ def repeated_chunks(total_bytes: int, block: bytes, sizes: Iterable[int]) -> Ite
     while sent < total_bytes:
         size = min(size_cycle[i % len(size_cycle)], total_bytes - sent)
         start = offset % len(block)
-        yield pool[start:start + size]
+        yield pool[start : start + size]
         offset += size
         sent += size
         i += 1
