@@ -130,15 +130,19 @@ def load_bytes(path: Path, raw: bytes, *, is_json: bool) -> Document:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        # exc.object is the input after any BOM; the bytes before exc.start are valid UTF-8.
+        # Columns count characters, as in every other diagnostic.
+        valid = exc.object[: exc.start].decode("utf-8")
+        line = valid.count("\n") + 1
+        col = len(valid) - (valid.rfind("\n") + 1) + 1
+        offset = len(raw) - len(exc.object) + exc.start
         return _failed(
             path,
             "",
             digest,
             ENCODING_ERROR,
             Position(line, col),
-            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            f"file is not valid UTF-8 (byte 0x{raw[offset]:02x} at offset {offset})",
         )
     builder = _JsonBuilder(path, text) if is_json else _YamlBuilder(path, text)
     try:

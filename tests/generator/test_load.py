@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synapsegen.diagnostics import Diagnostic, Position
-from synapsegen.load import load_document, load_text
+from synapsegen.load import load_bytes, load_document, load_text
 
 YAML_TEXT = """\
 version: 1
@@ -138,3 +138,15 @@ def test_unreadable_and_unknown_files_give_diagnostics(tmp_path: Path) -> None:
 
 def test_diagnostic_str_format() -> None:
     assert str(Diagnostic("a.yaml", 3, 7, "SG101", "msg")) == "a.yaml:3:7: SG101 msg"
+
+
+def test_invalid_utf8_column_counts_characters_and_offset_counts_bytes() -> None:
+    # Found by hypothesis: two 2-byte characters before the bad byte are columns 1-2, not 1-4.
+    doc = load_bytes(Path("s.yaml"), b"\xc2\x80\xc2\x80\x80", is_json=False)
+    assert [str(d) for d in doc.diagnostics] == [
+        "s.yaml:1:3: SG002 file is not valid UTF-8 (byte 0x80 at offset 4)"
+    ]
+    with_bom = load_bytes(Path("s.yaml"), b"\xef\xbb\xbfab\n\xc3\xa9\x80", is_json=False)
+    assert [str(d) for d in with_bom.diagnostics] == [
+        "s.yaml:2:2: SG002 file is not valid UTF-8 (byte 0x80 at offset 8)"
+    ]
