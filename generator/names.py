@@ -111,6 +111,17 @@ MODULE_NAMES = TEMPLATE_IMPORTS | NESTED_MODEL_IMPORTS | RUNTIME_EXPORTS | froze
 
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
+CLASS_BODY_BUILTINS = frozenset(
+    {"bool", "bytes", "dict", "float", "int", "list", "object", "property", "set", "str", "tuple"}
+)
+"""Builtins a generated synapse class body evaluates (annotations, ``@property``).
+
+A field of that name is assigned in the class namespace, so every later annotation or decorator
+in the class body would read the field's default instead of the builtin (``bool: bool = False``
+makes pydantic fail; ``property: str = ""`` breaks ``@property``). Other builtins (``id``,
+``input``, ``format``, ...) are only used inside methods, which do not see the class namespace.
+"""
+
 _CAP_WORDS = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 # Codes (see the table in synapsegen.validate).
@@ -149,7 +160,13 @@ def synapse_field_problem(name: str) -> Problem | None:
         return RESERVED, "is reserved: bittensor's Synapse already has this field"
     if name in RUNTIME_METHODS:
         return RESERVED, "is reserved: it is a method of the Synapse/StreamingSynapse classes"
-    return model_field_problem(name)
+    problem = model_field_problem(name)
+    if problem is None and (name in MODULE_NAMES or name in CLASS_BODY_BUILTINS):
+        return SHADOWS, (
+            "would shadow a name the generated class body uses (a builtin or an import): "
+            "later annotations would read the field instead; rename the field"
+        )
+    return problem
 
 
 def model_field_problem(name: str) -> Problem | None:

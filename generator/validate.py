@@ -31,7 +31,8 @@ SG205   The same field name is both a request and a response field.
 SG206   Synapse name is not in CapWords.
 SG207   Class name clash: a synapse or ``$defs`` name that the generated module imports or that
         shadows a builtin, or two generated classes (synapses, ``$defs``, inline models) with one
-        name.
+        name; or a synapse field named like one of the module's classes, an import, or a
+        builtin the class body uses (``bool``, ``str``, ``property``, ...).
 SG301   Unknown or malformed ``$ref``.
 SG302   Response field without a default.
 SG303   Default does not match the declared type, enum or const.
@@ -204,6 +205,36 @@ def _check(
                     class_names={},
                 )
             checker.check_stream(parts, (*path, "stream"))
+    _check_fields_against_classes(checker, synapses, class_names)
+
+
+def _check_fields_against_classes(
+    checker: Checker, synapses: dict[str, SynapseParts], class_names: dict[str, NodePath]
+) -> None:
+    """A synapse field must not be named like a class of the module (SG207).
+
+    The field is assigned in the class body, so a later field typed with that class (or the
+    field's own default, for pydantic) would read the field instead of the class:
+    ``usage: usage = None`` then ``other: usage = None`` silently types ``other`` as ``None``.
+    Checked once every class name (synapses, ``$defs``, inline models) is known.
+    """
+    for synapse_name, parts in synapses.items():
+        added = parts.expansion.added_response if parts.expansion is not None else {}
+        for direction, fields in (
+            ("request", parts.request),
+            ("response", {**parts.response, **added}),
+        ):
+            for name in fields:
+                if name in class_names:
+                    first = checker.doc.position_of(class_names[name], at_key=True)
+                    checker.report(
+                        ("synapses", synapse_name, direction, name),
+                        names.SHADOWS,
+                        f"{direction} field {name!r} has the name of a class the module defines "
+                        f"(line {first.line}): later annotations in the class body would read "
+                        "the field instead of the class; rename one of them",
+                        at_key=True,
+                    )
 
 
 def _expanded(schema: SchemaFile, synapses: dict[str, SynapseParts]) -> SchemaFile:
