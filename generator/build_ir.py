@@ -139,10 +139,15 @@ class _TypeMapper:
         self.taken = set(defs) | reserved
         self.typing: set[str] = set()
         self.model_names: set[str] = set()  # names of classes (not aliases): need validate_default
+        # Models declared `type: [object, "null"]`: a class cannot be None, so a reference to one
+        # is `Name | None` (datamodel-code-generator does the same inside nested models).
+        self.nullable_models: set[str] = set()
         for name, schema in defs.items():
             self.defs[name] = self.hoist(_schema_dict(schema), name)
             if _is_object_model(schema):
                 self.model_names.add(name)
+                if isinstance(schema.type, list) and "null" in schema.type:
+                    self.nullable_models.add(name)
 
     def hoist(
         self, node: dict[str, Any], owner: str, steps: tuple[str | int, ...] = ()
@@ -195,7 +200,8 @@ class _TypeMapper:
     def python_type(self, node: dict[str, Any]) -> str:
         """The annotation for a (hoisted) schema node."""
         if "$ref" in node:
-            return str(node["$ref"]).rsplit("/", 1)[-1]
+            name = str(node["$ref"]).rsplit("/", 1)[-1]
+            return f"{name} | None" if name in self.nullable_models else name
         if "const" in node:
             return self._literal([node["const"]])
         if node.get("enum") is not None:
