@@ -418,7 +418,25 @@ def _plan_tag_locals(tag_sets: list[dict[str, Any]], token: str, taken: set[str]
 
 
 def _describe_tags(tags: dict[str, Any]) -> str:
-    return ", ".join(f"{key} = {value!r}" for key, value in tags.items())
+    return ", ".join(f"{_plain(key)} = {value!r}" for key, value in tags.items())
+
+
+def _plain(text: str) -> str:
+    """Schema text for a comment or docstring: as written if printable, else its repr.
+
+    A line break (``\\n``, ``\\r``, ``\\u2028``, ...) in a `when` key or a path would otherwise
+    end the comment and put the rest of the text into the code.
+    """
+    return text if text.isprintable() else repr(text)
+
+
+def _docstring_text(text: str) -> str:
+    """Printable text to put inside a triple-quoted docstring, read back as written.
+
+    Backslashes and double quotes (e.g. in a sentinel) are escaped, so they can neither end the
+    docstring nor start an escape sequence.
+    """
+    return _plain(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 # --------------------------------------------------------------------------------------------
@@ -709,16 +727,16 @@ def _rule_comment(index: int, rule: RuleSpec) -> str:
     if rule.when:
         parts.append(f"when {_describe_tags(rule.when)},")
     if rule.op == "set":
-        pairs = ", ".join(f"{name} <- {path}" for name, path in _set_fields(rule).items())
+        pairs = ", ".join(f"{name} <- {_plain(path)}" for name, path in _set_fields(rule).items())
         parts.append(f"set {pairs}")
         return " ".join(parts)
-    source = rule.path or "the token"
+    source = _plain(rule.path) if rule.path else "the token"
     phrases = {
         "concat": f"concat {source} onto {rule.field}",
         "append": f"append {source} to {rule.field}",
         "extend": f"extend {rule.field} with {source}",
         "replace": f"replace {rule.field} with {source}",
-        "put": f"put {source} into {rule.field}, keyed by its {rule.key}",
+        "put": f"put {source} into {rule.field}, keyed by its {_plain(rule.key or '')}",
     }
     parts.append(phrases[rule.op])
     return " ".join(parts)
@@ -871,7 +889,7 @@ def _build_stream(
         yields_text=yields_text,
         yield_token=not yields_text,
         yield_type=yield_type,
-        terminator_doc=terminator,
+        terminator_doc=_docstring_text(terminator),
         process_doc=process_doc,
         token_type=token_type,
         encoder=encoder,

@@ -48,7 +48,37 @@ $defs:
     required: [m]
 """
 
-SCHEMAS = {"adv_nullable_model": NULLABLE_MODEL}
+# Schema text that reaches comments and docstrings: line breaks in `when` keys and paths (which
+# would end a comment and put the rest into the code), quotes and backslashes in a sentinel and
+# an end event (which would end the stream_complete docstring).
+QUOTED_TEXT = r"""
+version: 1
+description: "a \"\"\" b ''' {{ c }} \\ \r"
+synapses:
+  Quoted:
+    description: "\"\"\"\\"
+    request:
+      q: {type: string, default: "\"\"\"\r\\", description: "x\u2028y", examples: ["\"\"\""]}
+    response:
+      out: {type: string, default: ""}
+      n: {type: array, default: []}
+    stream:
+      framing: sse
+      sentinel: "[DONE]\"\"\" \\"
+      payload: json
+      rules:
+        - {when: {"a\nraise SystemExit()": "\"\"\""}, op: concat, path: "x\r1.y", field: out}
+        - {when: {"k\u2028": 1}, op: set, fields: {n: "p\nq"}}
+  Evented:
+    response:
+      out: {type: string, default: ""}
+    stream:
+      framing: json-seq
+      rules: [{op: concat, path: "t\u0085", field: out}]
+      end: {signal: event, event: {"done\"\"\"\\": "\"\"\"\\"}}
+"""
+
+SCHEMAS = {"adv_nullable_model": NULLABLE_MODEL, "adv_quoted_text": QUOTED_TEXT}
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +122,13 @@ def test_adversarial_outputs_pass_mypy_strict(packages: Path, tmp_path: Path) ->
                *(f"--package={name}" for name in SCHEMAS)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_text_in_comments_and_docstrings_stays_text(packages: Path) -> None:
+    module = _module("adv_quoted_text")
+    sentinel = '[DONE]""" \\'
+    assert module.Quoted.stream_complete.__doc__.endswith(f"the SSE sentinel {sentinel!r}.")
+    key, value = 'done"""\\', '"""\\'
+    assert f"({key} = {value!r})." in module.Evented.stream_complete.__doc__
+    assert module.Quoted.__doc__ == '"""\\'
+    assert module.Quoted().q == '"""\r\\'
