@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -489,8 +490,12 @@ def _decoder_call(stream: StreamSpec, framing: _Framing) -> str:
     return f"{framing.decoder_class}({', '.join(arguments)})"
 
 
-def _encoder(stream: StreamSpec, imports: _Imports) -> tuple[str, str | None]:
-    """(token encoder expression, encoder of a JSON value for trailers/error events)."""
+def _encoder(stream: StreamSpec, imports: _Imports) -> tuple[str, Callable[[str], str] | None]:
+    """(token encoder expression, source of the call encoding a JSON value for trailers/errors).
+
+    The second is a function of the value's source: with a custom delimiter the token encoder is
+    a lambda, which cannot simply be called by appending ``(value)`` to its source.
+    """
     text = stream.payload == "text"
     if stream.framing == "raw":
         imports.add(RUNTIME_MODULE, "encode_text")
@@ -504,18 +509,22 @@ def _encoder(stream: StreamSpec, imports: _Imports) -> tuple[str, str | None]:
             return f"lambda token: encode_line(token, {delimiter!r})", None
         if delimiter == b"\n":
             imports.add(RUNTIME_MODULE, "encode_json_line")
-            return "encode_json_line", "encode_json_line"
+            return "encode_json_line", _call("encode_json_line")
         imports.add(RUNTIME_MODULE, "encode_line", "encode_json_value")
         encode = f"lambda token: encode_line(encode_json_value(token), {delimiter!r})"
-        return encode, encode
+        return encode, lambda value: f"encode_line(encode_json_value({value}), {delimiter!r})"
     if stream.framing == "sse":
         if text:
             imports.add(RUNTIME_MODULE, "encode_sse")
             return "encode_sse", None
         imports.add(RUNTIME_MODULE, "encode_sse_json")
-        return "encode_sse_json", "encode_sse_json"
+        return "encode_sse_json", _call("encode_sse_json")
     imports.add(RUNTIME_MODULE, "encode_json_value")
-    return "encode_json_value", "encode_json_value"
+    return "encode_json_value", _call("encode_json_value")
+
+
+def _call(function: str) -> Callable[[str], str]:
+    return lambda value: f"{function}({value})"
 
 
 @dataclass
@@ -838,14 +847,14 @@ def _build_stream(
         event = repr(stream.server.error_event)[1:-1]
         key = stream.server.error_message_key
         streamer_arguments.append(
-            f"encode_error=lambda exc: {value_encoder}({{{event}, {key!r}: str(exc)}})"
+            f"encode_error=lambda exc: {value_encoder(f'{{{event}, {key!r}: str(exc)}}')}"
         )
     if end.signal == "sentinel" and stream.sentinel is not None:
         imports.add(RUNTIME_MODULE, "encode_sse")
         streamer_arguments.append(f"trailer=encode_sse({stream.sentinel!r})")
     elif end.signal == "event":
         assert end.event is not None and value_encoder is not None
-        streamer_arguments.append(f"trailer={value_encoder}({end.event!r})")
+        streamer_arguments.append(f"trailer={value_encoder(repr(end.event))}")
 
     terminator = {
         "eof": "a clean end of the body",

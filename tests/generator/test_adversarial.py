@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -78,7 +79,28 @@ synapses:
       end: {signal: event, event: {"done\"\"\"\\": "\"\"\"\\"}}
 """
 
-SCHEMAS = {"adv_nullable_model": NULLABLE_MODEL, "adv_quoted_text": QUOTED_TEXT}
+# JSON lines with a custom delimiter: the token encoder is a lambda; the trailer and the error
+# event must be bytes, not that lambda with a call appended to its body.
+CUSTOM_DELIMITER = r"""
+version: 1
+synapses:
+  Separated:
+    response:
+      out: {type: string, default: ""}
+    stream:
+      framing: lines
+      delimiter: "\x1e"
+      payload: json
+      rules: [{op: concat, path: t, field: out}]
+      end: {signal: event, event: {type: done}}
+      server: {error_event: {type: error}}
+"""
+
+SCHEMAS = {
+    "adv_nullable_model": NULLABLE_MODEL,
+    "adv_quoted_text": QUOTED_TEXT,
+    "adv_custom_delimiter": CUSTOM_DELIMITER,
+}
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +154,21 @@ def test_schema_text_in_comments_and_docstrings_stays_text(packages: Path) -> No
     assert f"({key} = {value!r})." in module.Evented.stream_complete.__doc__
     assert module.Quoted.__doc__ == '"""\\'
     assert module.Quoted().q == '"""\r\\'
+
+
+def test_custom_delimiter_trailer_and_error_event_are_bytes(
+    packages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module("adv_custom_delimiter.adv_custom_delimiter")
+    seen: dict[str, Any] = {}
+
+    def record(tokens: Any, encode: Any, **options: Any) -> Any:
+        seen.update(options, encode=encode)
+        return iter(())
+
+    monkeypatch.setattr(module, "token_streamer", record)
+    monkeypatch.setattr(module.Separated, "create_streaming_response", lambda self, s: s)
+    module.Separated().stream_response(None)
+    assert seen["encode"]({"t": "x"}) == b'{"t":"x"}\x1e'
+    assert seen["trailer"] == b'{"type":"done"}\x1e'
+    assert seen["encode_error"](RuntimeError("down")) == b'{"type":"error","message":"down"}\x1e'
