@@ -6,6 +6,7 @@ path of ``--check`` (which compares them without loading the heavy stages).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,10 +20,14 @@ _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def display_path(path: Path, cwd: Path) -> str:
-    """``path`` relative to ``cwd`` when it is below it, as posix text (stable across machines)."""
-    absolute = path.absolute()
+    """``path`` relative to ``cwd`` when it is below it, as posix text (stable across machines).
+
+    Both are made absolute with ``..`` folded away (``schemas/../out``), without resolving
+    symlinks, so that ``../schemas/chat.yaml`` seen from a subfolder names the same file.
+    """
+    absolute = Path(os.path.abspath(path))
     try:
-        return absolute.relative_to(cwd.absolute()).as_posix()
+        return absolute.relative_to(os.path.abspath(cwd)).as_posix()
     except ValueError:
         return absolute.as_posix()
 

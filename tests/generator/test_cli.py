@@ -104,6 +104,27 @@ def test_pyproject_defaults(project: Path) -> None:
     assert main(["--check"]) == 0
 
 
+def test_output_does_not_depend_on_the_cwd(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Headers name schemas relative to the output's project root, so a check run from a
+    # subfolder, from above the project or with absolute paths sees the same bytes.
+    (project / "pyproject.toml").write_text('[tool.synapsegen]\nschemas = ["schemas"]\n')
+    assert main(["-o", "out"]) == 0
+    written = {p.name: p.read_bytes() for p in (project / "out").iterdir()}
+    assert b"# from schemas/chat.yaml " in written["chat.py"]
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project / "sub")
+    assert main(["--check", "-o", "../out"]) == 0
+    assert main(["../schemas/./chat.yaml", "../schemas/lines.yaml", "-o", "../out"]) == 0
+    monkeypatch.chdir(project / "schemas")
+    assert main(["--check", ".", "-o", "../out"]) == 0
+    monkeypatch.chdir(project.parent)
+    assert main(["--check", str(project / "schemas"), "-o", f"{project.name}/out"]) == 0
+    assert {p.name: p.read_bytes() for p in (project / "out").iterdir()} == written
+    assert "out of date" not in capsys.readouterr().err
+
+
 def test_bad_pyproject_is_an_input_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "pyproject.toml").write_text("[tool.synapsegen]\noutput = 3\n")
     assert main(["schemas"]) == 2
