@@ -66,7 +66,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Folders become their schema files (sorted); files stay; nothing missing passes silently."""
+    """Folders become their schema files (sorted); files stay; nothing missing passes silently.
+
+    A file named twice (``schemas schemas/chat.yaml``) is kept once, where it first appears.
+    """
     result: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -77,7 +80,14 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
             result.append(path)
         else:
             raise UsageError(f"synapsegen: error: {path}: no such file or folder")
-    return result
+    seen: set[str] = set()
+    unique = []
+    for path in result:
+        key = os.path.normcase(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
 
 
 def _print_schema() -> int:

@@ -125,6 +125,11 @@ def test_output_does_not_depend_on_the_cwd(
     assert "out of date" not in capsys.readouterr().err
 
 
+def test_a_schema_named_twice_is_generated_once(project: Path) -> None:
+    assert main(["schemas", "schemas/chat.yaml", "./schemas/lines.yaml", "-o", "out"]) == 0
+    assert main(["schemas", "-o", "out", "--check"]) == 0
+
+
 def test_bad_pyproject_is_an_input_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "pyproject.toml").write_text("[tool.synapsegen]\noutput = 3\n")
     assert main(["schemas"]) == 2
