@@ -503,6 +503,17 @@ class Checker:
         ok = types == frozenset({needed})
         if ok and op == "put" and resolved is not None:
             ok = not resolved.properties and resolved.additional_properties is not False
+        if ok and op == "concat" and resolved is not None:
+            fixed = resolved.enum is not None or "const" in resolved.model_fields_set
+            if fixed:
+                # Concatenated text is no longer one of the listed values.
+                self.report(
+                    path,
+                    RULE_TYPE,
+                    f"rule 'concat' needs a free string field; {target!r} only allows fixed "
+                    "values (enum/const): use 'replace'",
+                )
+                return
         if not ok:
             shape = {
                 "string": "a string field (type: string)",
