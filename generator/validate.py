@@ -41,7 +41,8 @@ SG305   Required request field that real bittensor cannot send (nullable, enum/c
         with required properties, or constraints its empty placeholder violates).
 SG401   Rule targets a field that does not exist.
 SG402   Rule targets a request field.
-SG403   Rule target has the wrong type (concat: string, append/extend: array, put: dict).
+SG403   Rule target has the wrong type (concat: string, not an enum/const; append/extend: array;
+        put: dict).
 SG404   Rule options do not fit the op (put without key, set without fields, field on set, ...).
 SG405   ``path``/``when`` (or a JSON-only op) with a text payload.
 SG406   Framing and payload do not fit (raw+json, json-seq+text, lines/sse without payload,
