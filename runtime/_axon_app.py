@@ -9,6 +9,7 @@ Request pipeline, in bittensor 10's order (``wire_protocol.md`` §9-§10):
 4. ``blacklist_fn``                                              ``(True, r)``: 403
 5. ``verify_fn`` or the default nonce + signature check          any exception: 401
 6. ``priority_fn``, then a slot of the priority gate             timeout waiting: 408
+   (the body is read before the slot is taken, within min(timeout, body_timeout): 408 after)
 7. body: JSON content type, JSON syntax, ``Class(**body)``, body hash == header hash
                                                                  422 (FastAPI shape) for bad JSON,
                                                                  500 for everything else
@@ -123,6 +124,12 @@ def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def _min_limit(first: float | None, second: float | None) -> float | None:
+    """The smaller of two optional time limits (None: no limit); never negative."""
+    limits = [limit for limit in (first, second) if limit is not None]
+    return max(min(limits), 0.0) if limits else None
+
+
 class AxonApp:
     """ASGI application serving the attached synapse routes (see the module docstring).
 
@@ -138,8 +145,10 @@ class AxonApp:
         gate: PriorityGate,
         max_body_bytes: int | None,
         stream_timeout_grace: float | None,
+        body_timeout: float | None = 60.0,
     ) -> None:
         self.keypair = keypair
+        self.body_timeout = body_timeout
         self.uuid = uuid
         self.nonces = nonces
         self.gate = gate
@@ -186,6 +195,21 @@ class AxonApp:
             await self._send_internal_error(send, synapse, exc, start, "request checks")
             return
 
+        # The body is read before taking a worker slot and within a time limit: a client that
+        # stalls mid-body (slowloris) must neither hold a slot nor a task forever.
+        body_limit = _min_limit(_finite_or_none(synapse.timeout), self.body_timeout)
+        try:
+            body = await asyncio.wait_for(read_body(receive, self.max_body_bytes), body_limit)
+        except ClientDisconnected:
+            return
+        except BodyTooLarge as exc:
+            await self._send_error(send, synapse, 413, str(exc), start)
+            return
+        except asyncio.TimeoutError:
+            message = f"Request body not received within {body_limit}s"
+            await self._send_error(send, synapse, 408, message, start)
+            return
+
         try:
             await self.gate.acquire(priority, _finite_or_none(synapse.timeout))
         except TimeoutError:
@@ -193,7 +217,7 @@ class AxonApp:
             await self._send_error(send, synapse, 408, message, start)
             return
         try:
-            await self._serve(route, synapse, headers, scope, receive, send, start)
+            await self._serve(route, synapse, headers, body, scope, receive, send, start)
         finally:
             self.gate.release()
 
@@ -293,19 +317,12 @@ class AxonApp:
         route: Route,
         synapse: Synapse,
         headers: Headers,
+        body: bytes,
         scope: Scope,
         receive: Receive,
         send: Send,
         start: float,
     ) -> None:
-        try:
-            body = await read_body(receive, self.max_body_bytes)
-        except ClientDisconnected:
-            return
-        except BodyTooLarge as exc:
-            await self._send_error(send, synapse, 413, str(exc), start)
-            return
-
         content_type = headers.get("content-type")
         if not is_json_content_type(content_type):
             # FastAPI hands the raw bytes to the model, which fails: bittensor answers 500.

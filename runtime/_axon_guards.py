@@ -5,7 +5,11 @@
 largest nonce ever evicted becomes a *floor* that an unknown key's nonce must exceed. A replay of a
 request whose entry was evicted is therefore still refused (its nonce is at most the floor); the
 price is that, while the store churns, a brand-new client whose nonce predates the floor is refused
-once and succeeds on its next (newer) nonce.
+once and succeeds on its next (newer) nonce. The floor never exceeds the clock at eviction time:
+nonces from the future are accepted, and letting them into the floor would let a flood of
+far-future nonces (any signer, throwaway uuids) lock out every new client for good. The cost is
+that a request whose nonce was still in the future when its entry was evicted could be replayed
+once until the clock passes that nonce.
 
 ``PriorityGate`` bounds how many forwards run at once. When all slots are taken, waiters are let in
 by priority (higher first, FIFO among equals), which is what bittensor's ``priority_fn`` promises
@@ -18,6 +22,7 @@ import asyncio
 import heapq
 import itertools
 import math
+import time
 from collections import OrderedDict
 
 __all__ = ["NonceStore", "PriorityGate"]
@@ -54,6 +59,10 @@ class NonceStore:
         nonces.move_to_end(key)
         while len(nonces) > self._max_entries:
             _, evicted = nonces.popitem(last=False)
+            # Capped at the current time: nonces from the future are accepted (as by bittensor),
+            # and an uncapped floor would let anyone who can sign fill the store with far-future
+            # nonces and so lock every new client out for good.
+            evicted = min(evicted, time.time_ns())
             if evicted > self._floor:
                 self._floor = evicted
 

@@ -38,6 +38,9 @@ Deliberate differences from bittensor 10.2-10.5:
   the time limit;
 - a token streamer that raises is logged and the stream still ends cleanly with the connection
   kept usable (bittensor also ends cleanly, but may leave the keep-alive connection broken);
+- the request body is read before a ``max_workers`` slot is taken and within the request's
+  ``timeout`` (capped by ``body_timeout``): a stalled upload gets 408 ``Request body not received
+  within {t}s`` and never holds a slot (bittensor reads it with no time limit);
 - request bodies over ``max_body_bytes`` get 413; failing to build the success headers gives 500
   (bittensor's PostProcessException path ends in a plain-text 500 too);
 - header values are made latin-1 safe (``?`` for other characters, control characters become
@@ -245,6 +248,9 @@ class Axon:
             highest ``priority_fn`` value first. None: unlimited.
         max_nonce_entries: capacity of the nonce store (one entry per dendrite hotkey and uuid).
         max_body_bytes: largest request body accepted (413 beyond); None: unlimited.
+        body_timeout: seconds a client may take to send its body (also bounded by the request's
+            own ``timeout``); 408 beyond. The body is read before a ``max_workers`` slot is
+            taken, so a stalled upload never blocks other requests. None: only ``timeout``.
         stream_timeout_grace: a stream is cancelled this many seconds after ``synapse.timeout``
             has passed since ``forward_fn`` was called; None: never.
         http: uvicorn HTTP implementation; "auto" uses httptools when installed, else h11.
@@ -262,6 +268,7 @@ class Axon:
         max_workers: int | None = 64,
         max_nonce_entries: int = 65536,
         max_body_bytes: int | None = 32 * 1024 * 1024,
+        body_timeout: float | None = 60.0,
         stream_timeout_grace: float | None = 1.0,
         http: HttpImplementation = "auto",
         shutdown_timeout: float = 5.0,
@@ -284,6 +291,7 @@ class Axon:
             nonces=NonceStore(max_nonce_entries),
             gate=PriorityGate(max_workers),
             max_body_bytes=max_body_bytes,
+            body_timeout=body_timeout,
             stream_timeout_grace=stream_timeout_grace,
         )
         self._server: uvicorn.Server | None = None
