@@ -37,12 +37,12 @@ Decoders (T is what ``feed``/``close`` return items of):
   ``close()`` raises TruncatedStream if unterminated bytes remain.
 - ``SSEDecoder(sentinel="[DONE]" | None)``: Server-Sent Events; T = str, the event's data
   (``data:`` lines joined by "\\n"), emitted at the blank line that ends the event. Comments and
-  other fields are ignored; "\\r\\n", "\\r" and "\\n" line ends are all accepted (sizes and
-  offsets count each line end as one byte). An event without any ``data`` line is not
-  returned. An event whose data equals the sentinel is not returned; it sets
-  ``decoder.done = True``. Any event after the sentinel raises MalformedFrame. ``close()``
-  raises TruncatedStream if an event was started but not ended (complete comment lines do not
-  start an event); it does not require the sentinel: check ``done``.
+  other fields are ignored, and so is a UTF-8 BOM at the stream start; "\\r\\n", "\\r" and "\\n"
+  line ends are all accepted (sizes and offsets count each line end as one byte). An event
+  without any ``data`` line is not returned. An event whose data equals the sentinel is not
+  returned; it sets ``decoder.done = True``. Any event after the sentinel raises MalformedFrame.
+  ``close()`` raises TruncatedStream if an event was started but not ended (complete comment
+  lines do not start an event); it does not require the sentinel: check ``done``.
 - ``JSONSeqDecoder``: JSON values back to back, optionally separated by whitespace; T = Any (the
   parsed value, as ``json.loads`` gives). Whitespace alone never stalls it. Boundaries are found by
   a scanner that visits each byte once, so a value split over many chunks costs linear time.
@@ -357,6 +357,9 @@ class LineDecoder(_Decoder):
 # ----------------------------------------------------------------------------------------- SSE
 
 
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+
 def _sse_event_data(block: bytes) -> bytes | None:
     """The data of one event block (lines without their ends), or None if it has no data line."""
     data: list[bytes] | None = None
@@ -378,7 +381,8 @@ class SSEDecoder(_Decoder):
     """Server-Sent Events: the data of each event, optionally ended by a sentinel event."""
 
     __slots__ = (
-        "_sentinel", "_max_frame", "_max_tail", "_pieces", "_buffered", "_removed", "_cr", "done"
+        "_sentinel", "_max_frame", "_max_tail", "_pieces", "_buffered", "_removed", "_cr",
+        "_at_start", "done",
     )  # fmt: skip
 
     def __init__(
@@ -402,6 +406,7 @@ class SSEDecoder(_Decoder):
         self._buffered = 0  # their total length
         self._removed = 0
         self._cr = False  # the last byte fed was b"\r": a b"\n" right after it is the same line end
+        self._at_start = True  # no event ended yet: the first block may begin with a BOM
         self.done = False  # the sentinel event arrived
 
     @property
@@ -431,6 +436,11 @@ class SSEDecoder(_Decoder):
         self._buffered = len(tail)
         if len(chunk) > self._max_frame and blocks:
             self._check_blocks(blocks, tail)
+        if self._at_start and blocks:
+            # The SSE spec strips one UTF-8 BOM at the stream start; left in, it would make the
+            # first field name "\ufeffdata" and the first event would vanish.
+            self._at_start = False
+            blocks[0] = blocks[0].removeprefix(_UTF8_BOM)
         sentinel = self._sentinel
         done = self.done
         events: list[str] = []
@@ -516,6 +526,8 @@ class SSEDecoder(_Decoder):
         """End of stream: TruncatedStream if an event was started but not ended."""
         self._check_open()
         buf = b"".join(self._pieces)
+        if self._at_start:
+            buf = buf.removeprefix(_UTF8_BOM)
         if buf and (buf[-1] != 10 or any(line and line[0] != 58 for line in buf.split(b"\n"))):
             self._fail(TruncatedStream("stream ends inside an event", self._offset() - len(buf)))
         self._closed()
