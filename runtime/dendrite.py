@@ -468,7 +468,8 @@ class Dendrite:
         """
         synapse = synapse if synapse is not None else Synapse()
         exchange = self._exchange(target_axon, synapse, timeout, first_byte_timeout, stream=True)
-        # aclosing: a caller that stops early still releases the connection at once.
+        # aclosing: closing this generator (aclose, or a caller's own aclosing) closes the
+        # exchange with it, so the connection and lane go back at once, not at garbage collection.
         async with contextlib.aclosing(exchange):
             async for item in exchange:
                 yield item
