@@ -127,11 +127,15 @@ def stream_forward(
     async def forward(synapse: InteropStream) -> Any:
         if synapse.prompt == RAISE_PROMPT:
             raise RuntimeError("forward raised on purpose")
+        # A real axon never cuts a stream; the client's total timeout does. Our server's own
+        # cut-off (at synapse.timeout) would race the client's deadline on a loaded machine and
+        # end the body first, so here it comes a second later and the client's timeout decides.
+        server_timeout = None if synapse.timeout is None else synapse.timeout + 1.0
         streamer = token_streamer(
             _pieces(synapse.prompt, synapse.n_tokens, send_interval),
             _identity,
             batch_count=batch_count,
-            timeout=synapse.timeout,
+            timeout=server_timeout,
         )
         return synapse.create_streaming_response(streamer)
 
