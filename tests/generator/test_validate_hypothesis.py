@@ -70,6 +70,8 @@ def synapses(draw: st.DrawFn) -> dict[str, Any]:
         rules: list[dict[str, Any]] = [{"op": "concat", "path": "t", "field": "f_text"}]
         for name, spec in response.items():
             op = {"array": "append", "string": "concat"}.get(str(spec.get("type")), "replace")
+            if "enum" in spec:  # fixed values: concat could build a value the enum forbids
+                op = "replace"
             rules.append(
                 {
                     "op": op,
