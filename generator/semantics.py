@@ -222,6 +222,30 @@ class Checker:
                 item_problem = self._mismatch(item_schema, item) if item_schema else None
                 if item_problem:
                     return f"item {_show(item)}: {item_problem}"
+        if isinstance(value, dict):
+            return self._object_mismatch(schema, value)
+        return None
+
+    def _object_mismatch(self, schema: JsonSchema, value: dict[str, Any]) -> str | None:
+        """A default object against its model: a miss here would make every construction raise."""
+        declared_names = schema.properties or {}
+        for name in schema.required or ():
+            # A required name with no property is SG304's to report, not a second error here.
+            if name in declared_names and name not in value:
+                return f"missing required property {name!r}"
+        for key, item in value.items():
+            declared = (schema.properties or {}).get(key)
+            if declared is None:
+                extra = schema.additional_properties
+                if extra is False:
+                    return f"property {key!r} is not allowed (additionalProperties: false)"
+                if not isinstance(extra, JsonSchema):
+                    continue
+                declared = extra
+            item_schema = self.resolve(declared)
+            problem = self._mismatch(item_schema, item) if item_schema else None
+            if problem:
+                return f"property {key!r}: {problem}"
         return None
 
     # --------------------------------------------------------------------------- fields
