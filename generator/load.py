@@ -147,27 +147,12 @@ def load_bytes(path: Path, raw: bytes, *, is_json: bool) -> Document:
     builder = _JsonBuilder(path, text) if is_json else _YamlBuilder(path, text)
     try:
         data = builder.build()
+        diagnostics = tuple(builder.diagnostics)
     except _LoadFailure as failure:
-        return Document(
-            path,
-            text,
-            digest,
-            None,
-            builder.positions,
-            builder.key_positions,
-            (failure.diagnostic,),
-        )
-    if builder.diagnostics:
-        return Document(
-            path,
-            text,
-            digest,
-            None,
-            builder.positions,
-            builder.key_positions,
-            tuple(builder.diagnostics),
-        )
-    return Document(path, text, digest, data, builder.positions, builder.key_positions)
+        data, diagnostics = None, (failure.diagnostic,)
+    if diagnostics:
+        data = None  # a document with errors has no data
+    return Document(path, text, digest, data, builder.positions, builder.key_positions, diagnostics)
 
 
 def _failed(path: Path, text: str, digest: str, code: str, pos: Position, message: str) -> Document:
