@@ -32,6 +32,7 @@ from .common import (
     require_runtime,
     rss_bytes,
 )
+from .our_stack import empty_load_stats
 
 SERVER_PROCESSES = 2
 AXONS_PER_SERVER = 2
@@ -184,14 +185,7 @@ def run(quick: bool) -> SectionResult:
         finally:
             for proc in servers:
                 _stop(proc)
-    stats: dict[str, Any] = {
-        "calls": 0,
-        "tokens": 0,
-        "errors": 0,
-        "mixed": 0,
-        "ttft": [],
-        "error_samples": [],
-    }
+    stats = empty_load_stats()
     for client, (stdout, stderr) in zip(clients, outputs, strict=True):
         if client.returncode != 0:
             raise RuntimeError(f"a load client failed:\n{stderr[-3000:]}")

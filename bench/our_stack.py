@@ -132,6 +132,11 @@ def check_tokens(call_id: str, completion: str, n_tokens: int) -> tuple[int, int
     return good, bad
 
 
+def empty_load_stats() -> dict[str, Any]:
+    """What a load client reports, and what the load section sums over the clients."""
+    return {"calls": 0, "tokens": 0, "errors": 0, "mixed": 0, "ttft": [], "error_samples": []}
+
+
 def serve_load(module_path: str, axons: int) -> None:
     """Serve the generated LoadStream on ``axons`` Axons until stdin closes."""
     from synapsegen.runtime import Axon
@@ -181,14 +186,7 @@ async def load(
 
     cls = _load_module(module_path).LoadStream
     axon_targets = [AxonTarget(ip="127.0.0.1", port=t["port"], hotkey=t["hotkey"]) for t in targets]
-    stats: dict[str, Any] = {
-        "calls": 0,
-        "tokens": 0,
-        "errors": 0,
-        "mixed": 0,
-        "ttft": [],
-        "error_samples": [],
-    }
+    stats = empty_load_stats()
     deadline = time.monotonic() + duration
 
     async def worker(dendrite: Any, index: int) -> None:
