@@ -91,7 +91,7 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
 
 
 def _print_schema() -> int:
-    from .schema_export import language_json_schema_text
+    from .language.schema_export import language_json_schema_text
 
     sys.stdout.write(language_json_schema_text())
     return EXIT_OK
@@ -131,14 +131,14 @@ def _run(argv: Sequence[str]) -> int:
     project = find_pyproject(output)
     root = project.parent if project is not None else cwd
     if args.check:
-        from .layout import up_to_date
+        from .output.layout import up_to_date
 
         if up_to_date(paths, output, {"runtime": runtime}, root, templates):
             return EXIT_OK
 
-    from .layout import display_path
+    from .output.layout import display_path
     from .pipeline import Options, generate
-    from .render import TemplateOverrideError
+    from .codegen.render import TemplateOverrideError
 
     try:
         result = generate(paths, Options(runtime=runtime, templates=templates), root)
@@ -151,7 +151,7 @@ def _run(argv: Sequence[str]) -> int:
         print(f"synapsegen: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_INPUT
 
-    from . import output as output_folder
+    from .output import write as output_folder
 
     shown = display_path(output, cwd)
     if args.check:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .build_ir import build_module, build_package_init
+from .codegen.build import build_module, build_package_init
 from .diagnostics import Diagnostic
-from .format import FormatError, format_sources
-from .header import header_lines, stamp, templates_digest
-from .layout import (
+from .output.format import FormatError, format_sources
+from .output.header import header_lines, stamp, templates_digest
+from .output.layout import (
     INIT,
     PY_TYPED,
     display_path,
@@ -24,9 +24,9 @@ from .layout import (
     package_inputs,
     py_typed_text,
 )
-from .load import load_document
-from .render import TemplateOverrideError, render_module, render_package_init
-from .validate import validate
+from .language.load import load_document
+from .codegen.render import TemplateOverrideError, render_module, render_package_init
+from .language.validate import validate
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from synapsegen.load import load_document
-from synapsegen.validate import validate
+from synapsegen.language.load import load_document
+from synapsegen.language.validate import validate
 
 BAD_SCHEMAS = Path(__file__).parent / "bad_schemas"
 CASES = sorted(p for p in BAD_SCHEMAS.iterdir() if p.suffix in {".yaml", ".json"})
@@ -38,7 +38,7 @@ def test_bad_schema_output_matches_golden(case: Path, monkeypatch: pytest.Monkey
 
 
 def test_every_code_in_the_table_has_a_golden_case() -> None:
-    import synapsegen.validate as validate_module
+    import synapsegen.language.validate as validate_module
 
     documented = set(re.findall(r"^(SG\d{3})\s", validate_module.__doc__ or "", re.MULTILINE))
     covered = set()

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-import synapsegen.validate
+import synapsegen.language.validate
 from synapsegen.cli import main
 
 from ._paths import ROOT
@@ -138,5 +138,5 @@ def test_nested_models_may_share_names_across_files(
 
 
 def test_every_file_level_code_is_in_the_table() -> None:
-    table = synapsegen.validate.__doc__ or ""
+    table = synapsegen.language.validate.__doc__ or ""
     assert {"SG901", "SG902", "SG903"} <= set(re.findall(r"^(SG9\d\d)\s", table, re.MULTILINE))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import synapsegen
-import synapsegen.header
+import synapsegen.output.header
 import synapsegen.pipeline
 from synapsegen.cli import main
 
@@ -17,24 +17,28 @@ from ._paths import ROOT
 CHAT = ROOT / "schemas" / "chat.yaml"
 
 
-def test_every_generator_module_is_classified() -> None:
-    """A new module must be put in OUTPUT_SOURCES (hashed) or NOT_OUTPUT_SOURCES (not)."""
+def test_every_generator_module_is_hashed_unless_listed() -> None:
+    """Every module shapes the output (hashed) unless NOT_OUTPUT_SOURCES names it."""
     package = Path(synapsegen.__file__).parent
-    modules = {path.name for path in package.glob("*.py")}
-    hashed = set(synapsegen.header.OUTPUT_SOURCES)
-    unhashed = set(synapsegen.header.NOT_OUTPUT_SOURCES)
+    modules = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
+    hashed = {name for name, _ in synapsegen.output.header.output_sources()}
+    unhashed = set(synapsegen.output.header.NOT_OUTPUT_SOURCES)
+    assert unhashed <= modules, "NOT_OUTPUT_SOURCES names a module that does not exist"
     assert not hashed & unhashed
     assert modules == hashed | unhashed
+    assert {"codegen/build.py", "language/validate.py", "output/header.py"} <= hashed
 
 
 def test_digest_covers_every_output_source_and_the_tools(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = synapsegen.header.generator_digest.__wrapped__()
-    assert original == synapsegen.header.generator_digest()
-    monkeypatch.setattr(synapsegen.header, "OUTPUT_TOOLS", ("ruff",))
-    assert synapsegen.header.generator_digest.__wrapped__() != original
-    monkeypatch.setattr(synapsegen.header, "OUTPUT_TOOLS", ("datamodel-code-generator", "ruff"))
-    monkeypatch.setattr(synapsegen.header, "OUTPUT_SOURCES", synapsegen.header.OUTPUT_SOURCES[:-1])
-    assert synapsegen.header.generator_digest.__wrapped__() != original
+    header = synapsegen.output.header
+    original = header.generator_digest.__wrapped__()
+    assert original == header.generator_digest()
+    monkeypatch.setattr(header, "OUTPUT_TOOLS", ())
+    assert header.generator_digest.__wrapped__() != original
+    monkeypatch.undo()
+    sources = header.output_sources()
+    monkeypatch.setattr(header, "output_sources", lambda: sources[:-1])
+    assert header.generator_digest.__wrapped__() != original
 
 
 @pytest.fixture
@@ -65,7 +69,7 @@ def test_changed_generator_code_invalidates_the_fast_path(
 ) -> None:
     capsys.readouterr()
     # As if a byte of build_ir.py had changed, with the same synapsegen version.
-    monkeypatch.setattr(synapsegen.header, "generator_digest", lambda: "0" * 64)
+    monkeypatch.setattr(synapsegen.output.header, "generator_digest", lambda: "0" * 64)
     assert main(["schemas", "-o", "out", "--check"]) == 1  # rendered, and the headers differ
     captured = capsys.readouterr()
     assert "-# synapsegen fingerprint: inputs=" in captured.out

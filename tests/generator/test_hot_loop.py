@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from synapsegen.build_ir import JOIN_TEXT_PARTS
+from synapsegen.codegen.build import JOIN_TEXT_PARTS
 from synapsegen.pipeline import Options, generate
 from synapsegen.runtime import TruncatedStream
 

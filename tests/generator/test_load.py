@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synapsegen.diagnostics import Diagnostic, Position
-from synapsegen.load import load_bytes, load_document, load_text
+from synapsegen.language.load import load_bytes, load_document, load_text
 
 YAML_TEXT = """\
 version: 1

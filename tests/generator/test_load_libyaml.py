@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yaml.nodes import MappingNode, Node
 
-from synapsegen import load
+from synapsegen.language import load
 
 from .test_validate_hypothesis import schema_files, yaml_garbage
 

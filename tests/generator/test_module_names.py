@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import synapsegen.runtime
-from synapsegen.names import MODULE_NAMES, NESTED_MODEL_IMPORTS, inline_model_name
+from synapsegen.language.names import MODULE_NAMES, NESTED_MODEL_IMPORTS, inline_model_name
 from synapsegen.pipeline import Options, generate
 
 from ._paths import GOLDEN

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synapsegen.nested_models import container_default, docstring_literal, generate_models
+from synapsegen.codegen.models import container_default, docstring_literal, generate_models
 
 
 def test_one_line_description_gives_one_line_docstring() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from synapsegen.cli import main
-from synapsegen.header import templates_digest
-from synapsegen.layout import up_to_date
+from synapsegen.output.header import templates_digest
+from synapsegen.output.layout import up_to_date
 
 from ._paths import ROOT
 

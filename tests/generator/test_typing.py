@@ -29,7 +29,7 @@ def _mypy_path(tmp_path: Path) -> Path:
     package = tmp_path / "stubs" / "synapsegen"
     package.mkdir(parents=True)
     for entry in (ROOT / "generator").iterdir():
-        if entry.suffix == ".py" or entry.name == "py.typed":
+        if entry.suffix == ".py" or entry.name == "py.typed" or (entry / "__init__.py").is_file():
             (package / entry.name).symlink_to(entry)
     (package / "runtime").symlink_to(ROOT / "runtime")
     return package.parent
@@ -106,11 +106,14 @@ def test_goldens_pass_mypy_strict(tmp_path: Path) -> None:
 def test_generator_passes_mypy_strict(tmp_path: Path) -> None:
     # Through the symlinked package: the editable install's import hook hides it from mypy.
     env = {**os.environ, "MYPYPATH": str(_mypy_path(tmp_path))}
-    modules = sorted(p.stem for p in (ROOT / "generator").glob("*.py"))
+    package = ROOT / "generator"
+    modules = sorted(
+        ".".join(p.relative_to(package).with_suffix("").parts) for p in package.rglob("*.py")
+    )
     command = [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
                "--cache-dir", str(tmp_path / "cache"), "--python-version", "3.11",
-               *(f"--module=synapsegen.{m}" if m != "__init__" else "--module=synapsegen"
-                 for m in modules)]  # fmt: skip
+               *(f"--module=synapsegen.{m}".removesuffix(".__init__") if m != "__init__"
+                 else "--module=synapsegen" for m in modules)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"in {len(modules)} source files" in result.stdout

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from synapsegen import names
-from synapsegen.load import load_document, load_text
-from synapsegen.schema_export import COMMITTED_PATH, language_json_schema_text
-from synapsegen.spec import EndSpec, SchemaFile
-from synapsegen.validate import Validated, validate
+from synapsegen.language import names
+from synapsegen.language.load import load_document, load_text
+from synapsegen.language.schema_export import COMMITTED_PATH, language_json_schema_text
+from synapsegen.language.spec import EndSpec, SchemaFile
+from synapsegen.language.validate import Validated, validate
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "schemas").glob("*.yaml"))
@@ -155,7 +155,7 @@ def test_validated_is_frozen_and_reports_all_errors_sorted() -> None:
 
 def test_committed_json_schema_is_current() -> None:
     assert COMMITTED_PATH.read_text(encoding="utf-8") == language_json_schema_text(), (
-        "regenerate with: python -m synapsegen.schema_export"
+        "regenerate with: python -m synapsegen.language.schema_export"
     )
 
 

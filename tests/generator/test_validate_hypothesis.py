@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synapsegen.load import load_bytes, load_text
-from synapsegen.validate import validate
+from synapsegen.language.load import load_bytes, load_text
+from synapsegen.language.validate import validate
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,7 +19,7 @@ from pydantic import PrivateAttr
 from synapsegen.runtime.dendrite import AxonTarget
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
 
-VECTORS_DIR = Path(__file__).parents[3] / "shared" / "vectors"
+VECTORS_DIR = Path(__file__).parents[1] / "vectors"
 
 
 @cache

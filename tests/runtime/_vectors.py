@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse
 
-VECTORS_DIR = Path(__file__).parents[3] / "shared" / "vectors"
+VECTORS_DIR = Path(__file__).parents[1] / "vectors"
 
 
 @cache

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-VECTORS_DIR = Path(__file__).parents[3] / "shared" / "vectors"
+VECTORS_DIR = Path(__file__).parents[1] / "vectors"
 
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    """Directory of the recorded bittensor 10.5.0 wire vectors (``/work/shared/vectors``)."""
+    """Directory of the recorded bittensor 10.5.0 wire vectors (copied into ``tests/vectors``)."""
     if not VECTORS_DIR.is_dir():
         pytest.fail(f"wire vectors not found at {VECTORS_DIR}")
     return VECTORS_DIR

@@ -3,7 +3,7 @@
 :func:`expand_stream` turns any :class:`~synapsegen.spec.StreamSpec` into an explicit one
 (``format`` None; ``framing``, ``payload``, ``rules``, ``end``, ``yields`` and ``deserialize`` all
 set) and returns the response fields the preset adds. The rules are those of the language contract
-(/work/briefs/language.md, "Presets" and "Defaults for explicit streams"): a key given beside
+(docs/schema-reference.md, "Presets"): a key given beside
 ``format`` replaces the preset's value for that key wholesale.
 """
 

@@ -32,7 +32,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from .diagnostics import Diagnostic, NodePath, Position
+from ..diagnostics import Diagnostic, NodePath, Position
 
 __all__ = ["Document", "load_document", "load_text"]
 

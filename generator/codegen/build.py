@@ -29,9 +29,9 @@ from .ir import (
     StreamIR,
     SynapseIR,
 )
-from .names import MODULE_NAMES, inline_model_name
-from .nested_models import container_default, docstring_literal, generate_models
-from .spec import FieldSpec, JsonSchema, RuleSpec, SchemaFile, StreamSpec, SynapseSpec
+from ..language.names import MODULE_NAMES, inline_model_name
+from .models import container_default, docstring_literal, generate_models
+from ..language.spec import FieldSpec, JsonSchema, RuleSpec, SchemaFile, StreamSpec, SynapseSpec
 
 RUNTIME_MODULE = "synapsegen.runtime"
 RUNTIMES = ("synapsegen", "bittensor")

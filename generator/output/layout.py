@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 from .header import inputs_fingerprint, is_generated, is_intact, templates_digest
 
 PY_TYPED = "py.typed"

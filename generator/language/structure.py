@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import pydantic
 from pydantic import BaseModel
 
-from .diagnostics import Diagnostic, NodePath, format_node_path
+from ..diagnostics import Diagnostic, NodePath, format_node_path
 from .load import Document
 
 UNKNOWN_KEY = "SG101"

@@ -14,7 +14,7 @@ from typing import Any
 from .spec import SchemaFile
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-COMMITTED_PATH = Path(__file__).with_name("synapsegen.schema.json")
+COMMITTED_PATH = Path(__file__).parent.parent / "synapsegen.schema.json"
 
 
 def language_json_schema() -> dict[str, Any]:

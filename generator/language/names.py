@@ -13,6 +13,8 @@ import re
 
 from pydantic import BaseModel
 
+from .. import runtime
+
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 """Fixed rather than ``keyword.softkwlist``, so the answer does not depend on the Python version."""
 
@@ -81,17 +83,7 @@ The back end drops ``format`` before calling it, so the format-specific types it
 import (``date``, ``Path``, ``EmailStr``, ``UUID``, ...) never appear.
 """
 
-RUNTIME_EXPORTS = frozenset(
-    {
-        "Axon", "AxonInfo", "AxonTarget", "BTStreamingResponse", "BTStreamingResponseModel",
-        "Dendrite", "FrameTooLarge", "JSONSeqDecoder", "LineDecoder", "MalformedFrame",
-        "MinerError", "SSEDecoder", "StreamError", "StreamTooLarge", "StreamingSynapse",
-        "Synapse", "TerminalInfo", "TextDecoder", "TruncatedStream", "decode_json_frame",
-        "decode_text_frame", "encode_json_line", "encode_json_value", "encode_line",
-        "encode_sse", "encode_sse_json", "encode_text", "split_terminal_headers",
-        "token_streamer",
-    }
-)  # fmt: skip
+RUNTIME_EXPORTS = frozenset(runtime.__all__)
 """Everything ``synapsegen.runtime`` exports (any of it may be imported by a template)."""
 
 MODULE_NAMES = TEMPLATE_IMPORTS | NESTED_MODEL_IMPORTS | RUNTIME_EXPORTS | frozenset(

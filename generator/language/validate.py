@@ -71,7 +71,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import names
-from .diagnostics import Diagnostic, NodePath
+from ..diagnostics import Diagnostic, NodePath
 from .load import Document
 from .presets import expand_stream
 from .semantics import DUPLICATE_NAME, Checker, SynapseParts

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import names
-from .diagnostics import Diagnostic, NodePath
+from ..diagnostics import Diagnostic, NodePath
 from .load import Document
 from .presets import Expansion
 from .spec import FieldSpec, JsonSchema, StreamSpec

@@ -1,0 +1,1 @@
+"""The schema language: load, structure, semantics, presets, validate (the front end)."""

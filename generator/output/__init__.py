@@ -1,0 +1,1 @@
+"""Output: the header and fingerprint, the folder layout, formatting, writing and checking."""
