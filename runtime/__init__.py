@@ -1,8 +1,9 @@
 """synapsegen.runtime: a bittensor-10-compatible StreamingSynapse stack, without bittensor.
 
 Everything a generated synapse module needs at run time: the models (``Synapse``,
-``StreamingSynapse``, ...), the stream codecs, the token streamer used on the server side, and a
-small server (``Axon``) and client (``Dendrite``). It imports nothing from the generator side.
+``StreamingSynapse``, ...), the stream codecs, the token streamer used on the server side, a
+small server (``Axon``) and client (``Dendrite``), and their exceptions (all in ``errors``, whose
+docstring draws the tree). It imports nothing from the generator side.
 
 Names are loaded lazily so that ``from synapsegen.runtime import Synapse`` does not pay for the
 server and client modules.
@@ -16,15 +17,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .axon import Axon, AxonInfo
     from .codecs import (
-        FrameTooLarge,
         JSONSeqDecoder,
         LineDecoder,
-        MalformedFrame,
         SSEDecoder,
-        StreamError,
-        StreamTooLarge,
         TextDecoder,
-        TruncatedStream,
         decode_json_frame,
         decode_text_frame,
         encode_json_line,
@@ -35,7 +31,17 @@ if TYPE_CHECKING:
         encode_text,
     )
     from .dendrite import AxonTarget, Dendrite
-    from .streaming import MinerError, token_streamer
+    from .errors import (
+        FirstByteTimeout,
+        FrameTooLarge,
+        MalformedFrame,
+        MinerError,
+        SignatureError,
+        StreamError,
+        StreamTooLarge,
+        TruncatedStream,
+    )
+    from .streaming import token_streamer
     from .synapse import (
         BTStreamingResponse,
         BTStreamingResponseModel,
@@ -52,19 +58,21 @@ _EXPORTS: dict[str, str] = {
     "BTStreamingResponse": "synapse",
     "BTStreamingResponseModel": "synapse",
     "Dendrite": "dendrite",
-    "FrameTooLarge": "codecs",
+    "FirstByteTimeout": "errors",
+    "FrameTooLarge": "errors",
     "JSONSeqDecoder": "codecs",
     "LineDecoder": "codecs",
-    "MalformedFrame": "codecs",
-    "MinerError": "streaming",
+    "MalformedFrame": "errors",
+    "MinerError": "errors",
     "SSEDecoder": "codecs",
-    "StreamError": "codecs",
-    "StreamTooLarge": "codecs",
+    "SignatureError": "errors",
+    "StreamError": "errors",
+    "StreamTooLarge": "errors",
     "StreamingSynapse": "synapse",
     "Synapse": "synapse",
     "TerminalInfo": "synapse",
     "TextDecoder": "codecs",
-    "TruncatedStream": "codecs",
+    "TruncatedStream": "errors",
     "decode_json_frame": "codecs",
     "decode_text_frame": "codecs",
     "encode_json_line": "codecs",
@@ -84,12 +92,14 @@ __all__ = [
     "BTStreamingResponse",
     "BTStreamingResponseModel",
     "Dendrite",
+    "FirstByteTimeout",
     "FrameTooLarge",
     "JSONSeqDecoder",
     "LineDecoder",
     "MalformedFrame",
     "MinerError",
     "SSEDecoder",
+    "SignatureError",
     "StreamError",
     "StreamTooLarge",
     "StreamingSynapse",

@@ -45,8 +45,6 @@ from starlette.types import Receive, Scope, Send
 
 from ._axon_guards import NonceStore, PriorityGate
 from ._axon_http import (
-    BodyTooLarge,
-    ClientDisconnected,
     RawHeaders,
     encode_headers,
     fastapi_json_error,
@@ -58,6 +56,7 @@ from ._axon_http import (
     send_json,
     wait_for_disconnect,
 )
+from .errors import BodyTooLarge, ClientDisconnected, Rejected
 from .signing import VERSION_AS_INT, axon_message, request_message, sign, verify_or_raise
 from .synapse import BTStreamingResponse, Synapse, TerminalInfo
 
@@ -85,14 +84,6 @@ class Route:
     blacklist: Hook | None = None
     priority: Hook | None = None
     verify: Hook | None = None
-
-
-class Rejected(Exception):
-    """A check refused the request: answer ``status`` with ``str(self)`` as the message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 async def _call(fn: Hook, synapse: Synapse) -> Any:

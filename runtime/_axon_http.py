@@ -14,6 +14,8 @@ from typing import Any
 
 from starlette.types import Receive, Send
 
+from .errors import BodyTooLarge, ClientDisconnected
+
 __all__ = [
     "BodyTooLarge",
     "ClientDisconnected",
@@ -31,14 +33,6 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 # Control characters are not allowed in HTTP field values (h11 refuses them and so would a peer).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class BodyTooLarge(Exception):
-    """The request body exceeds the configured limit."""
-
-
-class ClientDisconnected(Exception):
-    """The client went away before the request body was complete."""
 
 
 def sanitize_header_value(value: str) -> str:

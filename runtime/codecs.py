@@ -79,6 +79,8 @@ from codecs import utf_8_decode
 from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
+from .errors import FrameTooLarge, MalformedFrame, StreamError, StreamTooLarge, TruncatedStream
+
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
     "FrameTooLarge",
@@ -104,43 +106,6 @@ DEFAULT_MAX_FRAME_BYTES: Final = 1 << 20
 _UNBOUNDED: Final = 1 << 62  # "no limit" as an int, so that the hot path makes a single comparison
 # Membership tests on bytes use int needles (13 in chunk): a bytes needle first fails an int
 # conversion inside bytes.__contains__, which costs about 100 ns per test.
-
-
-# --------------------------------------------------------------------------------------- errors
-
-
-class StreamError(Exception):
-    """Base of every stream decoding error.
-
-    ``offset`` is the byte position in the stream where the problem was found (None when there is
-    no stream position, e.g. for an error event reported by the miner).
-    """
-
-    def __init__(self, message: str, offset: int | None = None) -> None:
-        super().__init__(message, offset)
-        self.message = message
-        self.offset = offset
-
-    def __str__(self) -> str:
-        if self.offset is None:
-            return self.message
-        return f"{self.message} (at byte {self.offset})"
-
-
-class FrameTooLarge(StreamError):
-    """One frame (or the incomplete frame being buffered) exceeds ``max_frame_bytes``."""
-
-
-class StreamTooLarge(StreamError):
-    """The whole body exceeds ``max_total_bytes``."""
-
-
-class TruncatedStream(StreamError):
-    """The stream ended inside a frame or inside a UTF-8 character."""
-
-
-class MalformedFrame(StreamError):
-    """Invalid UTF-8, invalid JSON, or a framing violation."""
 
 
 # ------------------------------------------------------------------------------ shared machinery

@@ -29,7 +29,7 @@ Deliberate differences from bittensor 10.5.0 (each is a fix of a known bug or co
     time until the response headers *and* the first body byte arrived, beside the total
     ``timeout``. Exceeding it gives 408 "Request timeout after {s} seconds waiting for the first
     response byte (first_byte_timeout)". It costs one timer per request, nothing per chunk.
-(d) **Stream errors are recorded.** ``StreamError`` from ``synapsegen.runtime.codecs``
+(d) **Stream errors are recorded.** ``StreamError`` from ``synapsegen.runtime.errors``
     (TruncatedStream, FrameTooLarge, MalformedFrame, MinerError, ...) maps to 422
     "Failed to parse response: {message}" (bittensor's default bucket); the synapse records it,
     tokens already yielded stay yielded.
@@ -72,7 +72,7 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 
-from .codecs import StreamError
+from .errors import FirstByteTimeout, StreamError
 from .signing import VERSION_AS_INT, request_message, sign
 from .synapse import StreamingSynapse, Synapse, TerminalInfo, split_terminal_headers
 
@@ -111,14 +111,6 @@ class HotkeyKeypair(Protocol):
     def ss58_address(self) -> str: ...
 
     def sign(self, data: str) -> bytes: ...
-
-
-class FirstByteTimeout(asyncio.TimeoutError):
-    """No response byte (headers and first body byte) arrived within ``first_byte_timeout``."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"no response byte within {seconds} seconds")
-        self.seconds = seconds
 
 
 @dataclass(frozen=True, slots=True)

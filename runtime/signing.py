@@ -28,6 +28,8 @@ from typing import Protocol
 
 from bittensor_wallet import Keypair
 
+from .errors import SignatureError
+
 __all__ = [
     "VERSION_AS_INT",
     "Keypair",
@@ -75,10 +77,6 @@ def sign(keypair: MessageSigner, message: str) -> str:
     raises its ConfigurationError when the private key is missing.
     """
     return "0x" + keypair.sign(message).hex()
-
-
-class SignatureError(ValueError):
-    """A signature did not verify; ``str(exc)`` is the reason, as a real axon words it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,8 @@ import anyio
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Send
 
-from .codecs import StreamError
+from .errors import MinerError, _ClientGone
+from .errors import StreamError as StreamError  # importable here before errors.py existed
 
 __all__ = ["MinerError", "token_streamer"]
 
@@ -66,14 +67,6 @@ _DISCONNECTED: Final = (
     anyio.ClosedResourceError,
 )
 _FLUSH_DUE: Final = object()  # returned instead of a token when the batch interval is up
-
-
-class MinerError(StreamError):
-    """The miner reported an error through the schema's declared error event."""
-
-
-class _ClientGone(Exception):
-    """``send`` failed because the client disconnected."""
 
 
 def token_streamer(
