@@ -1,132 +1,184 @@
-"""The intermediate representation the templates render.
+"""The intermediate representation the templates render: plain frozen data.
 
-Plain frozen dataclasses holding everything a template needs, already computed: Python type
-expressions, ``Field(...)`` arguments as literal source text (every schema string went through
-``repr``), docstrings, decoder constructor calls and rule plans. Templates only loop and branch.
+Names (classes, fields, locals), Python type expressions, paths, limits and schema values, never
+statements. Schema text is kept raw here: templates pass it through the filters of
+:mod:`synapsegen.codegen.escape`, the one way it enters generated code. Each kind (framing, op,
+target) adds its own IR dataclass in its module under :mod:`synapsegen.kinds`.
 
-Built by :mod:`synapsegen.build_ir`; rendered by :mod:`synapsegen.render`.
+Built by :mod:`synapsegen.codegen.build`; rendered by :mod:`synapsegen.codegen.render`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+JsonScalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
-class Import:
-    """``from <module> import <names>`` (names sorted)."""
+class DefaultIR:
+    """A field's default: ``value`` (JSON data from the schema).
 
-    module: str
-    names: tuple[str, ...]
+    ``factory``: ``list`` or ``dict`` for a container, assigned as ``Field(default_factory=...)``
+    so every instance gets a fresh one; ``validate``: pydantic validates it into the field's type (a model or an
+    enum written as JSON).
+    """
+
+    value: Any
+    factory: str | None = None  # "list" or "dict": Field(default_factory=...)
+    validate: bool = False
 
 
 @dataclass(frozen=True)
 class FieldIR:
-    """One pydantic field of a synapse class.
+    """One pydantic field of a synapse or a nested model.
 
-    ``annotation`` is the full ``Annotated[T, Field(...)]`` expression; ``default`` the source
-    after ``=``: the value, or ``Field(default_factory=...)`` for a list or dict (``None`` when the
-    field is required).
+    ``type`` is a Python type expression (schema values in it went through ``escape.literal``);
+    ``constraints`` are ``Field`` keywords with their values (``ge``, ``pattern``, ...).
     """
 
     name: str
-    annotation: str
-    default: str | None
+    type: str
+    description: str | None = None
+    title: str | None = None
+    examples: Any = None
+    constraints: tuple[tuple[str, Any], ...] = ()
+    frozen: bool = False
+    default: DefaultIR | None = None
 
 
 @dataclass(frozen=True)
-class LocalIR:
-    """A local accumulator of ``process_streaming_response`` and how it becomes a field.
+class ModelIR:
+    """A nested pydantic model (a ``$defs`` entry or a hoisted inline object)."""
 
-    ``declarations`` are ``name: T = initial`` statements (a text field has two: its joined
-    blocks and the parts since the last join); ``assignment`` is ``self.field = <final expr>``.
-    A text field's parts are joined after a network chunk (``join``) when ``join_check`` holds.
+    name: str
+    description: str | None
+    fields: tuple[FieldIR, ...]
+    forbid_extra: bool = False
+
+
+@dataclass(frozen=True)
+class AliasIR:
+    """A type alias (a ``$defs`` entry that is not an object with properties).
+
+    ``recursive``: it refers to itself, so it is a ``TypeAliasType`` (pydantic and type checkers
+    resolve the recursion), not a plain ``TypeAlias``.
     """
 
-    declarations: tuple[str, ...]
-    assignment: str
-    join_check: str | None = None
-    join: tuple[str, ...] = ()
+    name: str
+    type: str
+    constraints: tuple[tuple[str, Any], ...]
+    description: str | None
+    recursive: bool = False
 
 
 @dataclass(frozen=True)
-class LookupIR:
-    """Read one value out of the token: statements that leave it in ``value`` (or None)."""
+class FramingIR:
+    """What every framing's IR holds; each framing's module adds its own options."""
 
-    path: str  # the schema's path text, for comments and error messages
-    statements: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class StepIR:
-    """One statement of an action, or a type guard: ``if <code>: raise MalformedFrame(<msg>)``."""
-
-    code: str
-    raise_message: str | None  # source of an f-string literal; None for a plain statement
+    template: str  # the framing's macros
+    payload: str  # "text" or "json"
+    frame: str  # the loop variable over decoded frames
+    max_frame_bytes: int | None
+    max_total_bytes: int | None
+    flushes_at_close: bool = False  # close() may return one last token
 
 
 @dataclass(frozen=True)
-class ActionIR:
-    """What one rule does: look a value up, then (if it is not None) run ``steps``.
+class TagTest:
+    """``token[key] == value`` with JSON equality; ``local`` holds ``token.get(key)``."""
 
-    Without a lookup (text payloads) the steps run unconditionally on the text token.
-    ``yield_value`` is yielded afterwards when the synapse yields text.
+    local: str
+    key: str
+    value: JsonScalar
+
+
+@dataclass(frozen=True)
+class ReadIR:
+    """Where a rule's value comes from.
+
+    ``steps`` is the path into the token (empty: the whole token); the value lands in
+    ``variable``. ``guard``: skip the rule when the value is None (absent or null); ``text``: the
+    value is known to be a ``str`` (a text token); ``where`` names it in error messages.
     """
 
-    lookup: LookupIR | None
-    steps: tuple[StepIR, ...]
-    yield_value: str | None
+    token: str
+    steps: tuple[str | int, ...]
+    variable: str
+    root_is_dict: bool
+    guard: bool
+    text: bool
+    where: str
+
+
+@dataclass(frozen=True)
+class AccumulatorIR:
+    """The local that collects one response field during the stream.
+
+    ``kind``: ``text`` (a list of parts, joined into ``blocks`` now and then), ``list``,
+    ``dict`` or ``value``. ``default``: the field's default (JSON), the starting value.
+    """
+
+    field: str
+    kind: str
+    local: str
+    blocks: str | None
+    has_default: bool
+    default: Any
 
 
 @dataclass(frozen=True)
 class RuleIR:
-    """One schema rule: an optional ``when`` condition and the actions it runs."""
+    """One schema rule: when it applies (``tests``, all must hold) and what its op does."""
 
-    comment: str
-    condition: str | None
-    actions: tuple[ActionIR, ...]
+    index: int
+    template: str  # the op's macro
+    summary: str  # schema text for the comment above the rule's code
+    tests: tuple[TagTest, ...]
+    action: Any  # the op's own IR
 
 
 @dataclass(frozen=True)
 class StreamIR:
-    """The client-side decoding plan and server-side encoding plan of one synapse."""
+    """The client-side decoding plan and the server-side encoding plan of one synapse."""
 
-    decoder: str  # constructor call, e.g. "SSEDecoder(sentinel='[DONE]', max_frame_bytes=...)"
-    frame_name: str  # loop variable over decoded frames: "text", "frame" or "event"
-    token_name: str  # variable holding the token the rules read: "text" or "event"
-    token_decode: str | None  # e.g. "decode_json_frame(frame)"; None if the frame is the token
-    json_tokens: bool
-    require_object: bool  # the rules need a JSON object token: check it
-    object_check_message: str | None
-    tag_reads: tuple[str, ...]  # e.g. "event_type = event.get('type')": each `when` key, once
-    error_condition: str | None  # token is the declared error event
-    error_message: str | None  # expression of the miner's message
-    end_condition: str | None  # token is the declared final event (signal: event)
-    after_end_message: str | None
-    complete_at_eof: bool  # signal eof: a clean close() completes the stream
-    close_returns_frames: bool  # the decoder's close() can flush a last token (JSON seq)
-    complete_expression: str | None  # signal sentinel: "decoder.done"
+    framing: FramingIR
+    token: str  # the variable holding the token the rules read: "text" or "event"
+    require_object: bool  # the rules read keys: a token that is not a JSON object is an error
+    tag_reads: tuple[tuple[str, str], ...]  # (local, key): each `when` key, read once per token
+    error_tests: tuple[TagTest, ...]  # the miner's error event (empty: none declared)
+    error_event: dict[str, JsonScalar] | None
+    error_message_key: str
+    end_signal: str  # "eof", "sentinel" or "event"
+    end_tests: tuple[TagTest, ...]
+    end_event: dict[str, JsonScalar] | None
+    terminator: str  # what ends the stream, in words (schema text)
+    after_end: str  # error message for data after the final event
     keep_partial: bool
-    locals: tuple[LocalIR, ...]
+    accumulators: tuple[AccumulatorIR, ...]
     rules: tuple[RuleIR, ...]
     yields_text: bool
-    yield_token: bool
     yield_type: str
-    terminator_doc: str  # human description of the terminator, for docstrings
-    process_doc: tuple[str, ...]  # docstring lines of process_streaming_response
-    # Server side.
-    token_type: str  # what the miner's token iterator yields
-    encoder: str  # expression of the token encoder
-    streamer_arguments: tuple[str, ...]  # keyword arguments of token_streamer after `encode`
+    token_type: str
+    batch_count: int
+    batch_interval: float | None
+    summary: str  # first docstring line of process_streaming_response
+    fills: str  # the paragraph after it (plain text, wrapped by the template)
 
 
 @dataclass(frozen=True)
 class DeserializeIR:
-    """The ``deserialize`` method: its return type and expression."""
+    """The ``deserialize`` method: what it returns.
+
+    ``field``: that field's value; ``parse`` + ``model``: the field parsed as JSON into the
+    model; neither: the synapse itself.
+    """
 
     return_type: str
-    expression: str
-    doc: str
+    field: str | None = None
+    parse: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,10 +186,9 @@ class SynapseIR:
     """One generated StreamingSynapse subclass."""
 
     name: str
-    docstring: str  # already a Python string literal
-    hash_fields: str  # tuple literal, e.g. "('messages',)"
+    description: str
+    hash_fields: tuple[str, ...]
     fields: tuple[FieldIR, ...]
-    response_doc: str
     stream: StreamIR
     deserialize: DeserializeIR
     extract_names: tuple[str, ...]  # every field extract_response_json returns, in order
@@ -148,14 +199,21 @@ class ModuleIR:
     """One generated module ``<stem>.py``."""
 
     stem: str
-    header: str  # comment lines without the trailing newline
-    docstring: str  # Python string literal
-    imports: tuple[Import, ...]
-    models_code: str  # nested models (datamodel-code-generator output, imports removed)
-    rebuild_calls: tuple[str, ...]  # e.g. "Asset.model_rebuild()"
+    header: str  # comment lines (escaped by the header stage)
+    description: str
+    target: str  # the runtime target's template
+    models: tuple[ModelIR | AliasIR, ...]  # in definition order (dependencies first)
+    rebuilds: tuple[str, ...]  # models that refer to later ones: model_rebuild() at the end
     synapses: tuple[SynapseIR, ...]
     all_names: tuple[str, ...]  # sorted __all__
-    response_class: str  # annotation of stream_response's result
+
+
+@dataclass(frozen=True)
+class PackageImport:
+    """``from .<module> import <names>`` in the package ``__init__.py``."""
+
+    module: str
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -163,7 +221,7 @@ class PackageInitIR:
     """The output folder's ``__init__.py``."""
 
     header: str
-    imports: tuple[Import, ...]
+    imports: tuple[PackageImport, ...]
     all_names: tuple[str, ...]
     # "Message: chat.Message, search.Message": names several modules define, not re-exported
     not_exported: tuple[str, ...] = ()

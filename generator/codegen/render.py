@@ -17,6 +17,8 @@ from pathlib import Path
 
 import jinja2
 
+from . import escape
+from .build import JOIN_TEXT_PARTS
 from .ir import ModuleIR, PackageInitIR
 
 TEMPLATE_PACKAGE = "synapsegen.templates"
@@ -59,9 +61,23 @@ def environment(override_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
     )
-    env.filters["pyrepr"] = repr
+    # The one way schema text enters the code (synapsegen.codegen.escape).
+    env.filters["py"] = escape.literal
+    env.filters["pyrepr"] = escape.literal  # the name user template overrides may still use
+    env.filters["number"] = escape.number
+    env.filters["docstring"] = escape.docstring
+    env.filters["doc_text"] = escape.doc_text
+    env.filters["comment"] = escape.comment
+    env.filters["digits"] = _digits
+    env.globals["join_parts"] = JOIN_TEXT_PARTS
     return env
+
+
+def _digits(value: int | None) -> str:
+    """A limit as source, digits grouped: ``1_048_576``."""
+    return "None" if value is None else f"{value:_}"
 
 
 def render_module(module: ModuleIR, override_dir: Path | None = None) -> str:

@@ -63,37 +63,25 @@ TEMPLATE_IMPORTS = frozenset(
         "AsyncIterable", "AsyncIterator",  # collections.abc
         "Annotated", "Any", "ClassVar", "Literal", "TypeAlias",  # typing
         "Self", "TypeAliasType",  # typing_extensions
-        "BaseModel", "Field", "PrivateAttr",  # pydantic
+        "BaseModel", "ConfigDict", "Field", "PrivateAttr",  # pydantic
         "ClientResponse",  # aiohttp
         "StreamingSynapse",  # bittensor (--runtime bittensor)
     }
 )  # fmt: skip
-"""Names the module template and the IR builder import into a generated module."""
-
-NESTED_MODEL_IMPORTS = frozenset(
-    {
-        "Annotated", "Any", "Dict", "List", "Literal", "Optional", "Tuple", "Union",  # typing
-        "TypeAlias", "TypeAliasType",  # typing / typing_extensions
-        "BaseModel", "ConfigDict", "Field", "RootModel",  # pydantic
-    }
-)  # fmt: skip
-"""Names datamodel-code-generator may import with the options of :mod:`synapsegen.nested_models`.
-
-The back end drops ``format`` before calling it, so the format-specific types it would otherwise
-import (``date``, ``Path``, ``EmailStr``, ``UUID``, ...) never appear.
-"""
+"""Names the templates import into a generated module besides the runtime's (a fixed superset:
+the pinned ruff drops what a module does not use; ``test_module_names.py`` keeps this in step)."""
 
 RUNTIME_EXPORTS = frozenset(runtime.__all__)
 """Everything ``synapsegen.runtime`` exports (any of it may be imported by a template)."""
 
-MODULE_NAMES = TEMPLATE_IMPORTS | NESTED_MODEL_IMPORTS | RUNTIME_EXPORTS | frozenset(
+MODULE_NAMES = TEMPLATE_IMPORTS | RUNTIME_EXPORTS | frozenset(
     {
         # Modules a generated module might import whole, kept out of class names for safety.
         "aiohttp", "annotations", "bittensor", "collections", "json", "pydantic", "re",
         "runtime", "synapsegen", "typing", "typing_extensions",
         # Other typing/pydantic names a template change could plausibly import.
-        "AsyncGenerator", "Callable", "Enum", "Iterator", "computed_field", "field_validator",
-        "model_validator",
+        "AsyncGenerator", "Callable", "Dict", "Enum", "Iterator", "List", "Optional",
+        "RootModel", "Tuple", "Union", "computed_field", "field_validator", "model_validator",
     }
 )  # fmt: skip
 """Module-level names of a generated module that a model class must not shadow (SG207).

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..kinds import FRAMINGS
 from .spec import EndSpec, FieldSpec, JsonSchema, RuleSpec, ServerSpec, StreamSpec
 
 COMPLETION_FIELD: dict[str, Any] = {
@@ -129,10 +130,11 @@ def expand_stream(
 
 def _fill_defaults(stream: StreamSpec) -> StreamSpec:
     updates: dict[str, Any] = {}
-    if stream.payload is None and stream.framing in ("raw", "json-seq"):
-        updates["payload"] = "text" if stream.framing == "raw" else "json"
+    framing = FRAMINGS.get(stream.framing) if stream.framing is not None else None
+    if stream.payload is None and framing is not None and framing.default_payload():
+        updates["payload"] = framing.default_payload()
     signal: Literal["eof", "sentinel"] = (
-        "sentinel" if stream.framing == "sse" and stream.sentinel is not None else "eof"
+        "sentinel" if framing is not None and framing.has_sentinel(stream) else "eof"
     )
     if stream.end is None:
         updates["end"] = EndSpec(signal=signal, keep_partial=True)

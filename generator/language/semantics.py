@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import names
 from ..diagnostics import Diagnostic, NodePath
+from ..kinds import FRAMINGS, OPS, Framing, Op, option_owners
+from . import names
 from .load import Document
+from .paths import parse_path
 from .presets import Expansion
 from .spec import FieldSpec, JsonSchema, StreamSpec
 
@@ -35,6 +37,7 @@ END_MISMATCH = "SG408"
 ERROR_EVENT = "SG409"
 DESERIALIZE = "SG410"
 INCOMPLETE_STREAM = "SG411"
+BAD_PATH = "SG412"
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
 
@@ -341,19 +344,12 @@ class Checker:
         text_payload = stream.payload == "text"
         for index, rule in enumerate(stream.rules or []):
             rule_path = (*path, "rules", index)
-            self._check_rule_options(rule, rule_path, text_payload)
-            targets = (
-                [rule.field]
-                if rule.op != "set"
-                else list(rule.fields or {})
-                if isinstance(rule.fields, (dict, list))
-                else []
-            )
-            for target in targets:
-                if target is None:
-                    continue
-                where = (*rule_path, "field") if rule.op != "set" else (*rule_path, "fields")
-                self._check_target(rule.op, target, where, synapse, response)
+            op = OPS[rule.op]
+            self._check_rule_options(op, rule, rule_path, text_payload)
+            where = (*rule_path, "fields") if "fields" in op.Options.model_fields else (
+                *rule_path, "field")  # fmt: skip
+            for target in op.targets(rule):
+                self._check_target(op, target, where, synapse, response)
         self._check_deserialize(stream, path, synapse, response)
 
     def _check_framing(self, stream: StreamSpec, path: NodePath, given: set[str]) -> None:
@@ -362,74 +358,35 @@ class Checker:
                 path,
                 INCOMPLETE_STREAM,
                 "stream needs `format` (a preset: text, openai-sse, ndjson-events) or "
-                "`framing` (raw, lines, sse, json-seq)",
+                f"`framing` ({', '.join(FRAMINGS)})",
             )
             return
+        framing = FRAMINGS[stream.framing]
         if not stream.rules:
             self.report(
                 (*path, "rules") if "rules" in given else path,
                 INCOMPLETE_STREAM,
                 "stream needs at least one rule saying how tokens fill response fields",
             )
-        payload_path = (*path, "payload")
         if stream.payload is None:
             self.report(
                 path,
                 FRAMING_PAYLOAD,
                 f"framing {stream.framing!r} needs `payload: text` or `payload: json`",
             )
-        elif stream.framing == "raw" and stream.payload == "json":
-            self.report(
-                payload_path,
-                FRAMING_PAYLOAD,
-                "framing 'raw' has no token boundaries, so it cannot carry JSON tokens; "
-                "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`",
-            )
-        elif stream.framing == "json-seq" and stream.payload == "text":
-            self.report(
-                payload_path,
-                FRAMING_PAYLOAD,
-                "framing 'json-seq' carries JSON values; `payload: text` contradicts it",
-            )
-        if stream.sentinel is not None and stream.framing != "sse":
-            self.report(
-                (*path, "sentinel"),
-                FRAMING_OPTION,
-                f"`sentinel` applies to framing 'sse' only, not {stream.framing!r}",
-            )
-        if "delimiter" in given and stream.framing != "lines":
-            self.report(
-                (*path, "delimiter"),
-                FRAMING_OPTION,
-                f"`delimiter` applies to framing 'lines' only, not {stream.framing!r}",
-            )
-        end = stream.end
-        end_path = (*path, "end")
-        if end is not None:
-            if end.signal == "sentinel" and (stream.framing != "sse" or stream.sentinel is None):
+        else:
+            problem = framing.payload_problem(stream.payload)
+            if problem is not None:
+                self.report((*path, "payload"), FRAMING_PAYLOAD, problem)
+        for key, owner in option_owners(FRAMINGS).items():
+            default = FRAMINGS[owner].option_defaults()[key]
+            if owner != stream.framing and (key in given or getattr(stream, key) != default):
                 self.report(
-                    (*end_path, "signal"),
-                    END_MISMATCH,
-                    "`end.signal: sentinel` needs framing 'sse' with a `sentinel`",
+                    (*path, key),
+                    FRAMING_OPTION,
+                    f"`{key}` applies to framing {owner!r} only, not {stream.framing!r}",
                 )
-            if end.signal == "event" and end.event is None:
-                self.report(
-                    end_path,
-                    END_MISMATCH,
-                    "`end.signal: event` needs `end.event`, the final event's tags",
-                )
-            if end.event is not None and end.signal != "event":
-                self.report(
-                    (*end_path, "event"),
-                    END_MISMATCH,
-                    f"`end.event` is only used with `signal: event`, not {end.signal!r}",
-                )
-            if end.signal == "event" and stream.payload == "text":
-                self.report(
-                    (*end_path, "signal"),
-                    END_MISMATCH,
-                    "`end.signal: event` matches JSON tokens; the payload is text",
-                )
+        self._check_end(stream, path, framing)
         if stream.server.error_event is not None and stream.payload == "text":
             self.report(
                 (*path, "server", "error_event"),
@@ -444,40 +401,52 @@ class Checker:
                 "`token` describes JSON tokens; the payload is text",
             )
 
-    def _check_rule_options(self, rule: Any, path: NodePath, text_payload: bool) -> None:
+    def _check_end(self, stream: StreamSpec, path: NodePath, framing: Framing) -> None:
+        end = stream.end
+        end_path = (*path, "end")
+        if end is None:
+            return
+        if end.signal == "sentinel" and not framing.has_sentinel(stream):
+            self.report(
+                (*end_path, "signal"),
+                END_MISMATCH,
+                "`end.signal: sentinel` needs framing 'sse' with a `sentinel`",
+            )
+        if end.signal == "event" and end.event is None:
+            self.report(
+                end_path,
+                END_MISMATCH,
+                "`end.signal: event` needs `end.event`, the final event's tags",
+            )
+        if end.event is not None and end.signal != "event":
+            self.report(
+                (*end_path, "event"),
+                END_MISMATCH,
+                f"`end.event` is only used with `signal: event`, not {end.signal!r}",
+            )
+        if end.signal == "event" and stream.payload == "text":
+            self.report(
+                (*end_path, "signal"),
+                END_MISMATCH,
+                "`end.signal: event` matches JSON tokens; the payload is text",
+            )
+
+    def _check_rule_options(self, op: Op, rule: Any, path: NodePath, text_payload: bool) -> None:
         given = rule.model_fields_set
-        if rule.op == "set":
-            if not rule.fields:
-                self.report(path, RULE_OPTIONS, "rule `set` needs `fields` (the fields it sets)")
-            if rule.field is not None:
+        op.check(rule, path, self.report)
+        for key, owner in option_owners(OPS).items():
+            if owner != op.name and getattr(rule, key) is not None:
                 self.report(
-                    (*path, "field"), RULE_OPTIONS, "rule `set` takes `fields`, not `field`"
+                    (*path, key), RULE_OPTIONS, f"`{key}` belongs to rule `{owner}`, not {op.name!r}"
                 )
-            if rule.path is not None:
-                self.report(
-                    (*path, "path"),
-                    RULE_OPTIONS,
-                    "rule `set` reads a path per field in `fields`, not `path`",
-                )
-        else:
-            if rule.field is None:
-                self.report(path, RULE_OPTIONS, f"rule {rule.op!r} needs `field`, its target")
-            if rule.fields is not None:
-                self.report(
-                    (*path, "fields"),
-                    RULE_OPTIONS,
-                    f"`fields` belongs to rule `set`, not {rule.op!r}",
-                )
-        if rule.op == "put" and rule.key is None:
-            self.report(
-                path,
-                RULE_OPTIONS,
-                "rule `put` needs `key`, the path of the dict key inside the value",
-            )
-        if rule.op != "put" and rule.key is not None:
-            self.report(
-                (*path, "key"), RULE_OPTIONS, f"`key` belongs to rule `put`, not {rule.op!r}"
-            )
+        for option in ("path", "key"):
+            value = getattr(rule, option, None)
+            if isinstance(value, str) and parse_path(value) is None:
+                self.report((*path, option), BAD_PATH, _path_message(option, value))
+        if isinstance(rule.fields, dict):
+            for name, value in rule.fields.items():
+                if parse_path(value) is None:
+                    self.report((*path, "fields", name), BAD_PATH, _path_message("path", value))
         if text_payload:
             for option in ("path", "when"):
                 if option in given and getattr(rule, option) is not None:
@@ -487,16 +456,16 @@ class Checker:
                         f"`{option}` needs JSON tokens; with `payload: text` the token is "
                         "the text itself",
                     )
-            if rule.op in ("set", "put", "extend"):
+            if not op.reads_text:
                 self.report(
                     (*path, "op"),
                     TEXT_PAYLOAD_PATH,
-                    f"rule {rule.op!r} needs JSON tokens; the payload is text",
+                    f"rule {op.name!r} needs JSON tokens; the payload is text",
                 )
 
     def _check_target(
         self,
-        op: str,
+        op: Op,
         target: str,
         path: NodePath,
         synapse: SynapseParts,
@@ -506,7 +475,8 @@ class Checker:
             self.report(
                 path,
                 RULE_REQUEST_FIELD,
-                f"rule {op!r} targets {target!r}, a request field; rules fill response fields",
+                f"rule {op.name!r} targets {target!r}, a request field; rules fill response "
+                "fields",
             )
             return
         if target not in response:
@@ -514,38 +484,27 @@ class Checker:
             self.report(
                 path,
                 RULE_NO_FIELD,
-                f"rule {op!r} targets {target!r}, which is not a response field "
+                f"rule {op.name!r} targets {target!r}, which is not a response field "
                 f"(response fields: {known})",
             )
             return
         spec = response[target]
-        if spec is None or op in ("replace", "set"):
+        if spec is None or op.target_type is None:
             return
         resolved = self.resolve(spec)
         types = self.types_of(spec)
-        needed = {"concat": "string", "append": "array", "extend": "array", "put": "object"}[op]
-        ok = types == frozenset({needed})
-        if ok and op == "put" and resolved is not None:
-            ok = not resolved.properties and resolved.additional_properties is not False
-        if ok and op == "concat" and resolved is not None:
-            fixed = resolved.enum is not None or "const" in resolved.model_fields_set
-            if fixed:
-                # Concatenated text is no longer one of the listed values.
-                self.report(
-                    path,
-                    RULE_TYPE,
-                    f"rule 'concat' needs a free string field; {target!r} only allows fixed "
-                    "values (enum/const): use 'replace'",
-                )
-                return
-        if not ok:
+        if types != frozenset({op.target_type}):
             shape = {
                 "string": "a string field (type: string)",
                 "array": "a list field (type: array)",
                 "object": "a dict field (type: object with additionalProperties)",
-            }[needed]
+            }[op.target_type]
             have = "/".join(sorted(types)) if types else "untyped"
-            self.report(path, RULE_TYPE, f"rule {op!r} needs {shape}; {target!r} is {have}")
+            self.report(path, RULE_TYPE, f"rule {op.name!r} needs {shape}; {target!r} is {have}")
+            return
+        problem = op.target_problem(target, resolved) if resolved is not None else None
+        if problem is not None:
+            self.report(path, RULE_TYPE, problem)
 
     def _check_deserialize(
         self,
@@ -686,3 +645,10 @@ def _placeholder_violation(schema: JsonSchema, types: frozenset[str]) -> str | N
                 "the synapse from headers (HTTP 500)"
             )
     return None
+
+
+def _path_message(option: str, value: str) -> str:
+    return (
+        f"`{option}` {value!r} is not a path: keys separated by '.', each optionally followed "
+        "by list indices like [0] (e.g. choices[0].delta.content)"
+    )

@@ -21,11 +21,31 @@ in ``validate.py``; presets are expanded there too, so later stages see explicit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..kinds import FRAMINGS, OPS
+from ..kinds.base import Options as KindOptions
+
 SCHEMA_VERSION = 1
+
+# The kinds' names and their own keys come from the registry (synapsegen.kinds): a new framing or
+# op adds its keys here by being registered. Built dynamically, so mypy sees them as Any.
+if TYPE_CHECKING:
+    FramingName = str
+    OpName = str
+else:
+    FramingName = Literal[tuple(FRAMINGS)]
+    OpName = Literal[tuple(OPS)]
+_FRAMING_OPTIONS = tuple(
+    dict.fromkeys(k.Options for k in FRAMINGS.values() if k.Options is not KindOptions)
+)
+_OP_OPTIONS = tuple(dict.fromkeys(k.Options for k in OPS.values() if k.Options is not KindOptions))
+
+
+def _kinds_description(kinds: dict[str, Any], lead: str = "") -> str:
+    return lead + "; ".join(f"{name}: {kind.summary}" for name, kind in kinds.items()) + "."
 
 JsonScalar = str | int | float | bool | None
 
@@ -95,25 +115,15 @@ TagMatch = dict[str, JsonScalar]
 """Top-level event properties that must all be equal for a rule to apply, e.g. {type: text}."""
 
 
-class RuleSpec(_Strict):
+class RuleSpec(*_OP_OPTIONS, _Strict):  # type: ignore[misc]  # ops' own keys (key, fields)
     """How one decoded token fills response fields.
 
     ``path`` points into the token (``choices[0].delta.content``; omitted = the whole token).
     A token whose path is missing or null does not apply the rule; a value of the wrong type is a
-    stream error.
+    stream error. Each op (``synapsegen.kinds.ops``) adds the keys it owns.
     """
 
-    op: Annotated[
-        Literal["concat", "append", "extend", "replace", "set", "put"],
-        Field(
-            description=(
-                "concat: add text to a string field; append: add the value to a list field; "
-                "extend: add the items of a list value; replace: overwrite the field; "
-                "set: overwrite several fields from one (trailer) event, see `fields`; "
-                "put: store the value in a dict field under the key found at `key`."
-            )
-        ),
-    ]
+    op: Annotated[OpName, Field(description=_kinds_description(OPS))]
     field: Annotated[
         str | None, Field(description="Target response field (all ops but `set`).")
     ] = None
@@ -121,13 +131,6 @@ class RuleSpec(_Strict):
     when: Annotated[TagMatch | None, Field(description="Apply only to tokens matching these.")] = (
         None
     )
-    key: Annotated[
-        str | None, Field(description="`put` only: path of the dict key in the value.")
-    ] = None
-    fields: Annotated[
-        dict[str, str] | list[str] | None,
-        Field(description="`set` only: field -> path in the token; a list means same-named paths."),
-    ] = None
 
 
 class EndSpec(_Strict):
@@ -182,11 +185,12 @@ DeserializeSpec = (
 )
 
 
-class StreamSpec(_Strict):
+class StreamSpec(*_FRAMING_OPTIONS, _Strict):  # type: ignore[misc]  # framings' own keys
     """The token format on the wire and how it fills the synapse.
 
     Either a preset (``format``), optionally refined by the other keys, or an explicit
-    ``framing`` + ``payload`` + ``rules``.
+    ``framing`` + ``payload`` + ``rules``. Each framing (``synapsegen.kinds.framings``) adds the
+    keys it owns (``delimiter``, ``sentinel``).
     """
 
     format: Annotated[
@@ -199,9 +203,9 @@ class StreamSpec(_Strict):
             )
         ),
     ] = None
-    framing: Literal["raw", "lines", "sse", "json-seq"] | None = None
-    delimiter: Annotated[str, Field(min_length=1, description="`lines` only.")] = "\n"
-    sentinel: Annotated[str | None, Field(description="`sse` only, e.g. [DONE].")] = None
+    framing: Annotated[
+        FramingName | None, Field(description=_kinds_description(FRAMINGS))
+    ] = None
     payload: Literal["text", "json"] | None = None
     token: Annotated[JsonSchema | None, Field(description="Schema of one JSON token/event.")] = None
     rules: list[RuleSpec] | None = None

@@ -1,7 +1,7 @@
 """Format generated sources with the pinned ruff, independent of any user configuration.
 
-One ``ruff check --fix --select I`` (import sorting) and one ``ruff format`` run per output
-folder, on a temporary copy, with ``--isolated`` so no ``pyproject.toml``/``ruff.toml`` of the
+One ``ruff check --fix --select I,F401`` (import sorting; the templates import a fixed superset
+and this drops what a module does not use) and one ``ruff format`` run per output folder, on a temporary copy, with ``--isolated`` so no ``pyproject.toml``/``ruff.toml`` of the
 user's can change the bytes, and every setting that matters passed explicitly.
 """
 
@@ -43,8 +43,8 @@ def format_sources(sources: dict[str, str]) -> dict[str, str]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8", newline="\n")
         commands = [
-            [ruff, "check", *common, "--config", ISORT_SETTINGS, "--select", "I", "--fix",
-             "--no-cache", "--quiet", "."],
+            [ruff, "check", *common, "--config", ISORT_SETTINGS, "--select", "I,F401", "--fix",
+             "--config", "lint.isort.split-on-trailing-comma = false", "--no-cache", "--quiet", "."],
             [ruff, "format", *common, "--no-cache", "--quiet", "."],
         ]  # fmt: skip
         for command in commands:

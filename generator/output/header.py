@@ -24,6 +24,8 @@ from importlib import metadata, resources
 from typing import TYPE_CHECKING
 from pathlib import Path
 
+from ..codegen.escape import comment
+
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
@@ -41,8 +43,8 @@ NOT_OUTPUT_SOURCES = frozenset(
     {"__main__.py", "cli.py", "config.py", "diagnostics.py", "output/write.py",
      "language/schema_export.py"}
 )  # fmt: skip
-# Tools whose output lands in the generated files: the nested models and the formatting.
-OUTPUT_TOOLS = ("datamodel-code-generator", "ruff")
+# Tools whose output lands in the generated files: the formatter.
+OUTPUT_TOOLS = ("ruff",)
 
 
 def _short_hash(data: bytes) -> str:
@@ -137,7 +139,7 @@ def inputs_fingerprint(
 def header_lines(version: str, sources: Iterable[tuple[str, str]], inputs: str) -> str:
     """The header with a placeholder for the body hash (filled in by :func:`stamp`)."""
     lines = [f"{HEADER_MARK} {version}, DO NOT EDIT."]
-    lines += [f"# from {path} (sha256 {sha})" for path, sha in sources]
+    lines += [f"# from {comment(path)} (sha256 {sha})" for path, sha in sources]
     lines.append(f"{FINGERPRINT_PREFIX}inputs={inputs} body={BODY_PLACEHOLDER}")
     return "\n".join(lines)
 

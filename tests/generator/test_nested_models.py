@@ -1,23 +1,43 @@
-"""How nested models read: one-line docstrings, factory defaults after `=`, plain enum aliases."""
+"""How nested models read: one-line docstrings, factory defaults after `=`, plain enum aliases,
+dependencies first, forward references quoted, recursion through TypeAliasType."""
 
 from __future__ import annotations
 
-from synapsegen.codegen.models import container_default, docstring_literal, generate_models
+import json
+from pathlib import Path
+from typing import Any
+
+from synapsegen.pipeline import Options, generate
 
 
-def test_one_line_description_gives_one_line_docstring() -> None:
-    code = generate_models(
+def _module(tmp_path: Path, defs: dict[str, Any]) -> str:
+    schema = {
+        "version": 1,
+        "synapses": {"Probe": {"stream": {"format": "text"}}},
+        "$defs": defs,
+    }
+    path = tmp_path / "probe.json"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    result = generate([path], Options(), tmp_path)
+    assert not result.diagnostics, [str(d) for d in result.diagnostics]
+    return result.files["probe.py"]
+
+
+def test_description_gives_a_docstring(tmp_path: Path) -> None:
+    code = _module(
+        tmp_path,
         {
-            "One": {"type": "object", "description": "One line.", "properties": {}},
-            "Two": {"type": "object", "description": "First.\nSecond.", "properties": {}},
-        }
-    ).code
+            "One": {"type": "object", "description": "One line.", "properties": {"a": {}}},
+            "Two": {"type": "object", "description": "First.\nSecond.", "properties": {"a": {}}},
+        },
+    )
     assert '    """One line."""' in code
-    assert '    """\n    First.\n    Second.\n    """' in code
+    assert '    "First.\\nSecond."' in code  # a line break is escaped, never raw
 
 
-def test_container_defaults_become_factories_after_the_equals_sign() -> None:
-    models = generate_models(
+def test_container_defaults_become_factories_after_the_equals_sign(tmp_path: Path) -> None:
+    code = _module(
+        tmp_path,
         {
             "Sub": {"type": "object", "properties": {"x": {"type": "integer", "default": 1}}},
             "M": {
@@ -36,61 +56,55 @@ def test_container_defaults_become_factories_after_the_equals_sign() -> None:
                               "default": {"a": "b"}},
                 },
             },
-        }
+        },
     )  # fmt: skip
-    code = models.code + "\n"
     assert "    tags: list[str] = Field(default_factory=list)\n" in code
     assert (
-        "    sizes: Annotated[list[int], Field(min_length=1)] = "
-        "Field(default_factory=lambda: [1, 2], validate_default=True)\n"
+        "    sizes: Annotated[list[int], Field(min_length=1)] = Field(\n"
+        "        default_factory=lambda: [1, 2], validate_default=True\n    )\n"
     ) in code
     # An empty list is valid as it is; {} for a model must be validated into the model.
     assert "    subs: list[Sub] = Field(default_factory=list)\n" in code
     assert "    sub: Sub = Field(default_factory=dict, validate_default=True)\n" in code
-    assert (
-        "    named: dict[str, str] = "
-        "Field(default_factory=lambda: {'a': 'b'}, validate_default=True)\n"
-    ) in code
-    assert "= []" not in code and "= {}" not in code
-    assert "Field" in models.imports["pydantic"]
+    assert "default_factory=lambda: {\"a\": \"b\"}, validate_default=True" in code
+    models = code.split("class Probe(")[0]
+    assert "= []" not in models and "= {}" not in models
+    assert code.index("class Sub(") < code.index("class M(")  # dependencies first
 
 
-def test_plain_enum_alias_with_its_description_as_docstring() -> None:
-    models = generate_models(
+def test_enum_aliases_and_constrained_aliases(tmp_path: Path) -> None:
+    code = _module(
+        tmp_path,
         {
             "Role": {"type": "string", "enum": ["system", "user"], "description": "Who wrote it."},
             "Tool": {"type": "string", "enum": ["web"]},
             "Quoted": {"type": "string", "enum": ["a"], "description": 'Say "hi" \\ bye'},
-            "Titled": {"type": "string", "enum": ["a"], "title": "T"},
             "Count": {"type": "integer", "minimum": 1},
-        }
+        },
     )
-    code = models.code + "\n"
-    assert 'Role: TypeAlias = Literal[\'system\', \'user\']\n"""Who wrote it."""' in code
-    assert "Tool: TypeAlias = Literal['web']\n" in code and '"""' not in code.split("Tool:")[1]
-    assert "Quoted: TypeAlias = Literal['a']\n" + repr('Say "hi" \\ bye') in code
-    # Anything beyond a description stays a TypeAliasType (pydantic reads its metadata).
-    assert 'Titled = TypeAliasType("Titled"' in code
-    assert 'Count = TypeAliasType("Count", Annotated[int, Field(ge=1)])' in code
-    assert "TypeAlias" in models.imports["typing"]
+    assert 'Role: TypeAlias = Literal["system", "user"]\n"""Who wrote it."""' in code
+    assert 'Tool: TypeAlias = Literal["web"]\n' in code
+    assert "Quoted: TypeAlias = Literal[\"a\"]\n" + repr('Say "hi" \\ bye') in code
+    assert "Count: TypeAlias = Annotated[int, Field(ge=1)]" in code
 
 
-def test_recursive_alias_keeps_type_alias_type() -> None:
-    code = generate_models(
+def test_recursion(tmp_path: Path) -> None:
+    code = _module(
+        tmp_path,
         {
             "Tree": {
                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"$ref": "#/$defs/Tree"}}]
-            }
-        }
-    ).code
-    assert code.startswith('Tree = TypeAliasType("Tree", ')
-
-
-def test_helpers() -> None:
-    assert docstring_literal(" Plain text. ") == '"""Plain text."""'
-    assert docstring_literal('a "b"') == repr('a "b"')
-    assert container_default([], "list[str]") == "Field(default_factory=list)"
-    assert container_default({}, "Sub") == "Field(default_factory=dict, validate_default=True)"
-    assert container_default(["x"], "list[Tool]") == (
-        "Field(default_factory=lambda: ['x'], validate_default=True)"
+            },
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}},
+                    "parent": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]},
+                },
+            },
+        },
     )
+    assert 'Tree = TypeAliasType("Tree", str | list["Tree"])' in code
+    assert '    kids: list["Node"] | None = None' in code
+    assert '    parent: "Node | None" = None' in code
+    assert code.rstrip().count("Node.model_rebuild()") == 1

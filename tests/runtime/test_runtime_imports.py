@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 # Generator-side modules a miner or validator must never need at run time.
-FORBIDDEN = ("jinja2", "datamodel_code_generator", "ruff", "yaml", "synapsegen.spec")
+FORBIDDEN = ("jinja2", "datamodel_code_generator", "ruff", "yaml", "synapsegen.language.spec")
 
 CHECK_ALL = f"""
 import sys

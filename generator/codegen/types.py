@@ -1,0 +1,314 @@
+"""Schema nodes to Python types and fields, for synapse fields and nested models alike.
+
+:class:`TypeMapper` hoists every inline object with ``properties`` into a model of its own (named
+by the front end's :func:`~synapsegen.language.names.inline_model_name`, which also checked the
+name), maps JSON Schema nodes to type expressions, and builds :class:`~.ir.FieldIR` values. Schema
+values inside a type (``Literal`` members) go through :func:`~.escape.literal`.
+
+A reference to a model defined later in the module (or to itself) is a forward reference: the
+mapper quotes it, and a union containing one is quoted whole (``"Asset | None"``), since a quoted
+name cannot take part in ``|`` at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..language.names import inline_model_name
+from ..language.spec import FieldSpec, JsonSchema
+from .escape import literal
+from .ir import DefaultIR, FieldIR
+
+# Keywords that move into a hoisted inline model (the rest stays where the object was used).
+_MODEL_KEYWORDS = frozenset({"properties", "required", "additionalProperties"})
+
+_JSON_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "null": "None",
+}
+
+CONSTRAINTS = (
+    ("minimum", "ge"),
+    ("maximum", "le"),
+    ("exclusiveMinimum", "gt"),
+    ("exclusiveMaximum", "lt"),
+    ("multipleOf", "multiple_of"),
+    ("minLength", "min_length"),
+    ("maxLength", "max_length"),
+    ("minItems", "min_length"),
+    ("maxItems", "max_length"),
+    ("pattern", "pattern"),
+)
+"""JSON Schema constraint keywords and the pydantic ``Field`` keyword each becomes."""
+
+_FORWARD = "\x00"  # marks a forward reference until the whole type is built (never in a repr)
+
+
+def schema_dict(schema: JsonSchema) -> dict[str, Any]:
+    """The JSON Schema of a node as written, synapsegen keywords and ``format`` dropped.
+
+    ``format`` is informational in the schema language: types stay plain JSON types everywhere.
+    """
+    data = schema.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    data.pop("hash", None)
+    data.pop("frozen", None)
+    return _without_format(data)
+
+
+def _without_format(node: dict[str, Any]) -> dict[str, Any]:
+    node = {key: value for key, value in node.items() if key != "format"}
+    if isinstance(node.get("properties"), dict):
+        node["properties"] = {k: _without_format(v) for k, v in node["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            node[key] = _without_format(node[key])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(node.get(key), list):
+            node[key] = [_without_format(member) for member in node[key]]
+    return node
+
+
+def is_object_model(node: dict[str, Any]) -> bool:
+    """Whether a (hoisted) ``$defs`` node becomes a model class (else a type alias)."""
+    return bool(node.get("properties"))
+
+
+def ref_name(node: dict[str, Any]) -> str | None:
+    """The ``$defs`` name a node refers to, if it is a reference."""
+    ref = node.get("$ref")
+    return str(ref).rsplit("/", 1)[-1] if ref is not None else None
+
+
+def references(node: Any) -> list[str]:
+    """Every ``$defs`` name referenced at or below ``node``, in order of appearance."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        name = ref_name(node)
+        if name is not None:
+            found.append(name)
+        for key in ("properties",):
+            for child in (node.get(key) or {}).values():
+                found += references(child)
+        for key in ("items", "additionalProperties"):
+            found += references(node.get(key))
+        for key in ("anyOf", "oneOf"):
+            for child in node.get(key) or []:
+                found += references(child)
+    return found
+
+
+class TypeMapper:
+    """Maps schema nodes to Python types; hoists inline object models into :attr:`defs`."""
+
+    def __init__(self, defs: dict[str, JsonSchema]) -> None:
+        self.defs: dict[str, dict[str, Any]] = {}
+        self.nullable_models: set[str] = set()  # `type: [object, "null"]`: refer as `M | None`
+        self.defined: set[str] | None = None  # while rendering models: names defined so far
+        self.forward_refs = 0  # forward references quoted so far
+        for name, schema in defs.items():
+            self.defs[name] = self.hoist(schema_dict(schema), name)
+            kinds = schema.type
+            if schema.properties and isinstance(kinds, list) and "null" in kinds:
+                self.nullable_models.add(name)
+
+    def hoist(
+        self, node: dict[str, Any], owner: str, steps: tuple[str | int, ...] = ()
+    ) -> dict[str, Any]:
+        """Replace inline object models at and below ``node`` by references to new models."""
+        if steps and node.get("properties"):
+            name = inline_model_name(owner, steps)
+            # The model gets the object keywords; the place that used it keeps the rest
+            # (description, default, ...) and its nullability.
+            model = {k: v for k, v in node.items() if k in _MODEL_KEYWORDS}
+            model["type"] = "object"
+            self.defs[name] = self._hoist_children(model, owner, steps)
+            site = {k: v for k, v in node.items() if k not in _MODEL_KEYWORDS and k != "type"}
+            kinds = node.get("type")
+            if isinstance(kinds, list) and "null" in kinds:
+                return {**site, "anyOf": [{"$ref": f"#/$defs/{name}"}, {"type": "null"}]}
+            return {**site, "$ref": f"#/$defs/{name}"}
+        return self._hoist_children(node, owner, steps)
+
+    def _hoist_children(
+        self, node: dict[str, Any], owner: str, steps: tuple[str | int, ...]
+    ) -> dict[str, Any]:
+        node = dict(node)
+        if "properties" in node:
+            node["properties"] = {
+                key: self.hoist(value, owner, (*steps, "properties", key))
+                for key, value in node["properties"].items()
+            }
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                node[key] = self.hoist(node[key], owner, (*steps, key))
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                node[key] = [
+                    self.hoist(value, owner, (*steps, key, i)) for i, value in enumerate(node[key])
+                ]
+        return node
+
+    # ------------------------------------------------------------------------------- types
+
+    def python_type(self, node: dict[str, Any], *, optional: bool = False) -> str:
+        """The annotation for a (hoisted) schema node, forward references quoted.
+
+        ``optional``: the value may also be None (a property that may be absent).
+        """
+        text = self._type(node)
+        if optional:
+            text = _union([text, "None"])
+        return text.replace(_FORWARD, '"')
+
+    def _type(self, node: dict[str, Any]) -> str:
+        name = ref_name(node)
+        if name is not None:
+            if self.defined is not None and name not in self.defined:
+                self.forward_refs += 1
+                name = f"{_FORWARD}{name}{_FORWARD}"
+            return _union([name, "None"]) if ref_name(node) in self.nullable_models else name
+        if "const" in node:
+            return _literal([node["const"]])
+        if node.get("enum") is not None:
+            return _literal(list(node["enum"]))
+        for key in ("anyOf", "oneOf"):
+            if node.get(key):
+                return _union([self._type(member) for member in node[key]])
+        kind = node.get("type")
+        if isinstance(kind, list):
+            return _union([self._type({**node, "type": one}) for one in kind])
+        if kind in _JSON_TYPES:
+            return _JSON_TYPES[kind]
+        if kind == "array":
+            items = node.get("items")
+            return f"list[{self._type(items) if isinstance(items, dict) else 'Any'}]"
+        if kind == "object":
+            values = node.get("additionalProperties")
+            inner = self._type(values) if isinstance(values, dict) else "Any"
+            return f"dict[str, {inner}]"
+        return "Any"
+
+    def references_model(self, node: dict[str, Any]) -> bool:
+        """Whether validating a value of this node builds a generated model class."""
+        name = ref_name(node)
+        if name is not None:
+            return is_object_model(self.defs.get(name, {}))
+        children: list[Any] = [node.get("items"), node.get("additionalProperties")]
+        children += node.get("anyOf") or []
+        children += node.get("oneOf") or []
+        return any(isinstance(child, dict) and self.references_model(child) for child in children)
+
+    # ------------------------------------------------------------------------------- fields
+
+    def synapse_field(self, name: str, spec: FieldSpec, owner: str, section: str) -> FieldIR:
+        """The field of a synapse class (its inline objects hoisted)."""
+        node = self.hoist(schema_dict(spec), owner, (section, name))
+        has_default = "default" in spec.model_fields_set
+        return self.field(name, node, has_default=has_default, frozen=spec.frozen)
+
+    def field(
+        self,
+        name: str,
+        node: dict[str, Any],
+        *,
+        has_default: bool,
+        frozen: bool = False,
+        optional: bool = False,
+    ) -> FieldIR:
+        """A field from a hoisted node; ``has_default`` False means required.
+
+        ``optional``: a property that may be absent, ``T | None = None``.
+        """
+        type_expr = self.python_type(node, optional=optional)
+        default: DefaultIR | None = None
+        if optional:
+            default = DefaultIR(None)
+        elif has_default:
+            value = node.get("default")
+            if isinstance(value, (list, dict)):
+                # An empty container of a container type needs no validation; anything else
+                # (a model written as JSON, enum members) is validated into the field's type.
+                plain = not value and type_expr.startswith(("list[", "dict["))
+                default = DefaultIR(value, factory=type(value).__name__, validate=not plain)
+            else:
+                validate = value is not None and self.references_model(node)
+                default = DefaultIR(value, validate=validate)
+        constraints = tuple(
+            (argument, node[keyword]) for keyword, argument in CONSTRAINTS if keyword in node
+        )
+        return FieldIR(
+            name=name,
+            type=type_expr,
+            description=node.get("description"),
+            title=node.get("title"),
+            examples=node.get("examples"),
+            constraints=constraints,
+            frozen=frozen,
+            default=default,
+        )
+
+
+def _literal(values: list[Any]) -> str:
+    members = [value for value in values if value is not None]
+    parts = []
+    if members:
+        parts.append(f"Literal[{', '.join(literal(value) for value in members)}]")
+    if len(members) < len(values):
+        parts.append("None")
+    return _union(parts)
+
+
+def _union(parts: list[str]) -> str:
+    unique: list[str] = []
+    for part in parts:
+        for member in _members(part):
+            if member not in unique:
+                unique.append(member)
+    if "None" in unique:  # None last: `X | None`
+        unique.remove("None")
+        unique.append("None")
+    if len(unique) > 1 and any(_is_bare_forward(member) for member in unique):
+        # A quoted name cannot take part in `|` at run time (list["A"] can): quote the union.
+        return _FORWARD + " | ".join(unique).replace(_FORWARD, "") + _FORWARD
+    return " | ".join(unique)
+
+
+def _is_bare_forward(member: str) -> bool:
+    return member.startswith(_FORWARD) and member.endswith(_FORWARD)
+
+
+def _members(part: str) -> list[str]:
+    """The members of a union expression (a subscripted type counts as one).
+
+    A quoted union (``"A | None"``) gives its members back, each quoted, so that a later union
+    with it stays flat (``"A | None"``, not ``"A | None | None"``).
+    """
+    if _is_bare_forward(part):
+        members = _split_top_level(part.strip(_FORWARD))
+        return [m if m == "None" else f"{_FORWARD}{m}{_FORWARD}" for m in members]
+    return _split_top_level(part)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at the `` | `` separators outside brackets and string literals."""
+    members, depth, start, quote, index = [], 0, 0, "", 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1  # skip the escaped character
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "[]":
+            depth += 1 if char == "[" else -1
+        elif depth == 0 and text.startswith(" | ", index):
+            members.append(text[start:index])
+            start = index + 3
+        index += 1
+    members.append(text[start:])
+    return members

@@ -1,0 +1,128 @@
+"""What a kind is: the interface every framing, rule op and runtime target implements.
+
+A kind is one module under ``synapsegen.kinds`` plus one template under ``templates/``:
+
+- its **options**: a pydantic model whose fields are the schema keys the kind owns (mixed into
+  ``StreamSpec`` or ``RuleSpec`` by :mod:`synapsegen.language.spec`);
+- its **checks**: methods the front end calls with a ``report`` callback, giving SG codes;
+- its **IR**: a frozen dataclass of plain data the template macro renders;
+- its **macro**: ``templates/<folder>/<name>.py.jinja``.
+
+The front end and the back end look kinds up in :mod:`synapsegen.kinds` and ask them; nothing
+outside a kind's module compares its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from ..codegen.build import RuleContext
+    from ..diagnostics import NodePath
+    from ..language.spec import JsonSchema, RuleSpec, StreamSpec
+
+Report = Callable[["NodePath", str, str], None]
+"""``report(path, code, message)``: a diagnostic at a node of the schema document."""
+
+# Codes the kinds report (the table lives in synapsegen.language.validate).
+RULE_OPTIONS = "SG404"
+TEXT_PAYLOAD = "SG405"
+FRAMING_PAYLOAD = "SG406"
+FRAMING_OPTION = "SG407"
+END_MISMATCH = "SG408"
+
+
+class Options(BaseModel):
+    """Base of a kind's options: strict and immutable, like every node of the language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Framing:
+    """How a byte stream is cut into tokens: raw text, lines, SSE events, JSON values."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    payloads: ClassVar[tuple[str, ...]]
+    """The payloads (``text``, ``json``) the framing can carry; with one, it is the default."""
+    Options: ClassVar[type[Options]] = Options
+
+    @property
+    def template(self) -> str:
+        """The template holding this framing's macros."""
+        return f"framings/{self.name.replace('-', '_')}.py.jinja"
+
+    def default_payload(self) -> str | None:
+        """The payload when the schema names none (only a framing with one payload has one)."""
+        return self.payloads[0] if len(self.payloads) == 1 else None
+
+    def payload_problem(self, payload: str) -> str | None:
+        """Why this framing cannot carry ``payload`` (None when it can)."""
+        return None if payload in self.payloads else f"framing {self.name!r} cannot carry {payload}"
+
+    def has_sentinel(self, stream: StreamSpec) -> bool:
+        """Whether the stream ends with an in-band sentinel this framing recognises."""
+        return False
+
+    def build(self, stream: StreamSpec) -> Any:
+        """The framing's IR for an expanded, validated stream."""
+        raise NotImplementedError
+
+    def option_defaults(self) -> dict[str, Any]:
+        """The framing's own keys and their defaults."""
+        return {name: info.default for name, info in self.Options.model_fields.items()}
+
+
+class Op:
+    """How a rule turns one token into response field values."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    accumulator: ClassVar[str]
+    """The local that collects the target during the stream: text, list, dict or value."""
+    target_type: ClassVar[str | None] = None
+    """The JSON type the target field must have (None: any)."""
+    reads_text: ClassVar[bool] = False
+    """Whether the op applies to text tokens (``payload: text``)."""
+    Options: ClassVar[type[Options]] = Options
+
+    @property
+    def template(self) -> str:
+        """The template holding this op's ``apply`` macro."""
+        return f"ops/{self.name}.py.jinja"
+
+    def targets(self, rule: RuleSpec) -> list[str]:
+        """The response fields the rule writes."""
+        return [rule.field] if rule.field is not None else []
+
+    def check(self, rule: RuleSpec, path: NodePath, report: Report) -> None:
+        """The rule's options fit this op (SG404)."""
+        if rule.field is None:
+            report(path, RULE_OPTIONS, f"rule {self.name!r} needs `field`, its target")
+
+    def target_problem(self, target: str, schema: JsonSchema) -> str | None:
+        """Why the (resolved) target field cannot take this op beyond its type, or None."""
+        return None
+
+    def describe(self, rule: RuleSpec, source: str) -> str:
+        """What the rule does, for the comment above its code (``source``: what it reads)."""
+        raise NotImplementedError
+
+    def build(self, rule: RuleSpec, context: RuleContext) -> Any:
+        """The op's IR: ``context`` gives the reads of the token and the fields' accumulators."""
+        raise NotImplementedError
+
+
+class Target:
+    """The runtime the generated classes stand on (their base classes and response type)."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    @property
+    def template(self) -> str:
+        """The template holding this target's macros (imports, response class)."""
+        return f"targets/{self.name}.py.jinja"

@@ -1,0 +1,1 @@
+"""Framings: how the response body is cut into tokens. One module each."""

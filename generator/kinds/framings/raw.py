@@ -1,0 +1,49 @@
+"""``framing: raw``: the body is UTF-8 text with no token boundaries.
+
+Every network chunk decodes (incrementally, so a character split across chunks is whole) to one
+text token. Template: ``templates/framings/raw.py.jinja``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ...codegen.ir import FramingIR
+from ..base import Framing
+
+if TYPE_CHECKING:
+    from ...language.spec import StreamSpec
+
+
+@dataclass(frozen=True)
+class RawIR(FramingIR):
+    """Raw text: only the total size is bounded (there are no frames)."""
+
+
+class Raw(Framing):
+    """Raw UTF-8 text concatenated as it arrives."""
+
+    name: ClassVar[str] = "raw"
+    summary: ClassVar[str] = "raw UTF-8 text, no token boundaries"
+    payloads: ClassVar[tuple[str, ...]] = ("text",)
+
+    def payload_problem(self, payload: str) -> str | None:
+        if payload == "json":
+            return (
+                "framing 'raw' has no token boundaries, so it cannot carry JSON tokens; "
+                "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`"
+            )
+        return None
+
+    def build(self, stream: StreamSpec) -> RawIR:
+        return RawIR(
+            template=self.template,
+            payload="text",
+            frame="text",
+            max_frame_bytes=None,
+            max_total_bytes=stream.limits.max_total_bytes,
+        )
+
+
+RAW = Raw()

@@ -1,0 +1,58 @@
+"""``framing: sse``: server-sent events; each event's ``data`` is one token.
+
+Owns the ``sentinel`` key (e.g. ``[DONE]``): a data line equal to it ends the stream, and
+``end.signal: sentinel`` needs it. Template: ``templates/framings/sse.py.jinja``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, ClassVar
+
+from pydantic import Field
+
+from ...codegen.ir import FramingIR
+from ..base import Framing
+from ..base import Options as BaseOptions
+
+if TYPE_CHECKING:
+    from ...language.spec import StreamSpec
+
+
+class SSEOptions(BaseOptions):
+    """The keys ``framing: sse`` owns."""
+
+    sentinel: Annotated[str | None, Field(description="`sse` only, e.g. [DONE].")] = None
+
+
+@dataclass(frozen=True)
+class SSEIR(FramingIR):
+    """SSE events; ``sentinel`` ends the stream when set."""
+
+    sentinel: str | None = None
+
+
+class SSE(Framing):
+    """Server-sent events."""
+
+    name: ClassVar[str] = "sse"
+    summary: ClassVar[str] = "server-sent events, one token per event's data"
+    payloads: ClassVar[tuple[str, ...]] = ("text", "json")
+    Options: ClassVar[type[BaseOptions]] = SSEOptions
+
+    def has_sentinel(self, stream: StreamSpec) -> bool:
+        return stream.sentinel is not None
+
+    def build(self, stream: StreamSpec) -> SSEIR:
+        json_payload = stream.payload == "json"
+        return SSEIR(
+            template=self.template,
+            payload="json" if json_payload else "text",
+            frame="data" if json_payload else "text",
+            max_frame_bytes=stream.limits.max_frame_bytes,
+            max_total_bytes=stream.limits.max_total_bytes,
+            sentinel=stream.sentinel,
+        )
+
+
+SSE_FRAMING = SSE()

@@ -1,0 +1,1 @@
+"""Rule ops: how a token fills response fields. One module each."""

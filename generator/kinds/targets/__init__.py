@@ -1,0 +1,1 @@
+"""Runtime targets: the base classes generated code stands on. One module each."""

@@ -1,0 +1,21 @@
+"""``--runtime bittensor``: classes subclass bittensor 10.x's own ``StreamingSynapse``.
+
+Stream codecs still come from ``synapsegen.runtime``. Template:
+``templates/targets/bittensor.py.jinja``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..base import Target
+
+
+class BittensorRuntime(Target):
+    """bittensor 10.x's StreamingSynapse."""
+
+    name: ClassVar[str] = "bittensor"
+    summary: ClassVar[str] = "bittensor 10.x's StreamingSynapse"
+
+
+BITTENSOR = BittensorRuntime()
