@@ -6,6 +6,7 @@ into diagnostics. Writing and checking live in :mod:`synapsegen.output`.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,10 @@ def sources_for(paths: Sequence[Path], cwd: Path) -> tuple[list[Source], list[Di
         display = display_path(path, cwd)
         name = module_name(path)
         if name is None:
+            stem = path.stem.replace("-", "_")
+            why = f", {stem!r} is a Python keyword" if keyword.iskeyword(stem) else ""
             problems.append(Diagnostic(display, 1, 1, "SG901",
-                f"file name {path.name!r} does not give a Python module name"))  # fmt: skip
+                f"file name {path.name!r} does not give a Python module name{why}"))  # fmt: skip
         elif name in seen:
             problems.append(Diagnostic(display, 1, 1, "SG902",
                 f"would generate module {name}.py, like {seen[name]}"))  # fmt: skip

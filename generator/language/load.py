@@ -43,6 +43,7 @@ SYNTAX_ERROR = "SG003"
 DUPLICATE_KEY = "SG004"
 UNSUPPORTED_YAML = "SG005"
 UNKNOWN_EXTENSION = "SG006"
+NOT_JSON_VALUE = "SG007"
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 JSON_SUFFIXES = frozenset({".json"})
@@ -150,9 +151,49 @@ def load_bytes(path: Path, raw: bytes, *, is_json: bool) -> Document:
         diagnostics = tuple(builder.diagnostics)
     except _LoadFailure as failure:
         data, diagnostics = None, (failure.diagnostic,)
+    if not diagnostics:
+        diagnostics = tuple(_not_json(data, (), builder.positions, builder.key_positions, path))
     if diagnostics:
         data = None  # a document with errors has no data
     return Document(path, text, digest, data, builder.positions, builder.key_positions, diagnostics)
+
+
+def _not_json(
+    data: Any,
+    node_path: NodePath,
+    positions: dict[NodePath, Position],
+    key_positions: dict[NodePath, Position],
+    path: Path,
+) -> list[Diagnostic]:
+    """Values JSON cannot carry: non-finite numbers (.inf, .nan, 1e999) and lone surrogates.
+
+    Generated code holds schema values as Python literals and sends them as JSON: neither has
+    a literal for these, so they are refused here, where the position is known.
+    """
+    found: list[Diagnostic] = []
+
+    def report(where: NodePath, table: dict[NodePath, Position], message: str) -> None:
+        position = table.get(where) or positions.get(where) or Position(1, 1)
+        found.append(Diagnostic(str(path), *position, NOT_JSON_VALUE, message))
+
+    if isinstance(data, float) and not math.isfinite(data):
+        report(node_path, positions, f"number {data!r} is not finite; JSON has no such value")
+    elif isinstance(data, str) and _has_surrogate(data):
+        report(node_path, positions, "string contains a lone surrogate, which UTF-8 cannot encode")
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found += _not_json(item, (*node_path, index), positions, key_positions, path)
+    elif isinstance(data, dict):
+        for key, item in data.items():
+            if _has_surrogate(key):
+                report((*node_path, key), key_positions,
+                       "key contains a lone surrogate, which UTF-8 cannot encode")  # fmt: skip
+            found += _not_json(item, (*node_path, key), positions, key_positions, path)
+    return found
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _failed(path: Path, text: str, digest: str, code: str, pos: Position, message: str) -> Document:

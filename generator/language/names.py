@@ -161,6 +161,21 @@ def model_field_problem(name: str) -> Problem | None:
     return None
 
 
+def model_property_problem(name: str) -> Problem | None:
+    """Why ``name`` cannot be a property of a generated nested model (None when it can).
+
+    Like a synapse field, a property is assigned in its class body (``str: str = ""``), so one
+    named like a builtin or an import the body uses would be read by later annotations.
+    """
+    problem = model_field_problem(name)
+    if problem is None and (name in MODULE_NAMES or name in CLASS_BODY_BUILTINS):
+        return SHADOWS, (
+            "would shadow a name the generated model's class body uses (a builtin or an "
+            "import): later annotations would read the property instead; rename it"
+        )
+    return problem
+
+
 def class_name_problem(name: str, *, cap_words: bool) -> Problem | None:
     """Why ``name`` cannot name a generated class (None when it can)."""
     problem = identifier_problem(name)

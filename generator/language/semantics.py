@@ -61,6 +61,7 @@ class Checker:
         self.defs = defs
         self.diagnostics: list[Diagnostic] = []
         self._format_key: dict[NodePath, NodePath] = {}  # stream path -> its `format` key path
+        self.properties: list[tuple[NodePath, str]] = []  # properties of generated models
 
     # --------------------------------------------------------------------------- reporting
 
@@ -161,8 +162,9 @@ class Checker:
                         (*sub_path, "properties", prop),
                         "property",
                         prop,
-                        names.model_field_problem(prop),
+                        names.model_property_problem(prop),
                     )
+                    self.properties.append(((*sub_path, "properties", prop), prop))
                 if properties and sub_steps:
                     model_name = names.inline_model_name(owner, sub_steps)
                     problem = names.class_name_problem(model_name, cap_words=False)

@@ -111,7 +111,7 @@ class FieldSpec(JsonSchema):
     ] = False
 
 
-TagMatch = dict[str, JsonScalar]
+TagMatch = Annotated[dict[str, JsonScalar], Field(min_length=1)]
 """Top-level event properties that must all be equal for a rule to apply, e.g. {type: text}."""
 
 
@@ -164,7 +164,7 @@ class ServerSpec(_Strict):
         float | None, Field(gt=0, description="... or after this many seconds.")
     ] = None
     error_event: Annotated[
-        dict[str, JsonScalar] | None,
+        Annotated[dict[str, JsonScalar], Field(min_length=1)] | None,
         Field(
             description=(
                 "JSON payloads only: the event sent when the miner's token iterator fails; the"

@@ -17,6 +17,8 @@ SG004   Duplicate key in a mapping (reported at the second key).
 SG005   Unsupported YAML: tags other than the core ones, non-string keys, recursive aliases,
         documents nested too deeply or too large.
 SG006   Unknown file extension (use .yaml, .yml or .json).
+SG007   A value JSON cannot carry: a non-finite number (``.inf``, ``.nan``, ``1e999``) or a
+        string with a lone surrogate (``"\ud800"`` in JSON).
 SG101   Unknown key (with a "did you mean" suggestion).
 SG102   Missing required key (reported at the mapping that lacks it).
 SG103   Wrong type of value (e.g. a list where a string is expected).
@@ -53,6 +55,7 @@ SG408   ``end`` does not fit the stream (sentinel signal without a sentinel, eve
 SG409   ``server.error_event`` with a text payload.
 SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model.
 SG411   Explicit stream without framing or without rules.
+SG412   A rule ``path``, ``key`` or ``set`` path that is not a path (``a..b``, ``a[x]``, empty).
 SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
         fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
 SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).
@@ -236,6 +239,17 @@ def _check_fields_against_classes(
                         "the field instead of the class; rename one of them",
                         at_key=True,
                     )
+    for path, name in checker.properties:
+        if name in class_names:
+            first = checker.doc.position_of(class_names[name], at_key=True)
+            checker.report(
+                path,
+                names.SHADOWS,
+                f"property {name!r} has the name of a class the module defines (line "
+                f"{first.line}): later annotations in its model would read the property "
+                "instead of the class; rename one of them",
+                at_key=True,
+            )
 
 
 def _expanded(schema: SchemaFile, synapses: dict[str, SynapseParts]) -> SchemaFile:

@@ -6,6 +6,7 @@ path of ``--check`` (which compares them without loading the heavy stages).
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,9 @@ def display_path(path: Path, cwd: Path) -> str:
 def module_name(path: Path) -> str | None:
     """``chat-v2.yaml`` -> ``chat_v2``; None when no valid module name results."""
     name = path.stem.replace("-", "_")
-    return name if _MODULE_NAME.fullmatch(name) and name != "__init__" else None
+    # A keyword (class.yaml, None.yaml) cannot follow `from .` in the package's __init__.py.
+    valid = _MODULE_NAME.fullmatch(name) and not keyword.iskeyword(name) and name != "__init__"
+    return name if valid else None
 
 
 def module_inputs(display: str, sha256: str, options: Mapping[str, str], templates: str) -> str:
