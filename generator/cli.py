@@ -136,9 +136,9 @@ def _run(argv: Sequence[str]) -> int:
         if up_to_date(paths, output, {"runtime": runtime}, root, templates):
             return EXIT_OK
 
+    from .codegen.render import TemplateOverrideError
     from .output.layout import display_path
     from .pipeline import Options, generate
-    from .codegen.render import TemplateOverrideError
 
     try:
         result = generate(paths, Options(runtime=runtime, templates=templates), root)

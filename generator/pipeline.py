@@ -13,7 +13,10 @@ from pathlib import Path
 
 from . import __version__
 from .codegen.build import build_module, build_package_init
+from .codegen.render import TemplateOverrideError, render_module, render_package_init
 from .diagnostics import Diagnostic
+from .language.load import load_document
+from .language.validate import validate
 from .output.format import FormatError, format_sources
 from .output.header import header_lines, stamp, templates_digest
 from .output.layout import (
@@ -25,9 +28,6 @@ from .output.layout import (
     package_inputs,
     py_typed_text,
 )
-from .language.load import load_document
-from .codegen.render import TemplateOverrideError, render_module, render_package_init
-from .language.validate import validate
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ __all__ = ["comment", "doc_text", "docstring", "literal", "number", "printable"]
 def printable(text: str) -> bool:
     """Whether ``text`` may stand as written in a comment or docstring.
 
-    ``str.isprintable`` is false for every line or paragraph break Python's ``splitlines`` knows
-    (``\\n``, ``\\r``, ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``, U+0085, U+2028, U+2029), for control and
-    format characters (bidi overrides, NUL) and for lone surrogates.
+    ``str.isprintable`` is false for every line or paragraph break Python's ``splitlines``
+    knows (``\\n``, ``\\r``, ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``, U+0085, U+2028, U+2029),
+    for control and format characters (bidi overrides, NUL) and for lone surrogates.
     """
     return text.isprintable()
 

@@ -21,8 +21,8 @@ class DefaultIR:
     """A field's default: ``value`` (JSON data from the schema).
 
     ``factory``: ``list`` or ``dict`` for a container, assigned as ``Field(default_factory=...)``
-    so every instance gets a fresh one; ``validate``: pydantic validates it into the field's type (a model or an
-    enum written as JSON).
+    so every instance gets a fresh one; ``validate``: pydantic validates it into the field's
+    type (a model or an enum written as JSON).
     """
 
     value: Any

@@ -439,7 +439,9 @@ class Checker:
         for key, owner in option_owners(OPS).items():
             if owner != op.name and getattr(rule, key) is not None:
                 self.report(
-                    (*path, key), RULE_OPTIONS, f"`{key}` belongs to rule `{owner}`, not {op.name!r}"
+                    (*path, key),
+                    RULE_OPTIONS,
+                    f"`{key}` belongs to rule `{owner}`, not {op.name!r}",
                 )
         for option in ("path", "key"):
             value = getattr(rule, option, None)
@@ -477,8 +479,7 @@ class Checker:
             self.report(
                 path,
                 RULE_REQUEST_FIELD,
-                f"rule {op.name!r} targets {target!r}, a request field; rules fill response "
-                "fields",
+                f"rule {op.name!r} targets {target!r}, a request field; rules fill response fields",
             )
             return
         if target not in response:

@@ -47,6 +47,7 @@ _OP_OPTIONS = tuple(dict.fromkeys(k.Options for k in OPS.values() if k.Options i
 def _kinds_description(kinds: dict[str, Any], lead: str = "") -> str:
     return lead + "; ".join(f"{name}: {kind.summary}" for name, kind in kinds.items()) + "."
 
+
 JsonScalar = str | int | float | bool | None
 
 
@@ -203,9 +204,7 @@ class StreamSpec(*_FRAMING_OPTIONS, _Strict):  # type: ignore[misc]  # framings'
             )
         ),
     ] = None
-    framing: Annotated[
-        FramingName | None, Field(description=_kinds_description(FRAMINGS))
-    ] = None
+    framing: Annotated[FramingName | None, Field(description=_kinds_description(FRAMINGS))] = None
     payload: Literal["text", "json"] | None = None
     token: Annotated[JsonSchema | None, Field(description="Schema of one JSON token/event.")] = None
     rules: list[RuleSpec] | None = None

@@ -73,8 +73,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import names
 from ..diagnostics import Diagnostic, NodePath
+from . import names
 from .load import Document
 from .presets import expand_stream
 from .semantics import DUPLICATE_NAME, Checker, SynapseParts

@@ -1,8 +1,9 @@
 """Format generated sources with the pinned ruff, independent of any user configuration.
 
 One ``ruff check --fix --select I,F401`` (import sorting; the templates import a fixed superset
-and this drops what a module does not use) and one ``ruff format`` run per output folder, on a temporary copy, with ``--isolated`` so no ``pyproject.toml``/``ruff.toml`` of the
-user's can change the bytes, and every setting that matters passed explicitly.
+and this drops what a module does not use) and one ``ruff format`` run per output folder, on a
+temporary copy, with ``--isolated`` so no ``pyproject.toml``/``ruff.toml`` of the user's can
+change the bytes, and every setting that matters passed explicitly.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ ISORT_SETTINGS = (
     "lint.isort.known-third-party = "
     "['synapsegen', 'bittensor', 'aiohttp', 'pydantic', 'typing_extensions']"
 )
+# After F401 drops names from the superset import, the import joins onto one line if it fits.
+ISORT_JOIN = "lint.isort.split-on-trailing-comma = false"
 
 
 class FormatError(Exception):
@@ -44,7 +47,7 @@ def format_sources(sources: dict[str, str]) -> dict[str, str]:
             path.write_text(text, encoding="utf-8", newline="\n")
         commands = [
             [ruff, "check", *common, "--config", ISORT_SETTINGS, "--select", "I,F401", "--fix",
-             "--config", "lint.isort.split-on-trailing-comma = false", "--no-cache", "--quiet", "."],
+             "--config", ISORT_JOIN, "--no-cache", "--quiet", "."],
             [ruff, "format", *common, "--no-cache", "--quiet", "."],
         ]  # fmt: skip
         for command in commands:

@@ -21,8 +21,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from importlib import metadata, resources
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..codegen.escape import comment
 

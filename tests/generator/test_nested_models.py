@@ -66,7 +66,7 @@ def test_container_defaults_become_factories_after_the_equals_sign(tmp_path: Pat
     # An empty list is valid as it is; {} for a model must be validated into the model.
     assert "    subs: list[Sub] = Field(default_factory=list)\n" in code
     assert "    sub: Sub = Field(default_factory=dict, validate_default=True)\n" in code
-    assert "default_factory=lambda: {\"a\": \"b\"}, validate_default=True" in code
+    assert 'default_factory=lambda: {"a": "b"}, validate_default=True' in code
     models = code.split("class Probe(")[0]
     assert "= []" not in models and "= {}" not in models
     assert code.index("class Sub(") < code.index("class M(")  # dependencies first
@@ -84,7 +84,7 @@ def test_enum_aliases_and_constrained_aliases(tmp_path: Path) -> None:
     )
     assert 'Role: TypeAlias = Literal["system", "user"]\n"""Who wrote it."""' in code
     assert 'Tool: TypeAlias = Literal["web"]\n' in code
-    assert "Quoted: TypeAlias = Literal[\"a\"]\n" + repr('Say "hi" \\ bye') in code
+    assert 'Quoted: TypeAlias = Literal["a"]\n' + repr('Say "hi" \\ bye') in code
     assert "Count: TypeAlias = Annotated[int, Field(ge=1)]" in code
 
 

@@ -51,7 +51,9 @@ class Put(Op):
         super().check(rule, path, report)
         if rule.key is None:
             report(
-                path, RULE_OPTIONS, "rule `put` needs `key`, the path of the dict key inside the value"
+                path,
+                RULE_OPTIONS,
+                "rule `put` needs `key`, the path of the dict key inside the value",
             )
 
     def target_problem(self, target: str, schema: JsonSchema) -> str | None:
