@@ -216,45 +216,17 @@ def _build_stream(synapse: SynapseSpec, module_names: set[str]) -> StreamIR:
     token = "text" if text_payload else "event"
     rules = list(stream.rules or [])
     end = stream.end
+    event = end.event if end.signal == "event" else None
     error_event = stream.server.error_event
-    yields_text = stream.yields == "text"
 
     names = _Names(FIXED_LOCALS | module_names)
     accumulators = _plan_accumulators(synapse, rules, names)
-    tag_sets = [rule.when for rule in rules if rule.when]
-    tag_sets += [tags for tags in (error_event, end.event) if tags]
+    tag_sets = [tags for tags in [*(rule.when for rule in rules), error_event, event] if tags]
     tag_locals = {} if text_payload else _tag_locals(tag_sets, token, names)
-    require_object = not text_payload and (
-        bool(tag_locals)
-        or any(_reads_keys(rule) for rule in rules)
-        or (stream.token is not None and stream.token.type == "object")
-    )
+    require_object = not text_payload and _reads_object(stream, tag_locals)
+    yields_text = stream.yields == "text"
     context = RuleContext(token, text_payload, require_object, yields_text, accumulators)
-    rule_irs = tuple(
-        RuleIR(
-            index=index,
-            template=OPS[rule.op].template,
-            summary=_rule_summary(rule),
-            tests=_tests(rule.when, tag_locals),
-            action=OPS[rule.op].build(rule, context),
-        )
-        for index, rule in enumerate(rules, 1)
-    )
-    signal = end.signal
-    terminator = {
-        "eof": "a clean end of the body",
-        "sentinel": f"the SSE sentinel {stream.sentinel!r}",
-        "event": f"the final event ({_describe_tags(end.event or {})})",
-    }[signal]
     token_type = _token_type(stream)
-    fields_text = ", ".join(f"``{a.field}``" for a in accumulators.values()) or "no fields"
-    fills = (
-        f"Fills {fields_text} once, when the stream ends"
-        + (", also when it was cut off (what arrived is kept)" if end.keep_partial
-           else ", and only if the terminator arrived")
-        + "; ``stream_complete`` tells whether it did. Stream errors and timeouts propagate"
-        + ("; the miner's error event raises MinerError." if error_event else ".")
-    )  # fmt: skip
     return StreamIR(
         framing=framing,
         token=token,
@@ -263,22 +235,65 @@ def _build_stream(synapse: SynapseSpec, module_names: set[str]) -> StreamIR:
         error_tests=_tests(error_event, tag_locals),
         error_event=error_event,
         error_message_key=stream.server.error_message_key,
-        end_signal=signal,
-        end_tests=_tests(end.event if signal == "event" else None, tag_locals),
-        end_event=end.event if signal == "event" else None,
-        terminator=terminator,
+        end_signal=end.signal,
+        end_tests=_tests(event, tag_locals),
+        end_event=event,
+        terminator=_terminator(stream),
         after_end=f"data after the final event ({_describe_tags(end.event or {})})",
         keep_partial=end.keep_partial,
         accumulators=tuple(accumulators.values()),
-        rules=rule_irs,
+        rules=tuple(_rule(index, rule, context, tag_locals) for index, rule in enumerate(rules, 1)),
         yields_text=yields_text,
         yield_type="str" if yields_text else token_type,
         token_type=token_type,
         batch_count=stream.server.batch_count,
         batch_interval=stream.server.batch_interval,
         summary="yield each text delta" if yields_text else "yield each decoded token",
-        fills=fills,
+        fills=_fills(stream, accumulators),
     )
+
+
+def _rule(index: int, rule: RuleSpec, context: RuleContext, tag_locals: dict[str, str]) -> RuleIR:
+    op = OPS[rule.op]
+    return RuleIR(
+        index=index,
+        template=op.template,
+        summary=_rule_summary(rule),
+        tests=_tests(rule.when, tag_locals),
+        action=op.build(rule, context),
+    )
+
+
+def _terminator(stream: StreamSpec) -> str:
+    """What ends the stream, in words (for the ``stream_complete`` docstring)."""
+    assert stream.end is not None
+    if stream.end.signal == "sentinel":
+        return f"the SSE sentinel {stream.sentinel!r}"
+    if stream.end.signal == "event":
+        return f"the final event ({_describe_tags(stream.end.event or {})})"
+    return "a clean end of the body"
+
+
+def _fills(stream: StreamSpec, accumulators: dict[str, AccumulatorIR]) -> str:
+    """The docstring paragraph saying which fields the stream fills, and when."""
+    assert stream.end is not None
+    fields_text = ", ".join(f"``{a.field}``" for a in accumulators.values()) or "no fields"
+    when = (
+        ", also when it was cut off (what arrived is kept)"
+        if stream.end.keep_partial
+        else ", and only if the terminator arrived"
+    )
+    errors = "; the miner's error event raises MinerError." if stream.server.error_event else "."
+    return (
+        f"Fills {fields_text} once, when the stream ends{when}; ``stream_complete`` tells "
+        f"whether it did. Stream errors and timeouts propagate{errors}"
+    )
+
+
+def _reads_object(stream: StreamSpec, tag_locals: dict[str, str]) -> bool:
+    """Whether the rules need each JSON token to be an object (they read its keys)."""
+    declared = stream.token is not None and stream.token.type == "object"
+    return bool(tag_locals) or declared or any(map(_reads_keys, stream.rules or []))
 
 
 def _reads_keys(rule: RuleSpec) -> bool:
@@ -326,28 +341,15 @@ def build_package_init(
     several modules is re-exported only as the synapse it names, if it names one, and otherwise
     stays importable from its modules (listed in a comment of ``__init__.py``).
     """
-    synapse_owner = {
-        name: stem for stem, names in sorted((synapses or {}).items()) for name in names
-    }
-    owners: dict[str, list[str]] = {}
-    for stem, exported in sorted(modules.items()):
-        for name in exported:
-            owners.setdefault(name, []).append(stem)
-
-    def reexported(stem: str, name: str) -> bool:
-        if name in synapse_owner:
-            return synapse_owner[name] == stem
-        return len(owners[name]) == 1
-
-    imports = []
-    for stem, exported in sorted(modules.items()):
-        names = tuple(sorted(name for name in exported if reexported(stem, name)))
-        if names:
-            imports.append(PackageImport(f".{stem}", names))
+    exports = _Exports(modules, synapses or {})
+    imports = [
+        PackageImport(f".{stem}", names)
+        for stem in sorted(modules)
+        if (names := exports.reexported_by(stem))
+    ]
     not_exported = tuple(
-        f"{name}: " + ", ".join(f"{stem}.{name}" for stem in stems if not reexported(stem, name))
-        for name, stems in sorted(owners.items())
-        if len(stems) > 1
+        f"{name}: " + ", ".join(f"{stem}.{name}" for stem in exports.hidden_owners(name))
+        for name in exports.shared()
     )
     return PackageInitIR(
         header=header,
@@ -355,3 +357,32 @@ def build_package_init(
         all_names=tuple(sorted(name for imp in imports for name in imp.names)),
         not_exported=not_exported,
     )
+
+
+class _Exports:
+    """Which module re-exports which name in the package ``__init__.py``."""
+
+    def __init__(self, modules: dict[str, tuple[str, ...]], synapses: dict[str, tuple[str, ...]]):
+        self.modules = modules
+        self.synapse_owner = {n: stem for stem, names in sorted(synapses.items()) for n in names}
+        self.owners: dict[str, list[str]] = {}
+        for stem, exported in sorted(modules.items()):
+            for name in exported:
+                self.owners.setdefault(name, []).append(stem)
+
+    def reexports(self, stem: str, name: str) -> bool:
+        """A synapse by its module; any other name only if one module defines it."""
+        owner = self.synapse_owner.get(name)
+        return owner == stem if owner is not None else len(self.owners[name]) == 1
+
+    def reexported_by(self, stem: str) -> tuple[str, ...]:
+        """The names ``__init__.py`` imports from module ``stem``, sorted."""
+        return tuple(sorted(n for n in self.modules[stem] if self.reexports(stem, n)))
+
+    def shared(self) -> list[str]:
+        """Names several modules define, sorted."""
+        return sorted(name for name, stems in self.owners.items() if len(stems) > 1)
+
+    def hidden_owners(self, name: str) -> list[str]:
+        """The modules whose ``name`` is not re-exported."""
+        return [stem for stem in self.owners[name] if not self.reexports(stem, name)]

@@ -166,20 +166,29 @@ class TypeMapper:
     def _type(self, node: dict[str, Any]) -> str:
         name = ref_name(node)
         if name is not None:
-            if self.defined is not None and name not in self.defined:
-                self.forward_refs += 1
-                name = f"{_FORWARD}{name}{_FORWARD}"
-            return _union([name, "None"]) if ref_name(node) in self.nullable_models else name
+            return self._reference(name)
         if "const" in node:
             return _literal([node["const"]])
         if node.get("enum") is not None:
             return _literal(list(node["enum"]))
-        for key in ("anyOf", "oneOf"):
-            if node.get(key):
-                return _union([self._type(member) for member in node[key]])
+        members = node.get("anyOf") or node.get("oneOf")
+        if members:
+            return _union([self._type(member) for member in members])
         kind = node.get("type")
         if isinstance(kind, list):
             return _union([self._type({**node, "type": one}) for one in kind])
+        return self._json_type(kind, node)
+
+    def _reference(self, name: str) -> str:
+        """A model or alias by name: quoted while not defined yet, ``| None`` if nullable."""
+        text = name
+        if self.defined is not None and name not in self.defined:
+            self.forward_refs += 1
+            text = f"{_FORWARD}{name}{_FORWARD}"
+        return _union([text, "None"]) if name in self.nullable_models else text
+
+    def _json_type(self, kind: Any, node: dict[str, Any]) -> str:
+        """The type of one JSON type (``Any`` for none)."""
         if kind in _JSON_TYPES:
             return _JSON_TYPES[kind]
         if kind == "array":
@@ -187,8 +196,7 @@ class TypeMapper:
             return f"list[{self._type(items) if isinstance(items, dict) else 'Any'}]"
         if kind == "object":
             values = node.get("additionalProperties")
-            inner = self._type(values) if isinstance(values, dict) else "Any"
-            return f"dict[str, {inner}]"
+            return f"dict[str, {self._type(values) if isinstance(values, dict) else 'Any'}]"
         return "Any"
 
     def references_model(self, node: dict[str, Any]) -> bool:
