@@ -1,10 +1,7 @@
-"""synapsegen: generate correct-by-construction Bittensor StreamingSynapse classes from a schema."""
+"""synapsegen: generate correct-by-construction Bittensor synapse classes from a schema."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("synapsegen")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+# The one place the version is written (pyproject.toml reads it from here): importing
+# importlib.metadata to look it up would cost a cold command line run ~60 ms.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,7 @@ def environment(override_dir: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         extensions=["jinja2.ext.do"],
+        bytecode_cache=_bytecode_cache(),
     )
     # The one way schema text enters the code (synapsegen.codegen.escape).
     env.filters["py"] = escape.literal
@@ -73,6 +75,21 @@ def environment(override_dir: Path | None = None) -> jinja2.Environment:
     env.filters["digits"] = _digits
     env.globals["join_parts"] = JOIN_TEXT_PARTS
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (compiling them is most of a cold run's work).
+
+    Jinja checks each entry against the template's source, so an edited or overriding template
+    is compiled afresh. No cache where the user cache folder cannot be written.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "synapsegen", f"jinja-{jinja2.__version__}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(folder)
 
 
 def _digits(value: int | None) -> str:

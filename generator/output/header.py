@@ -20,7 +20,8 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from importlib import metadata, resources
+import importlib.util
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,12 +81,28 @@ def generator_digest() -> str:
         data = entry.read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode() + data)
     for tool in OUTPUT_TOOLS:
-        try:
-            installed = metadata.version(tool)
-        except metadata.PackageNotFoundError:
-            installed = "missing"
-        digest.update(f"{tool}\0{installed}\0".encode())
+        digest.update(f"{tool}\0{installed_version(tool)}\0".encode())
     return digest.hexdigest()
+
+
+def installed_version(distribution: str) -> str:
+    """The installed version of a distribution whose top-level package has its name.
+
+    Read from the ``<name>-<version>.dist-info`` folder beside the package: importing
+    importlib.metadata (email, zipfile, csv, ...) would cost more than the rest of ``--check``.
+    """
+    spec = importlib.util.find_spec(distribution)
+    if spec is not None and spec.origin is not None:
+        site = Path(spec.origin).parent.parent
+        prefix = f"{distribution}-"
+        for entry in sorted(site.glob(f"{distribution}-*.dist-info")):
+            return entry.name[len(prefix) : -len(".dist-info")]
+    from importlib import metadata  # only where the package is laid out differently
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "missing"
 
 
 def output_sources() -> list[tuple[str, Traversable]]:
