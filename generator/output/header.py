@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 from collections.abc import Iterable, Mapping
-import importlib.util
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
