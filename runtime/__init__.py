@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .accumulate import TextParts, response_json
     from .axon import Axon, AxonInfo
     from .codecs import (
         JSONSeqDecoder,
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS: dict[str, str] = {
+    "TextParts": "accumulate",
+    "response_json": "accumulate",
     "Axon": "axon",
     "AxonInfo": "axon",
     "AxonTarget": "dendrite",
@@ -106,6 +109,7 @@ __all__ = [
     "Synapse",
     "TerminalInfo",
     "TextDecoder",
+    "TextParts",
     "TruncatedStream",
     "decode_json_frame",
     "decode_text_frame",
@@ -115,6 +119,7 @@ __all__ = [
     "encode_sse",
     "encode_sse_json",
     "encode_text",
+    "response_json",
     "split_terminal_headers",
     "token_streamer",
 ]

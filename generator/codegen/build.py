@@ -33,10 +33,6 @@ from .ir import (
 from .models import build_models
 from .types import TypeMapper
 
-# Base-class fields (besides dendrite/axon and the frozen computed_body_hash) that
-# extract_response_json returns so the dendrite's rebuild does not reset them.
-BASE_FIELDS_RETURNED = ("name", "timeout", "total_size", "header_size")
-
 FIXED_LOCALS = frozenset(
     {
         "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
@@ -45,11 +41,6 @@ FIXED_LOCALS = frozenset(
     }
 )  # fmt: skip
 """Locals of ``process_streaming_response`` and builtins it calls: accumulators avoid them."""
-
-JOIN_TEXT_PARTS = 4096
-"""A text accumulator joins its parts into one block, after a network chunk, once it holds more
-parts than this: a long stream then costs 2x its text plus a bounded overhead, not a list slot
-and a str header (~57 bytes) per chunk (bench/memory.py measures it)."""
 
 
 def build_module(
@@ -94,7 +85,6 @@ def _build_synapse(
         fields=tuple(fields),
         stream=stream,
         deserialize=_build_deserialize(synapse.stream, field_types),
-        extract_names=(*BASE_FIELDS_RETURNED, *all_specs),
     )
 
 
@@ -171,13 +161,9 @@ def _plan_accumulators(
     for name, spec in synapse.response.items():
         if name not in kinds:
             continue
-        kind = kinds[name]
-        if kind == "text":
-            local, blocks = names.claim(f"{name}_parts", f"{name}_blocks")
-        else:
-            (local,), blocks = names.claim(name), None
+        (local,) = names.claim(name)
         has_default = "default" in spec.model_fields_set
-        result[name] = AccumulatorIR(name, kind, local, blocks, has_default, spec.default)
+        result[name] = AccumulatorIR(name, kinds[name], local, has_default, spec.default)
     return result
 
 

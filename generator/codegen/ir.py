@@ -116,14 +116,13 @@ class ReadIR:
 class AccumulatorIR:
     """The local that collects one response field during the stream.
 
-    ``kind``: ``text`` (a list of parts, joined into ``blocks`` now and then), ``list``,
-    ``dict`` or ``value``. ``default``: the field's default (JSON), the starting value.
+    ``kind``: ``text`` (the runtime's ``TextParts``), ``list``, ``dict`` or ``value``.
+    ``default``: the field's default (JSON), the starting value.
     """
 
     field: str
     kind: str
     local: str
-    blocks: str | None
     has_default: bool
     default: Any
 
@@ -191,7 +190,6 @@ class SynapseIR:
     fields: tuple[FieldIR, ...]
     stream: StreamIR
     deserialize: DeserializeIR
-    extract_names: tuple[str, ...]  # every field extract_response_json returns, in order
 
 
 @dataclass(frozen=True)

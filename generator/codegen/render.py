@@ -19,7 +19,6 @@ from pathlib import Path
 import jinja2
 
 from . import escape
-from .build import JOIN_TEXT_PARTS
 from .ir import ModuleIR, PackageInitIR
 
 TEMPLATE_PACKAGE = "synapsegen.templates"
@@ -73,7 +72,6 @@ def environment(override_dir: Path | None = None) -> jinja2.Environment:
     env.filters["doc_text"] = escape.doc_text
     env.filters["comment"] = escape.comment
     env.filters["digits"] = _digits
-    env.globals["join_parts"] = JOIN_TEXT_PARTS
     return env
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from synapsegen.codegen.build import JOIN_TEXT_PARTS
+from synapsegen.runtime.accumulate import JOIN_PARTS as JOIN_TEXT_PARTS
 from synapsegen.pipeline import Options, generate
 from synapsegen.runtime import TruncatedStream
 
