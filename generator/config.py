@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -52,33 +53,14 @@ def load_config(start: Path) -> Config:
     path = find_pyproject(start)
     if path is None:
         return Config()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    table = data.get("tool", {}).get("synapsegen")
+    table = _read_table(path)
     if table is None:
         return Config(source=path)
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.synapsegen] must be a table")
-    unknown = sorted(set(table) - {"schemas", "output", "runtime", "templates"})
-    if unknown:
-        raise ConfigError(f"{path}: [tool.synapsegen] has unknown keys: {', '.join(unknown)}")
+    schemas = _schemas(path, table)
+    output = _optional_path(path, table, "output")
+    runtime = _runtime(path, table)
+    templates = _optional_path(path, table, "templates")
     base = path.parent
-    schemas = table.get("schemas", [])
-    if isinstance(schemas, str):
-        schemas = [schemas]
-    if not isinstance(schemas, list) or not all(isinstance(item, str) for item in schemas):
-        raise ConfigError(f"{path}: [tool.synapsegen] schemas must be a list of paths")
-    output = table.get("output")
-    if output is not None and not isinstance(output, str):
-        raise ConfigError(f"{path}: [tool.synapsegen] output must be a path")
-    runtime = table.get("runtime")
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ConfigError(f"{path}: [tool.synapsegen] runtime must be one of {', '.join(RUNTIMES)}")
-    templates = table.get("templates")
-    if templates is not None and not isinstance(templates, str):
-        raise ConfigError(f"{path}: [tool.synapsegen] templates must be a path")
     return Config(
         source=path,
         schemas=tuple(base / item for item in schemas),
@@ -86,3 +68,46 @@ def load_config(start: Path) -> Config:
         runtime=runtime,
         templates=base / templates if templates is not None else None,
     )
+
+
+def _read_table(path: Path) -> dict[str, Any] | None:
+    """The ``[tool.synapsegen]`` table of ``path`` (None when absent), with known keys only."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    table = data.get("tool", {}).get("synapsegen")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.synapsegen] must be a table")
+    unknown = sorted(set(table) - {"schemas", "output", "runtime", "templates"})
+    if unknown:
+        raise ConfigError(f"{path}: [tool.synapsegen] has unknown keys: {', '.join(unknown)}")
+    return table
+
+
+def _schemas(path: Path, table: dict[str, Any]) -> list[str]:
+    """``schemas``: a path or a list of paths (default: none)."""
+    schemas = table.get("schemas", [])
+    if isinstance(schemas, str):
+        schemas = [schemas]
+    if not isinstance(schemas, list) or not all(isinstance(item, str) for item in schemas):
+        raise ConfigError(f"{path}: [tool.synapsegen] schemas must be a list of paths")
+    return schemas
+
+
+def _optional_path(path: Path, table: dict[str, Any], key: str) -> str | None:
+    """A key holding one path (``output``, ``templates``), or None when not set."""
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: [tool.synapsegen] {key} must be a path")
+    return value
+
+
+def _runtime(path: Path, table: dict[str, Any]) -> str | None:
+    """``runtime``: one of :data:`RUNTIMES`, or None when not set."""
+    runtime = table.get("runtime")
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ConfigError(f"{path}: [tool.synapsegen] runtime must be one of {', '.join(RUNTIMES)}")
+    return runtime
