@@ -224,64 +224,96 @@ def _join_or(phrases: list[str]) -> str:
 
 
 def _message(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagnostic:
+    """The diagnostic for one kept error, worded by its kind."""
+    if err.type == "missing":
+        return _missing_key(doc, err)
+    if err.type == "extra_forbidden":
+        return _unknown_key(doc, model, err)
+    if err.type == "union_mismatch":
+        return _union_mismatch(doc, err)
+    if err.type == "literal_error":
+        return _not_allowed(doc, err)
+    if err.type in _TYPE_NAMES:
+        return doc.diagnostic(
+            err.path,
+            WRONG_TYPE,
+            f"{format_node_path(err.path)}: expected {_TYPE_NAMES[err.type]}, "
+            f"got {describe(err.input)}",
+        )
+    return _out_of_range(doc, err)
+
+
+def _missing_key(doc: Document, err: _LocatedError) -> Diagnostic:
+    """SG102, at the mapping that lacks the key."""
+    key = err.loc[-1]
+    where = format_node_path(err.path)
+    return doc.diagnostic(
+        err.path, MISSING_KEY, f"missing required key {key!r} in {where}", at_key=True
+    )
+
+
+def _unknown_key(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagnostic:
+    """SG101 for a key the model does not declare, with the closest declared key as a hint."""
+    key = err.path[-1]
+    parent = err.path[:-1]
+    allowed = _allowed_keys(model, err.loc[:-1])
+    hint = _suggest(str(key), allowed)
+    return doc.diagnostic(
+        err.path,
+        UNKNOWN_KEY,
+        f"unknown key {key!r} in {format_node_path(parent)}{hint}",
+        at_key=True,
+    )
+
+
+def _union_mismatch(doc: Document, err: _LocatedError) -> Diagnostic:
+    """SG103 for a value no branch of a union takes, listing what would have been accepted."""
+    field_name = next((p for p in reversed(err.loc) if isinstance(p, str)), "")
+    branches = err.ctx["branches"]
+    if field_name in _UNION_DESCRIPTIONS:
+        expected = _UNION_DESCRIPTIONS[field_name]
+    elif set(branches) <= _SCALAR_TAGS:
+        expected = "a string, number, boolean or null"
+    else:
+        expected = _join_or([_branch_phrase(b) for b in branches])
+    where = format_node_path(err.path)
+    return doc.diagnostic(
+        err.path, WRONG_TYPE, f"{where}: expected {expected}, got {describe(err.input)}"
+    )
+
+
+def _not_allowed(doc: Document, err: _LocatedError) -> Diagnostic:
+    """A value (or fixed-set key) outside its literal choices: SG104, or SG101 for a key."""
     where = format_node_path(err.path)
     got = describe(err.input)
-    if err.type == "missing":
-        key = err.loc[-1]
+    choices = re.findall(r"'([^']*)'", err.ctx.get("expected", "")) or [
+        str(err.ctx.get("expected", ""))
+    ]
+    if err.path[-1:] == ("version",) and len(err.path) == 1:
         return doc.diagnostic(
-            err.path, MISSING_KEY, f"missing required key {key!r} in {where}", at_key=True
+            err.path,
+            NOT_ALLOWED,
+            f"unsupported schema version {got}; this synapsegen reads version {choices[0]}",
         )
-    if err.type == "extra_forbidden":
-        key = err.path[-1]
-        parent = err.path[:-1]
-        allowed = _allowed_keys(model, err.loc[:-1])
-        hint = _suggest(str(key), allowed)
+    expected = repr(choices[0]) if len(choices) == 1 else "one of " + ", ".join(choices)
+    hint = _suggest(err.input, choices) if isinstance(err.input, str) else ""
+    if err.at_key:  # a mapping whose keys are a fixed set, e.g. deserialize: {field: x}
         return doc.diagnostic(
             err.path,
             UNKNOWN_KEY,
-            f"unknown key {key!r} in {format_node_path(parent)}{hint}",
+            f"unknown key {got} in {format_node_path(err.path[:-1])}; expected {expected}{hint}",
             at_key=True,
         )
-    if err.type == "union_mismatch":
-        field_name = next((p for p in reversed(err.loc) if isinstance(p, str)), "")
-        branches = err.ctx["branches"]
-        if field_name in _UNION_DESCRIPTIONS:
-            expected = _UNION_DESCRIPTIONS[field_name]
-        elif set(branches) <= _SCALAR_TAGS:
-            expected = "a string, number, boolean or null"
-        else:
-            expected = _join_or([_branch_phrase(b) for b in branches])
-        return doc.diagnostic(err.path, WRONG_TYPE, f"{where}: expected {expected}, got {got}")
-    if err.type == "literal_error":
-        choices = re.findall(r"'([^']*)'", err.ctx.get("expected", "")) or [
-            str(err.ctx.get("expected", ""))
-        ]
-        if err.path[-1:] == ("version",) and len(err.path) == 1:
-            return doc.diagnostic(
-                err.path,
-                NOT_ALLOWED,
-                f"unsupported schema version {got}; this synapsegen reads version {choices[0]}",
-            )
-        expected = repr(choices[0]) if len(choices) == 1 else "one of " + ", ".join(choices)
-        hint = _suggest(err.input, choices) if isinstance(err.input, str) else ""
-        if err.at_key:  # a mapping whose keys are a fixed set, e.g. deserialize: {field: x}
-            return doc.diagnostic(
-                err.path,
-                UNKNOWN_KEY,
-                f"unknown key {got} in {format_node_path(err.path[:-1])}; "
-                f"expected {expected}{hint}",
-                at_key=True,
-            )
-        return doc.diagnostic(
-            err.path, NOT_ALLOWED, f"{where}: expected {expected}, got {got}{hint}"
-        )
-    if err.type in _TYPE_NAMES:
-        return doc.diagnostic(
-            err.path, WRONG_TYPE, f"{where}: expected {_TYPE_NAMES[err.type]}, got {got}"
-        )
-    # Constraints (greater_than, too_short, ...): pydantic's own sentence, lower-cased.
-    text = err.msg[0].lower() + err.msg[1:] if err.msg else err.type
-    text = text.replace("input should be", "expected").replace("Input should be", "expected")
+    return doc.diagnostic(err.path, NOT_ALLOWED, f"{where}: expected {expected}, got {got}{hint}")
+
+
+def _out_of_range(doc: Document, err: _LocatedError) -> Diagnostic:
+    """SG105 for a failed constraint (greater_than, too_short, ...).
+
+    The text is pydantic's own sentence, lower-cased; a mapping or list too short or too long
+    is counted in entries instead.
+    """
+    where = format_node_path(err.path)
     if err.type in {"too_short", "too_long"} and isinstance(err.input, (dict, list)):
         text = (
             f"expected at least {err.ctx.get('min_length', 1)} entry"
@@ -289,7 +321,9 @@ def _message(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagn
             else f"expected at most {err.ctx.get('max_length')} entries"
         )
         return doc.diagnostic(err.path, OUT_OF_RANGE, f"{where}: {text}")
-    return doc.diagnostic(err.path, OUT_OF_RANGE, f"{where}: {text}, got {got}")
+    text = err.msg[0].lower() + err.msg[1:] if err.msg else err.type
+    text = text.replace("input should be", "expected").replace("Input should be", "expected")
+    return doc.diagnostic(err.path, OUT_OF_RANGE, f"{where}: {text}, got {describe(err.input)}")
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -319,30 +353,41 @@ def _union_members(tp: Any) -> tuple[Any, ...]:
 
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model that pydantic's ``loc`` (tags included) leads to, from ``model``."""
     tp: Any = model
     for part in loc:
-        members = _union_members(_unwrap(tp))
-        if len(members) > 1:  # a union: the part is a branch tag, or a key of the dict/model one
-            chosen = next((m for m in members if _tag_matches(m, part)), None)
-            if chosen is not None:
-                tp = chosen
-                continue
-            tp = next((m for m in members if _is_model(m) or get_origin(m) is dict), members[0])
-        else:
-            tp = members[0]
-        if _is_model(tp):
-            info = next((i for n, i in tp.model_fields.items() if part in (n, i.alias)), None)
-            if info is None:
-                return None
-            tp = info.annotation
-        elif get_origin(tp) is dict:
-            tp = get_args(tp)[1]
-        elif get_origin(tp) is list:
-            tp = get_args(tp)[0]
-        else:
+        tp = _step(tp, part)
+        if tp is None:
             return None
     found = _union_members(_unwrap(tp))
     return next((m for m in found if _is_model(m)), None)
+
+
+def _step(tp: Any, part: int | str) -> Any:
+    """The type one ``loc`` part below ``tp`` (None when the loc leaves the known types).
+
+    At a union the part is a branch tag, or a key of its dict or model branch.
+    """
+    members = _union_members(_unwrap(tp))
+    if len(members) == 1:
+        return _child_type(members[0], part)
+    chosen = next((m for m in members if _tag_matches(m, part)), None)
+    if chosen is not None:
+        return chosen
+    keyed = next((m for m in members if _is_model(m) or get_origin(m) is dict), members[0])
+    return _child_type(keyed, part)
+
+
+def _child_type(tp: Any, part: int | str) -> Any:
+    """The type of the field, value or item ``part`` of a model, dict or list type (or None)."""
+    if _is_model(tp):
+        info = next((i for n, i in tp.model_fields.items() if part in (n, i.alias)), None)
+        return info.annotation if info is not None else None
+    if get_origin(tp) is dict:
+        return get_args(tp)[1]
+    if get_origin(tp) is list:
+        return get_args(tp)[0]
+    return None
 
 
 def _tag_matches(tp: Any, part: int | str) -> bool:
