@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..kinds import FRAMINGS
+from ..kinds import FRAMINGS, Framing
 from .spec import EndSpec, FieldSpec, JsonSchema, RuleSpec, ServerSpec, StreamSpec
 
 COMPLETION_FIELD: dict[str, Any] = {
@@ -129,18 +129,39 @@ def expand_stream(
 
 
 def _fill_defaults(stream: StreamSpec) -> StreamSpec:
-    updates: dict[str, Any] = {}
+    """The stream with every key an explicit stream may leave out set (``format`` is None)."""
     framing = FRAMINGS.get(stream.framing) if stream.framing is not None else None
+    updates: dict[str, Any] = {
+        **_payload_default(stream, framing),
+        **_end_default(stream, framing),
+        **_normalized_rules(stream),
+        **_yields_and_deserialize_defaults(stream),
+    }
+    return stream.model_copy(update=updates) if updates else stream
+
+
+def _payload_default(stream: StreamSpec, framing: Framing | None) -> dict[str, Any]:
+    """``payload``, when not given and the framing carries only one."""
     if stream.payload is None and framing is not None and framing.default_payload():
-        updates["payload"] = framing.default_payload()
+        return {"payload": framing.default_payload()}
+    return {}
+
+
+def _end_default(stream: StreamSpec, framing: Framing | None) -> dict[str, Any]:
+    """``end``, or its ``signal``: the sentinel when the framing has one, else end of file."""
     signal: Literal["eof", "sentinel"] = (
         "sentinel" if framing is not None and framing.has_sentinel(stream) else "eof"
     )
     if stream.end is None:
-        updates["end"] = EndSpec(signal=signal, keep_partial=True)
-    elif "signal" not in stream.end.model_fields_set:
+        return {"end": EndSpec(signal=signal, keep_partial=True)}
+    if "signal" not in stream.end.model_fields_set:
         # `end: {keep_partial: false}` alone keeps the derived signal, not the model's "eof".
-        updates["end"] = stream.end.model_copy(update={"signal": signal})
+        return {"end": stream.end.model_copy(update={"signal": signal})}
+    return {}
+
+
+def _normalized_rules(stream: StreamSpec) -> dict[str, Any]:
+    """``rules`` with every list of ``fields`` turned into its mapping (name -> same name)."""
     rules = list(stream.rules or [])
     normalized = [
         rule.model_copy(update={"fields": {name: name for name in rule.fields}})
@@ -149,8 +170,14 @@ def _fill_defaults(stream: StreamSpec) -> StreamSpec:
         for rule in rules
     ]
     if stream.rules is not None and normalized != rules:
-        updates["rules"] = normalized
-    first_concat = next((rule for rule in rules if rule.op == "concat"), None)
+        return {"rules": normalized}
+    return {}
+
+
+def _yields_and_deserialize_defaults(stream: StreamSpec) -> dict[str, Any]:
+    """``yields`` and ``deserialize``, derived from the first ``concat`` rule (if any)."""
+    updates: dict[str, Any] = {}
+    first_concat = next((rule for rule in stream.rules or [] if rule.op == "concat"), None)
     if stream.yields is None:
         updates["yields"] = "text" if first_concat is not None else "token"
     if stream.deserialize is None:
@@ -159,4 +186,4 @@ def _fill_defaults(stream: StreamSpec) -> StreamSpec:
             if first_concat is not None and first_concat.field
             else "synapse"
         )
-    return stream.model_copy(update=updates) if updates else stream
+    return updates
