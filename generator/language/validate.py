@@ -76,7 +76,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, NodePath
 from . import names
 from .load import Document
-from .presets import expand_stream
+from .presets import Expansion, expand_stream
 from .semantics import DUPLICATE_NAME, Checker, SynapseParts
 from .spec import FieldSpec, JsonSchema, SchemaFile, StreamSpec
 from .structure import WRONG_TYPE, validate_structure
@@ -156,14 +156,36 @@ def _parse_synapses(doc: Document, raw: Any) -> dict[str, SynapseParts]:
 def _check(
     checker: Checker, defs: dict[str, JsonSchema | None], synapses: dict[str, SynapseParts]
 ) -> None:
+    """Every semantic check of the file.
+
+    The order decides which of two clashing class names comes first: synapse names, then
+    ``$defs``, then each synapse's fields and stream.
+    """
     class_names: dict[str, NodePath] = {}
+    _check_synapse_names(checker, synapses, class_names)
+    _check_defs(checker, defs, class_names)
+    for name, parts in synapses.items():
+        _check_synapse(checker, name, parts, class_names)
+    _check_fields_against_classes(checker, synapses, class_names)
+
+
+def _check_synapse_names(
+    checker: Checker, synapses: dict[str, SynapseParts], class_names: dict[str, NodePath]
+) -> None:
+    """Synapse names: CapWords identifiers, and the first classes of the module."""
     for name in synapses:
         path: NodePath = ("synapses", name)
         problem = names.class_name_problem(name, cap_words=True)
         checker.check_name(path, "synapse name", name, problem)
         checker.add_class_name(name, path, class_names, "synapse")
+
+
+def _check_defs(
+    checker: Checker, defs: dict[str, JsonSchema | None], class_names: dict[str, NodePath]
+) -> None:
+    """``$defs``: their names (classes of the module) and every schema that parsed."""
     for name, schema in defs.items():
-        path = ("$defs", name)
+        path: NodePath = ("$defs", name)
         checker.check_name(
             path, "$defs name", name, names.class_name_problem(name, cap_words=False)
         )
@@ -172,44 +194,64 @@ def _check(
             checker.check_schema_tree(
                 schema, path, python_names=True, owner=name, steps=(), class_names=class_names
             )
-    for name, parts in synapses.items():
-        path = ("synapses", name)
-        if parts.stream is not None and parts.stream.format is not None:
-            checker.register_preset((*path, "stream"))
-        if parts.stream is not None and all(spec is not None for spec in parts.response.values()):
-            response = {k: v for k, v in parts.response.items() if v is not None}
-            parts.expansion = expand_stream(parts.stream, response)
-            for added in parts.expansion.added_response:
-                if added in parts.request:
-                    checker.report(
-                        (*path, "stream", "format"),
-                        DUPLICATE_NAME,
-                        f"preset {parts.stream.format!r} adds response field "
-                        f"{added!r}, but {added!r} is a request field; rename the request field",
-                        at_key=True,
-                    )
-        checker.check_fields(parts, path, class_names)
-        if parts.expansion is not None:
-            for added, spec in parts.expansion.added_response.items():
-                checker.check_schema_tree(
-                    spec,
-                    (*path, "response", added),
-                    python_names=True,
-                    owner=name,
-                    steps=("response", added),
-                    class_names=class_names,
-                )
-            if parts.stream is not None and parts.stream.token is not None:
-                checker.check_schema_tree(
-                    parts.stream.token,
-                    (*path, "stream", "token"),
-                    python_names=False,
-                    owner=name,
-                    steps=(),
-                    class_names={},
-                )
-            checker.check_stream(parts, (*path, "stream"))
-    _check_fields_against_classes(checker, synapses, class_names)
+
+
+def _check_synapse(
+    checker: Checker, name: str, parts: SynapseParts, class_names: dict[str, NodePath]
+) -> None:
+    """One synapse: expand its stream, check its fields, then what the expansion holds."""
+    path: NodePath = ("synapses", name)
+    if parts.stream is not None and parts.stream.format is not None:
+        checker.register_preset((*path, "stream"))
+    if parts.stream is not None and all(spec is not None for spec in parts.response.values()):
+        _expand(checker, parts, parts.stream, path)
+    checker.check_fields(parts, path, class_names)
+    if parts.expansion is not None:
+        _check_expansion(checker, parts, parts.expansion, path, class_names)
+
+
+def _expand(checker: Checker, parts: SynapseParts, stream: StreamSpec, path: NodePath) -> None:
+    """Set ``parts.expansion``; report preset-added response fields that are request fields."""
+    response = {k: v for k, v in parts.response.items() if v is not None}
+    parts.expansion = expand_stream(stream, response)
+    for added in parts.expansion.added_response:
+        if added in parts.request:
+            checker.report(
+                (*path, "stream", "format"),
+                DUPLICATE_NAME,
+                f"preset {stream.format!r} adds response field "
+                f"{added!r}, but {added!r} is a request field; rename the request field",
+                at_key=True,
+            )
+
+
+def _check_expansion(
+    checker: Checker,
+    parts: SynapseParts,
+    expansion: Expansion,
+    path: NodePath,
+    class_names: dict[str, NodePath],
+) -> None:
+    """The preset-added response fields, the stream's ``token`` schema, and the stream."""
+    for added, spec in expansion.added_response.items():
+        checker.check_schema_tree(
+            spec,
+            (*path, "response", added),
+            python_names=True,
+            owner=parts.name,
+            steps=("response", added),
+            class_names=class_names,
+        )
+    if parts.stream is not None and parts.stream.token is not None:
+        checker.check_schema_tree(
+            parts.stream.token,
+            (*path, "stream", "token"),
+            python_names=False,
+            owner=parts.name,
+            steps=(),
+            class_names={},
+        )
+    checker.check_stream(parts, (*path, "stream"))
 
 
 def _check_fields_against_classes(
