@@ -134,51 +134,68 @@ class Checker:
         """$refs, `required`, defaults and property names of a schema and all its sub-schemas."""
         for sub_path, sub_steps, sub in _walk(schema, path, steps):
             if sub.ref is not None:
-                match = _REF.fullmatch(sub.ref)
-                if match is None:
-                    self.report(
-                        (*sub_path, "$ref"),
-                        UNKNOWN_REF,
-                        f"$ref {sub.ref!r} must look like '#/$defs/Name'",
-                    )
-                elif match.group(1) not in self.defs:
-                    known = ", ".join(sorted(self.defs)) or "none are defined"
-                    self.report(
-                        (*sub_path, "$ref"),
-                        UNKNOWN_REF,
-                        f"$ref {sub.ref!r}: no $defs entry {match.group(1)!r} (defined: {known})",
-                    )
-            properties = sub.properties or {}
-            for required in sub.required or []:
-                if required not in properties:
-                    self.report(
-                        (*sub_path, "required"),
-                        BAD_REQUIRED,
-                        f"'required' names {required!r}, which is not in 'properties'",
-                    )
+                self._check_ref(sub.ref, sub_path)
+            self._check_required(sub, sub_path)
             if python_names:
-                for prop in properties:
-                    self.check_name(
-                        (*sub_path, "properties", prop),
-                        "property",
-                        prop,
-                        names.model_property_problem(prop),
-                    )
-                    self.properties.append(((*sub_path, "properties", prop), prop))
-                if properties and sub_steps:
-                    model_name = names.inline_model_name(owner, sub_steps)
-                    problem = names.class_name_problem(model_name, cap_words=False)
-                    if problem is not None and problem[0] == names.SHADOWS:
-                        self.report(
-                            sub_path,
-                            names.SHADOWS,
-                            f"inline model would be generated as class {model_name!r}, which "
-                            f"{problem[1]}; rename the field or its owner",
-                            at_key=True,
-                        )
-                    self.add_class_name(model_name, sub_path, class_names, "inline model")
+                self._check_properties(sub, sub_path, owner, sub_steps, class_names)
             if "default" in sub.model_fields_set:
                 self.check_default(sub, sub_path)
+
+    def _check_ref(self, ref: str, path: NodePath) -> None:
+        """A ``$ref`` must be ``#/$defs/Name`` of a defined entry."""
+        match = _REF.fullmatch(ref)
+        if match is None:
+            self.report((*path, "$ref"), UNKNOWN_REF, f"$ref {ref!r} must look like '#/$defs/Name'")
+        elif match.group(1) not in self.defs:
+            known = ", ".join(sorted(self.defs)) or "none are defined"
+            self.report(
+                (*path, "$ref"),
+                UNKNOWN_REF,
+                f"$ref {ref!r}: no $defs entry {match.group(1)!r} (defined: {known})",
+            )
+
+    def _check_required(self, schema: JsonSchema, path: NodePath) -> None:
+        """Every name in ``required`` must be one of the ``properties``."""
+        properties = schema.properties or {}
+        for required in schema.required or []:
+            if required not in properties:
+                self.report(
+                    (*path, "required"),
+                    BAD_REQUIRED,
+                    f"'required' names {required!r}, which is not in 'properties'",
+                )
+
+    def _check_properties(
+        self,
+        schema: JsonSchema,
+        path: NodePath,
+        owner: str,
+        steps: tuple[str | int, ...],
+        class_names: dict[str, NodePath],
+    ) -> None:
+        """Property names (they become attributes) and the class an inline model becomes."""
+        properties = schema.properties or {}
+        for prop in properties:
+            prop_path = (*path, "properties", prop)
+            self.check_name(prop_path, "property", prop, names.model_property_problem(prop))
+            self.properties.append((prop_path, prop))
+        if properties and steps:
+            self._check_inline_model(names.inline_model_name(owner, steps), path, class_names)
+
+    def _check_inline_model(
+        self, model_name: str, path: NodePath, class_names: dict[str, NodePath]
+    ) -> None:
+        """An inline model's generated class must not shadow a name the module uses or defines."""
+        problem = names.class_name_problem(model_name, cap_words=False)
+        if problem is not None and problem[0] == names.SHADOWS:
+            self.report(
+                path,
+                names.SHADOWS,
+                f"inline model would be generated as class {model_name!r}, which "
+                f"{problem[1]}; rename the field or its owner",
+                at_key=True,
+            )
+        self.add_class_name(model_name, path, class_names, "inline model")
 
     def add_class_name(
         self, name: str, path: NodePath, class_names: dict[str, NodePath], kind: str
@@ -209,26 +226,42 @@ class Checker:
             )
 
     def _mismatch(self, schema: JsonSchema, value: Any) -> str | None:
-        if schema.enum is not None and value not in schema.enum:
-            return "not one of " + ", ".join(_show(v) for v in schema.enum)
-        if "const" in schema.model_fields_set and value != schema.const:
-            return f"the const is {_show(schema.const)}"
+        """Why ``value`` does not fit ``schema`` (the first problem found), or None."""
+        problem = (
+            _choice_mismatch(schema, value)
+            or self._type_mismatch(schema, value)
+            or self._members_mismatch(schema, value)
+            or self._items_mismatch(schema, value)
+        )
+        if problem is None and isinstance(value, dict):
+            return self._object_mismatch(schema, value)
+        return problem
+
+    def _type_mismatch(self, schema: JsonSchema, value: Any) -> str | None:
+        """The value's JSON type against the types the schema admits."""
         types = self.types_of(schema)
         if types is not None and not any(_fits(value, t) for t in types):
             return "expected " + " or ".join(sorted(types)) + f", got {_json_type(value)}"
+        return None
+
+    def _members_mismatch(self, schema: JsonSchema, value: Any) -> str | None:
+        """The value against ``anyOf``/``oneOf``: some member (or an unknown one) must fit."""
         members = schema.any_of or schema.one_of
         if members and not any(
             (r := self.resolve(m)) is None or self._mismatch(r, value) is None for m in members
         ):
             return "it matches none of the anyOf/oneOf members"
-        if isinstance(value, list) and schema.items is not None:
-            item_schema = self.resolve(schema.items)
-            for item in value:
-                item_problem = self._mismatch(item_schema, item) if item_schema else None
-                if item_problem:
-                    return f"item {_show(item)}: {item_problem}"
-        if isinstance(value, dict):
-            return self._object_mismatch(schema, value)
+        return None
+
+    def _items_mismatch(self, schema: JsonSchema, value: Any) -> str | None:
+        """A list's items against ``items``: the first that does not fit."""
+        if not isinstance(value, list) or schema.items is None:
+            return None
+        item_schema = self.resolve(schema.items)
+        for item in value:
+            item_problem = self._mismatch(item_schema, item) if item_schema else None
+            if item_problem:
+                return f"item {_show(item)}: {item_problem}"
         return None
 
     def _object_mismatch(self, schema: JsonSchema, value: dict[str, Any]) -> str | None:
@@ -603,6 +636,15 @@ def _fits(value: Any, json_type: str) -> bool:
     )
 
 
+def _choice_mismatch(schema: JsonSchema, value: Any) -> str | None:
+    """The value against ``enum`` and ``const``."""
+    if schema.enum is not None and value not in schema.enum:
+        return "not one of " + ", ".join(_show(v) for v in schema.enum)
+    if "const" in schema.model_fields_set and value != schema.const:
+        return f"the const is {_show(schema.const)}"
+    return None
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
@@ -616,37 +658,58 @@ def _show(value: Any) -> str:
 def _placeholder_violation(schema: JsonSchema, types: frozenset[str]) -> str | None:
     """Whether the empty placeholder of the field's type breaks its own constraints."""
     if types == {"string"}:
-        if schema.min_length:
-            return (
-                f"the empty placeholder '' violates minLength {schema.min_length}, so the "
-                "axon fails to build the synapse from headers (HTTP 500)"
-            )
-        if schema.pattern is not None:
-            try:
-                if re.search(schema.pattern, "") is None:
-                    return (
-                        f"the empty placeholder '' does not match pattern {schema.pattern!r}, "
-                        "so the axon fails to build the synapse from headers (HTTP 500)"
-                    )
-            except re.error:
-                return None
-    if types == {"array"} and schema.min_items:
+        return _empty_string_violation(schema)
+    if types == {"array"}:
+        return _empty_list_violation(schema)
+    if types and types <= {"integer", "number"}:
+        return _zero_violation(schema)
+    return None
+
+
+def _empty_string_violation(schema: JsonSchema) -> str | None:
+    """Whether the placeholder ``''`` breaks ``minLength`` or ``pattern``."""
+    if schema.min_length:
+        return (
+            f"the empty placeholder '' violates minLength {schema.min_length}, so the "
+            "axon fails to build the synapse from headers (HTTP 500)"
+        )
+    if schema.pattern is None:
+        return None
+    try:
+        matches = re.search(schema.pattern, "") is not None
+    except re.error:
+        return None
+    if matches:
+        return None
+    return (
+        f"the empty placeholder '' does not match pattern {schema.pattern!r}, "
+        "so the axon fails to build the synapse from headers (HTTP 500)"
+    )
+
+
+def _empty_list_violation(schema: JsonSchema) -> str | None:
+    """Whether the placeholder ``[]`` breaks ``minItems``."""
+    if schema.min_items:
         return (
             f"the empty placeholder [] violates minItems {schema.min_items}, so the axon "
             "fails to build the synapse from headers (HTTP 500)"
         )
-    if types and types <= {"integer", "number"}:
-        low, high = schema.minimum, schema.maximum
-        if (
-            (low is not None and low > 0)
-            or (high is not None and high < 0)
-            or (schema.exclusive_minimum is not None and schema.exclusive_minimum >= 0)
-            or (schema.exclusive_maximum is not None and schema.exclusive_maximum <= 0)
-        ):
-            return (
-                "the placeholder 0 is outside the field's bounds, so the axon fails to build "
-                "the synapse from headers (HTTP 500)"
-            )
+    return None
+
+
+def _zero_violation(schema: JsonSchema) -> str | None:
+    """Whether the placeholder ``0`` is outside the bounds."""
+    low, high = schema.minimum, schema.maximum
+    if (
+        (low is not None and low > 0)
+        or (high is not None and high < 0)
+        or (schema.exclusive_minimum is not None and schema.exclusive_minimum >= 0)
+        or (schema.exclusive_maximum is not None and schema.exclusive_maximum <= 0)
+    ):
+        return (
+            "the placeholder 0 is outside the field's bounds, so the axon fails to build "
+            "the synapse from headers (HTTP 500)"
+        )
     return None
 
 
