@@ -32,7 +32,17 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+        line = f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+        return line if line.isprintable() else "".join(map(_visible, line))
+
+
+def _visible(char: str) -> str:
+    """A character as the terminal should see it: escaped if it is not printable.
+
+    A file name or schema key with a line break, a bidi override or a control character would
+    otherwise split the one-line diagnostic or rewrite the terminal.
+    """
+    return char if char.isprintable() else repr(char)[1:-1]
 
 
 def format_node_path(node_path: NodePath) -> str:

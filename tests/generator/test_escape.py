@@ -113,3 +113,11 @@ def test_escape_functions_never_emit_a_line_break() -> None:
             assert len(text.splitlines()) <= 1, (function.__name__, payload)
     with pytest.raises(ValueError):
         escape.literal(float("inf"))
+
+
+def test_a_diagnostic_is_one_visible_line() -> None:
+    from synapsegen.diagnostics import Diagnostic
+
+    shown = str(Diagnostic("dir\nname/\u202es.yaml", 3, 4, "SG901", "key 'a\x1b[2Jb'\u2028x"))
+    assert shown == "dir\\nname/\\u202es.yaml:3:4: SG901 key 'a\\x1b[2Jb'\\u2028x"
+    assert len(shown.splitlines()) == 1
