@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .kinds.targets import TARGETS
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostic
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true",
         help="write nothing; report stale, missing and extra files and exit 1 if there are any",
     )  # fmt: skip
-    parser.add_argument("--runtime", choices=("synapsegen", "bittensor"), default=None)
+    parser.add_argument("--runtime", choices=tuple(TARGETS), default=None)
     parser.add_argument(
         "--templates", type=Path, metavar="DIR",
         help="folder of Jinja templates that replace the shipped ones of the same name "

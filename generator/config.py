@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .kinds.targets import TARGETS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-
-RUNTIMES = ("synapsegen", "bittensor")
 
 
 class ConfigError(Exception):
@@ -106,8 +106,8 @@ def _optional_path(path: Path, table: dict[str, Any], key: str) -> str | None:
 
 
 def _runtime(path: Path, table: dict[str, Any]) -> str | None:
-    """``runtime``: one of :data:`RUNTIMES`, or None when not set."""
+    """``runtime``: a runtime target (``synapsegen.kinds.targets``), or None when not set."""
     runtime = table.get("runtime")
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ConfigError(f"{path}: [tool.synapsegen] runtime must be one of {', '.join(RUNTIMES)}")
+    if runtime is not None and runtime not in TARGETS:
+        raise ConfigError(f"{path}: [tool.synapsegen] runtime must be one of {', '.join(TARGETS)}")
     return runtime

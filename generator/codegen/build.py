@@ -126,7 +126,9 @@ class RuleContext:
         if self.text_payload:
             return ReadIR(self.token, (), self.token, False, guard=False, text=True, where="token")
         if path is None:
-            return ReadIR(self.token, (), self.token, self.root_is_dict, True, False, "token")
+            # A token checked to be an object is never None: no guard (nor a nested `if`).
+            guard = not self.root_is_dict
+            return ReadIR(self.token, (), self.token, self.root_is_dict, guard, False, "token")
         steps = parse_path(path)
         assert steps is not None  # SG412
         return ReadIR(self.token, steps, "value", self.root_is_dict, True, False, path)

@@ -1,6 +1,7 @@
 """What a kind is: the interface every framing, rule op and runtime target implements.
 
-A kind is one module under ``synapsegen.kinds`` plus one template under ``templates/``:
+A kind is one module under ``synapsegen.kinds`` plus one template under ``templates/``
+(runtime targets need no pydantic and have their base in :mod:`synapsegen.kinds.targets`):
 
 - its **options**: a pydantic model whose fields are the schema keys the kind owns (mixed into
   ``StreamSpec`` or ``RuleSpec`` by :mod:`synapsegen.language.spec`);
@@ -87,6 +88,8 @@ class Op:
     """The JSON type the target field must have (None: any)."""
     reads_text: ClassVar[bool] = False
     """Whether the op applies to text tokens (``payload: text``)."""
+    yields_text: ClassVar[bool] = False
+    """Whether the op's text is what ``yields: text`` yields."""
     Options: ClassVar[type[Options]] = Options
 
     @property
@@ -114,15 +117,3 @@ class Op:
     def build(self, rule: RuleSpec, context: RuleContext) -> Any:
         """The op's IR: ``context`` gives the reads of the token and the fields' accumulators."""
         raise NotImplementedError
-
-
-class Target:
-    """The runtime the generated classes stand on (their base classes and response type)."""
-
-    name: ClassVar[str]
-    summary: ClassVar[str]
-
-    @property
-    def template(self) -> str:
-        """The template holding this target's macros (imports, response class)."""
-        return f"targets/{self.name}.py.jinja"

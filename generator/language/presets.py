@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..kinds import FRAMINGS, Framing
+from ..kinds import FRAMINGS, OPS, Framing
 from .spec import EndSpec, FieldSpec, JsonSchema, RuleSpec, ServerSpec, StreamSpec
 
 COMPLETION_FIELD: dict[str, Any] = {
@@ -122,6 +122,10 @@ def expand_stream(
                 added[name] = FieldSpec.model_validate(spec)
         values = _preset_values(stream.format, [*response, *added])
     given = {key: getattr(stream, key) for key in stream.model_fields_set if key != "format"}
+    if "rules" in given and "yields" not in given:
+        # The preset's `yields` describes the preset's rules; for the schema's own rules it is
+        # derived again (text only if a rule yields text).
+        values.pop("yields", None)
     values.update(given)
     values["format"] = None
     merged = stream.model_copy(update=values)
@@ -175,9 +179,9 @@ def _normalized_rules(stream: StreamSpec) -> dict[str, Any]:
 
 
 def _yields_and_deserialize_defaults(stream: StreamSpec) -> dict[str, Any]:
-    """``yields`` and ``deserialize``, derived from the first ``concat`` rule (if any)."""
+    """``yields`` and ``deserialize``, derived from the first rule that yields text (concat)."""
     updates: dict[str, Any] = {}
-    first_concat = next((rule for rule in stream.rules or [] if rule.op == "concat"), None)
+    first_concat = next((rule for rule in stream.rules or [] if OPS[rule.op].yields_text), None)
     if stream.yields is None:
         updates["yields"] = "text" if first_concat is not None else "token"
     if stream.deserialize is None:

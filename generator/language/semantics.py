@@ -38,6 +38,7 @@ ERROR_EVENT = "SG409"
 DESERIALIZE = "SG410"
 INCOMPLETE_STREAM = "SG411"
 BAD_PATH = "SG412"
+YIELDS = "SG413"
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
 
@@ -385,6 +386,15 @@ class Checker:
                 *rule_path, "field")  # fmt: skip
             for target in op.targets(rule):
                 self._check_target(op, target, where, synapse, response)
+        rules = stream.rules or []
+        if stream.yields == "text" and rules and not any(OPS[r.op].yields_text for r in rules):
+            yielding = ", ".join(name for name, op in OPS.items() if op.yields_text)
+            self.report(
+                (*path, "yields"),
+                YIELDS,
+                f"`yields: text` yields the text of {yielding} rules, and this stream has "
+                "none: it would yield nothing; use `yields: token`",
+            )
         self._check_deserialize(stream, path, synapse, response)
 
     def _check_framing(self, stream: StreamSpec, path: NodePath, given: set[str]) -> None:

@@ -56,6 +56,7 @@ SG409   ``server.error_event`` with a text payload.
 SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model.
 SG411   Explicit stream without framing or without rules.
 SG412   A rule ``path``, ``key`` or ``set`` path that is not a path (``a..b``, ``a[x]``, empty).
+SG413   ``yields: text`` on a stream with no rule whose text it could yield (no ``concat``).
 SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
         fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
 SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..base import Target
+from . import Target
 
 
 class SynapsegenRuntime(Target):
