@@ -76,7 +76,10 @@ def _read_table(path: Path) -> dict[str, Any] | None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    table = data.get("tool", {}).get("synapsegen")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):  # `tool = 1` is valid TOML, and not our problem to keep
+        return None
+    table = tool.get("synapsegen")
     if table is None:
         return None
     if not isinstance(table, dict):

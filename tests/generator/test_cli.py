@@ -136,6 +136,20 @@ def test_bad_pyproject_is_an_input_error(project: Path, capsys: pytest.CaptureFi
     assert "output must be a path" in capsys.readouterr().err
 
 
+def test_a_non_table_tool_key_is_not_ours(project: Path) -> None:
+    # Valid TOML that another tool may own: ignored, not an internal error.
+    (project / "pyproject.toml").write_text("tool = 1\n")
+    assert main(["schemas", "-o", "out"]) == 0
+
+
+def test_an_unknown_runtime_in_pyproject_is_an_input_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text('[tool.synapsegen]\nruntime = "fiber"\n')
+    assert main(["schemas", "-o", "out"]) == 2
+    assert "runtime must be one of synapsegen, bittensor" in capsys.readouterr().err
+
+
 def test_version_and_schema_command() -> None:
     exe = str(Path(sys.executable).with_name("synapsegen"))
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
