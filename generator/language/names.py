@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from .. import runtime
 
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
-"""Fixed rather than ``keyword.softkwlist``, so the answer does not depend on the Python version."""
+"""Soft keywords are fine as names (``type`` is the most common JSON key): Python reads them as
+keywords only in their statements. Listed so tests can draw them."""
 
 SYNAPSE_BASE_FIELDS = frozenset(
     {
@@ -124,8 +125,6 @@ def identifier_problem(name: str) -> Problem | None:
         )
     if keyword.iskeyword(name):
         return KEYWORD, "is a Python keyword"
-    if name in SOFT_KEYWORDS:
-        return KEYWORD, "is a Python soft keyword"
     if name.startswith("_"):
         return PRIVATE, "starts with '_' (pydantic treats such names as private, not as fields)"
     return None

@@ -439,6 +439,14 @@ class Checker:
                 "`server.error_event` needs a JSON payload; with text the error would "
                 "be indistinguishable from tokens",
             )
+        key = stream.server.error_message_key
+        if stream.server.error_event is not None and key in stream.server.error_event:
+            self.report(
+                (*path, "server", "error_message_key"),
+                ERROR_EVENT,
+                f"`server.error_message_key` {key!r} is also a tag of `error_event`: the "
+                "message would overwrite the tag, and clients would not recognise the event",
+            )
         if stream.token is not None and stream.payload == "text":
             self.report(
                 (*path, "token"),

@@ -25,7 +25,8 @@ SG103   Wrong type of value (e.g. a list where a string is expected).
 SG104   Value not among the allowed choices (e.g. ``framing: ssee``), or unsupported version.
 SG105   Value out of range or too short/long (e.g. ``max_frame_bytes: 0``, empty ``synapses``).
 SG201   Name is not a valid Python identifier.
-SG202   Name is a Python keyword or soft keyword (``class``, ``match``, ``type``, ...).
+SG202   Name is a Python keyword (``class``, ``from``, ...); soft keywords (``match``,
+        ``type``) are fine.
 SG203   Name is reserved: a field of bittensor's Synapse, a method of the runtime classes, an
         attribute of pydantic's BaseModel or a ``model_*`` name.
 SG204   Name starts with ``_``.
@@ -52,7 +53,7 @@ SG406   Framing and payload do not fit (raw+json, json-seq+text, lines/sse witho
 SG407   ``sentinel`` without sse framing, ``delimiter`` without lines framing.
 SG408   ``end`` does not fit the stream (sentinel signal without a sentinel, event signal without
         an event, an event with another signal or with a text payload).
-SG409   ``server.error_event`` with a text payload.
+SG409   ``server.error_event`` with a text payload, or whose tags include the message key.
 SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model.
 SG411   Explicit stream without framing or without rules.
 SG412   A rule ``path``, ``key`` or ``set`` path that is not a path (``a..b``, ``a[x]``, empty).
