@@ -14,43 +14,42 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# For type checkers: ``__all__`` below is computed, so each name is re-exported explicitly
+# (``import X as X``). tests/runtime/test_runtime_imports.py checks these match _EXPORTS.
 if TYPE_CHECKING:
-    from .accumulate import TextParts, response_json
-    from .axon import Axon, AxonInfo
-    from .codecs import (
-        JSONSeqDecoder,
-        LineDecoder,
-        SSEDecoder,
-        TextDecoder,
-        decode_json_frame,
-        decode_text_frame,
-        encode_json_line,
-        encode_json_value,
-        encode_line,
-        encode_sse,
-        encode_sse_json,
-        encode_text,
-    )
-    from .dendrite import AxonTarget, Dendrite
-    from .errors import (
-        FirstByteTimeout,
-        FrameTooLarge,
-        MalformedFrame,
-        MinerError,
-        SignatureError,
-        StreamError,
-        StreamTooLarge,
-        TruncatedStream,
-    )
-    from .streaming import token_streamer
-    from .synapse import (
-        BTStreamingResponse,
-        BTStreamingResponseModel,
-        StreamingSynapse,
-        Synapse,
-        TerminalInfo,
-        split_terminal_headers,
-    )
+    from .accumulate import TextParts as TextParts
+    from .accumulate import response_json as response_json
+    from .axon import Axon as Axon
+    from .axon import AxonInfo as AxonInfo
+    from .codecs import JSONSeqDecoder as JSONSeqDecoder
+    from .codecs import LineDecoder as LineDecoder
+    from .codecs import SSEDecoder as SSEDecoder
+    from .codecs import TextDecoder as TextDecoder
+    from .codecs import decode_json_frame as decode_json_frame
+    from .codecs import decode_text_frame as decode_text_frame
+    from .codecs import encode_json_line as encode_json_line
+    from .codecs import encode_json_value as encode_json_value
+    from .codecs import encode_line as encode_line
+    from .codecs import encode_sse as encode_sse
+    from .codecs import encode_sse_json as encode_sse_json
+    from .codecs import encode_text as encode_text
+    from .dendrite import AxonTarget as AxonTarget
+    from .dendrite import Dendrite as Dendrite
+    from .errors import FirstByteTimeout as FirstByteTimeout
+    from .errors import FrameTooLarge as FrameTooLarge
+    from .errors import MalformedFrame as MalformedFrame
+    from .errors import MinerError as MinerError
+    from .errors import SignatureError as SignatureError
+    from .errors import StreamError as StreamError
+    from .errors import StreamTooLarge as StreamTooLarge
+    from .errors import TruncatedStream as TruncatedStream
+    from .streaming import token_streamer as token_streamer
+    from .synapse import BTStreamingResponse as BTStreamingResponse
+    from .synapse import BTStreamingResponseModel as BTStreamingResponseModel
+    from .synapse import StreamingSynapse as StreamingSynapse
+    from .synapse import Synapse as Synapse
+    from .synapse import TerminalInfo as TerminalInfo
+    from .synapse import split_terminal_headers as split_terminal_headers
 
 _EXPORTS: dict[str, str] = {
     "TextParts": "accumulate",
@@ -88,41 +87,7 @@ _EXPORTS: dict[str, str] = {
     "token_streamer": "streaming",
 }
 
-__all__ = [
-    "Axon",
-    "AxonInfo",
-    "AxonTarget",
-    "BTStreamingResponse",
-    "BTStreamingResponseModel",
-    "Dendrite",
-    "FirstByteTimeout",
-    "FrameTooLarge",
-    "JSONSeqDecoder",
-    "LineDecoder",
-    "MalformedFrame",
-    "MinerError",
-    "SSEDecoder",
-    "SignatureError",
-    "StreamError",
-    "StreamTooLarge",
-    "StreamingSynapse",
-    "Synapse",
-    "TerminalInfo",
-    "TextDecoder",
-    "TextParts",
-    "TruncatedStream",
-    "decode_json_frame",
-    "decode_text_frame",
-    "encode_json_line",
-    "encode_json_value",
-    "encode_line",
-    "encode_sse",
-    "encode_sse_json",
-    "encode_text",
-    "response_json",
-    "split_terminal_headers",
-    "token_streamer",
-]
+__all__ = sorted(_EXPORTS)  # what ``synapsegen.runtime`` exports: one list, _EXPORTS
 
 
 def __getattr__(name: str) -> Any:

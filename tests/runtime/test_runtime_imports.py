@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+
+import synapsegen.runtime as runtime
 
 # Generator-side modules a miner or validator must never need at run time.
 FORBIDDEN = ("jinja2", "datamodel_code_generator", "ruff", "yaml", "synapsegen.language.spec")
@@ -42,3 +45,19 @@ def test_every_export_resolves_without_generator_modules() -> None:
 def test_models_and_signing_import_alone() -> None:
     """The models and signing need neither the generator nor aiohttp (server side)."""
     _run(CHECK_MODELS)
+
+
+def test_type_checking_reexports_match_the_lazy_exports() -> None:
+    """The ``if TYPE_CHECKING:`` imports type checkers see name the same modules as _EXPORTS."""
+    assert runtime.__file__ is not None
+    with open(runtime.__file__, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    guarded = next(node for node in tree.body if isinstance(node, ast.If))
+    reexports = {
+        alias.asname: (node.module or "").lstrip(".")
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name
+    }
+    assert reexports == runtime._EXPORTS
