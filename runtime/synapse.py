@@ -152,6 +152,11 @@ _BUILTIN_PLACEHOLDERS: dict[type[Any], str] = {
 # --------------------------------------------------------------------------------------------
 
 
+def _info_field(name: str, description: str, example: Any) -> Any:
+    """A TerminalInfo field: None by default, titled with its own name, one example."""
+    return Field(default=None, title=name, description=description, examples=[example])
+
+
 class TerminalInfo(BaseModel):
     """Metadata of one end of a call: ``synapse.dendrite`` (client) or ``synapse.axon`` (server).
 
@@ -161,65 +166,31 @@ class TerminalInfo(BaseModel):
 
     model_config = ConfigDict(validate_assignment=True)
 
-    status_code: int | None = Field(
-        default=None,
-        title="status_code",
-        description="HTTP-like status of the call.",
-        examples=[200],
+    status_code: int | None = _info_field("status_code", "HTTP-like status of the call.", 200)
+    status_message: str | None = _info_field(
+        "status_message", "Text describing the status.", "Success"
     )
-    status_message: str | None = Field(
-        default=None,
-        title="status_message",
-        description="Text describing the status.",
-        examples=["Success"],
+    process_time: float | None = _info_field(
+        "process_time", "Seconds spent on this side of the call.", 0.1
     )
-    process_time: float | None = Field(
-        default=None,
-        title="process_time",
-        description="Seconds spent on this side of the call.",
-        examples=[0.1],
+    ip: str | None = _info_field("ip", "IP address of the terminal.", "198.51.100.20")
+    port: int | None = _info_field("port", "Port of the terminal.", 8091)
+    version: int | None = _info_field(
+        "version", "version_as_int of the sender's bittensor, e.g. 10005000.", 10005000
     )
-    ip: str | None = Field(
-        default=None,
-        title="ip",
-        description="IP address of the terminal.",
-        examples=["198.51.100.20"],
+    nonce: int | None = _info_field(
+        "nonce", "time.time_ns() when the call was signed.", 1700000000123456789
     )
-    port: int | None = Field(
-        default=None,
-        title="port",
-        description="Port of the terminal.",
-        examples=[8091],
+    uuid: str | None = _info_field(
+        "uuid", "uuid1 of the terminal object.", "5f0b6a2e-8a4d-11ef-8c1e-0242ac110002"
     )
-    version: int | None = Field(
-        default=None,
-        title="version",
-        description="version_as_int of the sender's bittensor, e.g. 10005000.",
-        examples=[10005000],
+    hotkey: str | None = _info_field(
+        "hotkey",
+        "SS58 address of the terminal's hotkey.",
+        "5HB7kpn92RS7uF9uWn8bXSvPVKFPg8kPUFDd5sbveGjX6Dbi",
     )
-    nonce: int | None = Field(
-        default=None,
-        title="nonce",
-        description="time.time_ns() when the call was signed.",
-        examples=[1700000000123456789],
-    )
-    uuid: str | None = Field(
-        default=None,
-        title="uuid",
-        description="uuid1 of the terminal object.",
-        examples=["5f0b6a2e-8a4d-11ef-8c1e-0242ac110002"],
-    )
-    hotkey: str | None = Field(
-        default=None,
-        title="hotkey",
-        description="SS58 address of the terminal's hotkey.",
-        examples=["5HB7kpn92RS7uF9uWn8bXSvPVKFPg8kPUFDd5sbveGjX6Dbi"],
-    )
-    signature: str | None = Field(
-        default=None,
-        title="signature",
-        description="'0x' + hex sr25519 signature.",
-        examples=["0x" + "00" * 64],
+    signature: str | None = _info_field(
+        "signature", "'0x' + hex sr25519 signature.", "0x" + "00" * 64
     )
 
     _cast_ints = field_validator("status_code", "port", "version", "nonce", mode="before")(_to_int)
@@ -304,6 +275,11 @@ def _compute_required_fields(cls: type[Synapse]) -> tuple[str, ...]:
     return tuple(schema.get("required", ()))
 
 
+def _base_field(name: str, default: Any, description: str, **more: Any) -> Any:
+    """A Synapse base field: titled with its own name, left out of repr()."""
+    return Field(default=default, title=name, repr=False, description=description, **more)
+
+
 class Synapse(BaseModel):
     """Base class of every synapse: the request/response model of one axon route.
 
@@ -314,52 +290,32 @@ class Synapse(BaseModel):
 
     model_config = ConfigDict(validate_assignment=True)
 
-    name: str | None = Field(
-        default=None,
-        title="name",
-        repr=False,
-        description="Route name; always forced to the class name.",
-        examples=["Forward"],
+    name: str | None = _base_field(
+        "name", None, "Route name; always forced to the class name.", examples=["Forward"]
     )
-    timeout: float | None = Field(
-        default=12.0,
-        title="timeout",
-        repr=False,
-        description="Total call timeout in seconds, set by the dendrite.",
-        examples=[12.0],
+    timeout: float | None = _base_field(
+        "timeout", 12.0, "Total call timeout in seconds, set by the dendrite.", examples=[12.0]
     )
-    total_size: int | None = Field(
-        default=0,
-        title="total_size",
-        repr=False,
-        description="Informational size of the synapse (written by to_headers()).",
+    total_size: int | None = _base_field(
+        "total_size",
+        0,
+        "Informational size of the synapse (written by to_headers()).",
         examples=[1000],
     )
-    header_size: int | None = Field(
-        default=0,
-        title="header_size",
-        repr=False,
-        description="Informational size of the header dict.",
-        examples=[1000],
+    header_size: int | None = _base_field(
+        "header_size", 0, "Informational size of the header dict.", examples=[1000]
     )
-    dendrite: TerminalInfo | None = Field(
-        default=TerminalInfo(),
-        title="dendrite",
-        repr=False,
-        description="Client-side terminal information.",
+    dendrite: TerminalInfo | None = _base_field(
+        "dendrite", TerminalInfo(), "Client-side terminal information."
     )
-    axon: TerminalInfo | None = Field(
-        default=TerminalInfo(),
-        title="axon",
-        repr=False,
-        description="Server-side terminal information.",
+    axon: TerminalInfo | None = _base_field(
+        "axon", TerminalInfo(), "Server-side terminal information."
     )
-    computed_body_hash: str | None = Field(
-        default="",
-        title="computed_body_hash",
-        repr=False,
+    computed_body_hash: str | None = _base_field(
+        "computed_body_hash",
+        "",
+        "Body hash received in the computed_body_hash header (frozen).",
         frozen=True,
-        description="Body hash received in the computed_body_hash header (frozen).",
     )
 
     required_hash_fields: ClassVar[tuple[str, ...]] = ()
