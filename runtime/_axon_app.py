@@ -35,7 +35,7 @@ import time
 import uuid as uuid_module
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bittensor_wallet import Keypair
@@ -121,31 +121,22 @@ def _min_limit(first: float | None, second: float | None) -> float | None:
     return max(min(limits), 0.0) if limits else None
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class AxonApp:
     """ASGI application serving the attached synapse routes (see the module docstring).
 
-    Normally built and owned by ``Axon``; usable on its own under any ASGI server.
+    Normally built and owned by ``Axon``; usable on its own under any ASGI server. Built with
+    keyword arguments only; compared by identity.
     """
 
-    def __init__(
-        self,
-        *,
-        keypair: Keypair,
-        uuid: str,
-        nonces: NonceStore,
-        gate: PriorityGate,
-        max_body_bytes: int | None,
-        stream_timeout_grace: float | None,
-        body_timeout: float | None = 60.0,
-    ) -> None:
-        self.keypair = keypair
-        self.body_timeout = body_timeout
-        self.uuid = uuid
-        self.nonces = nonces
-        self.gate = gate
-        self.max_body_bytes = max_body_bytes
-        self.stream_timeout_grace = stream_timeout_grace
-        self.routes: dict[str, Route] = {}
+    keypair: Keypair
+    uuid: str
+    nonces: NonceStore
+    gate: PriorityGate
+    max_body_bytes: int | None
+    stream_timeout_grace: float | None
+    body_timeout: float | None = 60.0
+    routes: dict[str, Route] = field(default_factory=dict, init=False)
 
     # ---- ASGI entry point -------------------------------------------------------------------
 
