@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from bittensor_wallet import Keypair
 from pydantic import PrivateAttr
 
+from synapsegen.runtime.codecs import TextDecoder
 from synapsegen.runtime.dendrite import AxonTarget
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
 
@@ -196,6 +197,23 @@ def _terminal_json(synapse: Synapse, response: Any) -> dict[str, Any]:
     parts = split_terminal_headers(response.headers)
     data["axon"], data["dendrite"] = parts["axon"], parts["dendrite"]
     return data
+
+
+async def runtime_text(synapse: Any, response: Any) -> AsyncIterator[str]:
+    """A ``process_streaming_response`` the way generated code does it: raw UTF-8 text decoded
+    incrementally with the runtime's ``TextDecoder`` (a character cut at the end of the stream is
+    a TruncatedStream), accumulated locally and assigned to ``completion`` even when the stream
+    fails, so what came survives a timeout or a cut."""
+    decoder = TextDecoder()
+    parts: list[str] = []
+    try:
+        async for chunk in response.content.iter_any():
+            for text in decoder.feed(chunk):
+                parts.append(text)
+                yield text
+        decoder.close()  # returns no text: TextDecoder buffers at most an incomplete character
+    finally:
+        synapse.completion = "".join(parts)
 
 
 class TextPrompt(Synapse):

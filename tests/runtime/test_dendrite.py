@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from pydantic import Field
 
-from synapsegen.runtime.codecs import MalformedFrame, TextDecoder, TruncatedStream
+from synapsegen.runtime.codecs import MalformedFrame, TruncatedStream
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
 from synapsegen.runtime.signing import VERSION_AS_INT, request_message, verify
 from synapsegen.runtime.streaming import MinerError
@@ -27,6 +27,7 @@ from ._dendrite_helpers import (
     echo_json_script,
     http_response,
     keypair,
+    runtime_text,
     send_bytes,
 )
 
@@ -369,17 +370,7 @@ def test_error_mapping_uses_exact_types() -> None:
 class Text(TokenStream):
     """Decodes with the runtime's TextDecoder: a truncated character is a TruncatedStream."""
 
-    async def process_streaming_response(self, response: Any) -> Any:
-        decoder = TextDecoder()
-        parts: list[str] = []
-        try:
-            async for chunk in response.content.iter_any():
-                for text in decoder.feed(chunk):
-                    parts.append(text)
-                    yield text
-            decoder.close()
-        finally:
-            self.completion = "".join(parts)
+    process_streaming_response = runtime_text
 
 
 async def test_stream_errors_are_recorded_as_422_not_swallowed() -> None:

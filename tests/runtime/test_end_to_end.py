@@ -2,8 +2,8 @@
 
 The streaming synapse is written by hand the way generated code should be: raw UTF-8 text into
 ``completion``, decoded incrementally with ``TextDecoder`` (so characters split across sends
-survive), accumulated locally and assigned (kept even when the stream is cut), every field returned
-by ``extract_response_json``. The server side produces tokens with ``token_streamer``.
+survive), accumulated locally and assigned (kept even when the stream is cut): that is
+``_dendrite_helpers.runtime_text``; every field returned by ``extract_response_json``. The server side produces tokens with ``token_streamer``.
 """
 
 import asyncio
@@ -12,12 +12,11 @@ from contextlib import AsyncExitStack
 from typing import Any, ClassVar
 
 from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.codecs import TextDecoder
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
 from synapsegen.runtime.streaming import token_streamer
-from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
+from synapsegen.runtime.synapse import StreamingSynapse, split_terminal_headers
 
-from ._dendrite_helpers import keypair
+from ._dendrite_helpers import TextPrompt, keypair, runtime_text
 
 VALIDATOR = keypair("validator")
 MINER = keypair("miner")
@@ -26,15 +25,8 @@ OTHER = keypair("other")
 TEXT = "Hello, wörld! héllo 🙂\nnext line\n"
 
 
-class Echo(Synapse):
-    """Non-streaming: the axon reverses the prompt."""
-
-    required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
-    prompt: str
-    completion: str = ""
-
-    def deserialize(self) -> str:
-        return self.completion
+class Echo(TextPrompt):
+    """Non-streaming, on its own route: the axon reverses the prompt."""
 
 
 class Chat(StreamingSynapse):
@@ -46,19 +38,7 @@ class Chat(StreamingSynapse):
     delay: float = 0.0
     completion: str = ""
 
-    async def process_streaming_response(self, response: Any) -> AsyncIterator[str]:
-        decoder = TextDecoder()
-        parts: list[str] = []
-        try:
-            async for chunk in response.content.iter_any():
-                for text in decoder.feed(chunk):
-                    parts.append(text)
-                    yield text
-            for text in decoder.close():
-                parts.append(text)
-                yield text
-        finally:
-            self.completion = "".join(parts)  # partial text survives a timeout
+    process_streaming_response = runtime_text  # partial text survives a timeout
 
     def extract_response_json(self, response: Any) -> dict[str, Any]:
         return {**self.model_dump(), **split_terminal_headers(response.headers)}
