@@ -9,8 +9,6 @@ import codecs
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any, ClassVar
 
 from bittensor_wallet import Keypair
@@ -20,13 +18,7 @@ from synapsegen.runtime.codecs import TextDecoder
 from synapsegen.runtime.dendrite import AxonTarget
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
 
-VECTORS_DIR = Path(__file__).parents[1] / "vectors"
-
-
-@cache
-def load_vectors(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((VECTORS_DIR / name).read_text(encoding="utf-8"))
-    return data
+from ._vectors import load as load_vectors
 
 
 def keypair(name: str) -> Keypair:

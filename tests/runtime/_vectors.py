@@ -40,8 +40,9 @@ _ENUM_BASES: dict[str, tuple[type, ...]] = {
 }
 
 
-class _TokenStreamBase(StreamingSynapse):
-    """Concrete StreamingSynapse used as the base of streaming classes in the vectors."""
+class RawStream(StreamingSynapse):
+    """Concrete StreamingSynapse used as the base of streaming classes in the vectors: yields the
+    raw chunks, extracts nothing."""
 
     async def process_streaming_response(self, response: Any) -> AsyncIterator[Any]:
         async for chunk in response.content.iter_any():
@@ -159,7 +160,7 @@ class ClassBuilder:
                 **namespace["__annotations__"],
             }
             namespace["required_hash_fields"] = Field(default=list(hash_fields), frozen=True)
-        parent: type[Synapse] = _TokenStreamBase if base == "StreamingSynapse" else Synapse
+        parent: type[Synapse] = RawStream if base == "StreamingSynapse" else Synapse
         cls: type[Synapse] = types.new_class(
             name, (parent,), exec_body=lambda ns: ns.update(namespace)
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-VECTORS_DIR = Path(__file__).parents[1] / "vectors"
+from ._vectors import VECTORS_DIR
 
 
 @pytest.fixture(scope="session")

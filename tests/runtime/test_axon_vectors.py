@@ -30,7 +30,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,7 +41,9 @@ from starlette.types import Send
 
 from synapsegen.runtime.axon import Axon
 from synapsegen.runtime.signing import axon_message, request_message, sign
-from synapsegen.runtime.synapse import StreamingSynapse, Synapse
+from synapsegen.runtime.synapse import Synapse
+
+from ._vectors import RawStream
 
 CASE_IDS = [
     "stream_success",
@@ -93,29 +95,20 @@ PLACEHOLDER = re.compile(r"<[a-z_]+>")
 # ---- the recorded axon's routes -----------------------------------------------------------------
 
 
-class _Stream(StreamingSynapse):
-    async def process_streaming_response(self, response: Any) -> AsyncIterator[Any]:
-        async for chunk in response.content.iter_any():
-            yield chunk
-
-    def extract_response_json(self, response: Any) -> dict[str, Any]:
-        return {}
-
-
 class TextPrompt(Synapse):
     required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
     prompt: str
     completion: str = ""
 
 
-class TokenStream(_Stream):
+class TokenStream(RawStream):
     required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
     prompt: str
     fail_after: int = -1
     completion: str = ""
 
 
-class JsonTokenStream(_Stream):
+class JsonTokenStream(RawStream):
     required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
     prompt: str
     completion: str = ""

@@ -3,7 +3,8 @@
 The streaming synapse is written by hand the way generated code should be: raw UTF-8 text into
 ``completion``, decoded incrementally with ``TextDecoder`` (so characters split across sends
 survive), accumulated locally and assigned (kept even when the stream is cut): that is
-``_dendrite_helpers.runtime_text``; every field returned by ``extract_response_json``. The server side produces tokens with ``token_streamer``.
+``_dendrite_helpers.runtime_text``; every field returned by ``extract_response_json``. The
+server side produces tokens with ``token_streamer``.
 """
 
 import asyncio
