@@ -26,8 +26,10 @@ from starlette.types import Send
 
 from synapsegen.runtime._axon_guards import NonceStore, PriorityGate
 from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.signing import VERSION_AS_INT, axon_message, request_message, sign
+from synapsegen.runtime.signing import VERSION_AS_INT, request_message, sign
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, TerminalInfo
+
+from ._wire import axon_signature_verifies
 
 DENDRITE_UUID = "5f0b6a2e-8a4d-11ef-8c1e-0242ac110002"
 
@@ -226,13 +228,7 @@ def check_error_headers(reply: Reply, keys: Keys, axon: Axon, *, name: str) -> N
     assert headers["bt_header_axon_uuid"] == axon.uuid
     assert headers["bt_header_dendrite_ip"] == "127.0.0.1"  # the TCP peer, not the claimed IP
     assert int(headers["bt_header_dendrite_port"]) > 0
-    message = axon_message(
-        int(headers["bt_header_axon_nonce"]),
-        headers.get("bt_header_dendrite_hotkey", "None"),
-        headers["bt_header_axon_hotkey"],
-        headers["bt_header_axon_uuid"],
-    )
-    assert keys.miner.verify(message, headers["bt_header_axon_signature"])
+    assert axon_signature_verifies(headers, keys.miner)
     names = [k for k, _ in reply.raw_headers]
     assert names[-2:] == ["content-length", "content-type"]
     assert all(k == k.lower() for k in names)

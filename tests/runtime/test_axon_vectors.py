@@ -40,10 +40,11 @@ from bittensor_wallet import Keypair
 from starlette.types import Send
 
 from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.signing import axon_message, request_message, sign
+from synapsegen.runtime.signing import request_message, sign
 from synapsegen.runtime.synapse import Synapse
 
 from ._vectors import RawStream
+from ._wire import axon_signature_verifies, recorded_message
 
 CASE_IDS = [
     "stream_success",
@@ -259,12 +260,7 @@ def render_request(case: dict[str, Any], values: dict[str, str]) -> bytes:
 
     request = case["request"]
     body = fill(_decode(request["body"]).decode("utf-8")).encode("utf-8")
-    lines = [request["request_line"]]
-    for name, value in request["headers"]:
-        if name.lower() == "content-length":
-            value = str(len(body))
-        lines.append(f"{name}: {fill(value)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return recorded_message(request["request_line"], request["headers"], body, fill)
 
 
 def signed_values(case: dict[str, Any], vectors: Vectors, port: int) -> dict[str, str]:
@@ -341,13 +337,7 @@ async def test_recorded_exchange(case_id: str, vectors: Vectors, axon: Axon) -> 
     # The axon's own signature on error responses verifies with the miner key.
     headers = dict(reply.headers)
     if "bt_header_axon_signature" in headers:
-        message = axon_message(
-            int(headers["bt_header_axon_nonce"]),
-            headers.get("bt_header_dendrite_hotkey", "None"),
-            headers["bt_header_axon_hotkey"],
-            headers["bt_header_axon_uuid"],
-        )
-        assert vectors.miner.verify(message, headers["bt_header_axon_signature"])
+        assert axon_signature_verifies(headers, vectors.miner)
 
     # Body: chunk by chunk for streams, by pattern otherwise.
     if recorded.get("chunked"):

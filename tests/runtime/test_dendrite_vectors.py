@@ -29,6 +29,7 @@ from ._dendrite_helpers import (
     make_synapse,
     send_bytes,
 )
+from ._wire import recorded_message
 
 ERRORS = load_vectors("dendrite_errors.json")
 RESPONSES = load_vectors("responses.json")
@@ -57,12 +58,12 @@ def response_bytes(response: dict[str, Any], body_override: bytes | None = None)
         body = base64.b64decode(body_spec["data"])
     else:
         body = substitute(body_spec["data"], placeholders).encode("utf-8")
-    lines = [response["status_line"]]
-    for name, value in response["headers"]:
-        if name.lower() == "content-length":
-            value = str(len(body))
-        lines.append(f"{name}: {substitute(value, placeholders)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return recorded_message(
+        response["status_line"],
+        response["headers"],
+        body,
+        lambda value: substitute(value, placeholders),
+    )
 
 
 def stream_headers() -> list[tuple[str, str]]:
