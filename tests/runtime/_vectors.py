@@ -1,4 +1,4 @@
-"""Load the recorded wire vectors and build the synapse classes they describe.
+"""Load the recorded wire vectors, build the synapse classes they describe, check recorded errors.
 
 The vector files describe classes neutrally (``definitions`` for nested models and enums,
 ``classes`` or per-vector ``fields`` for synapses). ``ClassBuilder`` turns those descriptions into
@@ -13,11 +13,12 @@ import copy
 import enum
 import json
 import types
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional
 
+import pytest
 from pydantic import BaseModel, Field
 
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse
@@ -30,6 +31,18 @@ def load(name: str) -> dict[str, Any]:
     """Parsed JSON of one vector file (cached: the files never change during a run)."""
     data: dict[str, Any] = json.loads((VECTORS_DIR / name).read_text(encoding="utf-8"))
     return data
+
+
+def raises_as_recorded(
+    call: Callable[[], object], exc_type: type[BaseException], recorded: dict[str, Any]
+) -> BaseException:
+    """``call()`` raises ``exc_type``; its class name and message are the recorded ``type`` and
+    ``message``. Returns the exception, for further checks."""
+    with pytest.raises(exc_type) as info:
+        call()
+    assert type(info.value).__name__ == recorded["type"]
+    assert str(info.value) == recorded["message"]
+    return info.value
 
 
 _ENUM_BASES: dict[str, tuple[type, ...]] = {
