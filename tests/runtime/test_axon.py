@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import typing
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -218,6 +218,23 @@ def client(session: aiohttp.ClientSession, axon: Axon, keys: Keys) -> Client:
     return Client(session, axon, keys.validator)
 
 
+FreshCall = Callable[..., Awaitable[tuple[Axon, Reply]]]
+
+
+@pytest.fixture
+def fresh_call(
+    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
+) -> FreshCall:
+    """``await fresh_call(forward_fn, **hooks)``: a new Axon serving that one route, and its reply
+    to the validator's ``TextPrompt(prompt="hi")``."""
+
+    async def call(forward_fn: Callable[..., Any], **hooks: Any) -> tuple[Axon, Reply]:
+        axon = make_axon().attach(forward_fn, **hooks).start()
+        return axon, await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+
+    return call
+
+
 def check_error_headers(reply: Reply, keys: Keys, axon: Axon, *, name: str) -> None:
     """The error shape: header-side synapse headers, stamped and signed by the axon."""
     headers = reply.headers
@@ -410,14 +427,11 @@ async def test_unparseable_header_500(client: Client) -> None:
     assert reply.headers["name"] == "Synapse"
 
 
-async def test_blacklist_403(
-    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
-) -> None:
+async def test_blacklist_403(fresh_call: FreshCall, keys: Keys) -> None:
     def blacklist(synapse: TextPrompt) -> tuple[bool, str]:
         return True, "always"
 
-    axon = make_axon().attach(reverse, blacklist_fn=blacklist).start()
-    reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+    axon, reply = await fresh_call(reverse, blacklist_fn=blacklist)
     assert reply.status == 403
     assert reply.message == "Forbidden. Key is blacklisted: always."
     check_error_headers(reply, keys, axon, name="TextPrompt")
@@ -425,14 +439,11 @@ async def test_blacklist_403(
     assert reply.headers["computed_body_hash"] == TextPrompt(prompt="").body_hash
 
 
-async def test_blacklist_reason_is_made_header_safe(
-    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
-) -> None:
+async def test_blacklist_reason_is_made_header_safe(fresh_call: FreshCall) -> None:
     def blacklist(synapse: TextPrompt) -> tuple[bool, str]:
         return True, "no 🙂\r\nX-Injected: 1"
 
-    axon = make_axon().attach(reverse, blacklist_fn=blacklist).start()
-    reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+    _, reply = await fresh_call(reverse, blacklist_fn=blacklist)
     assert reply.status == 403
     assert reply.message == "Forbidden. Key is blacklisted: no 🙂\r\nX-Injected: 1."
     assert reply.headers["bt_header_axon_status_message"] == (
@@ -441,14 +452,11 @@ async def test_blacklist_reason_is_made_header_safe(
     assert "x-injected" not in reply.headers
 
 
-async def test_blacklist_raising_is_500(
-    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
-) -> None:
+async def test_blacklist_raising_is_500(fresh_call: FreshCall) -> None:
     def blacklist(synapse: TextPrompt) -> tuple[bool, str]:
         raise ValueError("broken blacklist")
 
-    axon = make_axon().attach(reverse, blacklist_fn=blacklist).start()
-    reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+    _, reply = await fresh_call(reverse, blacklist_fn=blacklist)
     assert reply.status == 500
     assert reply.message.startswith("Internal Server Error #")
 
@@ -534,14 +542,11 @@ async def test_replayed_and_older_nonces_401(client: Client) -> None:
     assert newer.status == 200
 
 
-async def test_custom_verify_raising_401(
-    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
-) -> None:
+async def test_custom_verify_raising_401(fresh_call: FreshCall) -> None:
     def verify(synapse: TextPrompt) -> None:
         raise PermissionError("not on my list")
 
-    axon = make_axon().attach(reverse, verify_fn=verify).start()
-    reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+    _, reply = await fresh_call(reverse, verify_fn=verify)
     assert reply.status == 401
     assert reply.message == "Not Verified with error: not on my list"
 
@@ -594,27 +599,21 @@ async def test_malformed_json_422(client: Client) -> None:
     assert not any(k.startswith("bt_header") or k == "name" for k, _ in reply.raw_headers)
 
 
-async def test_forward_raising_500(
-    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
-) -> None:
+async def test_forward_raising_500(fresh_call: FreshCall, keys: Keys) -> None:
     def boom(synapse: TextPrompt) -> TextPrompt:
         raise RuntimeError("boom")
 
-    axon = make_axon().attach(boom).start()
-    reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+    axon, reply = await fresh_call(boom)
     assert reply.status == 500
     assert reply.message.startswith("Internal Server Error #")
     check_error_headers(reply, keys, axon, name="TextPrompt")
 
 
-async def test_forward_returning_garbage_500(
-    make_axon: Callable[..., Axon], session: aiohttp.ClientSession, keys: Keys
-) -> None:
+async def test_forward_returning_garbage_500(fresh_call: FreshCall) -> None:
     def garbage(synapse: TextPrompt) -> Any:
         return {"not": "a synapse"}
 
-    axon = make_axon().attach(garbage).start()
-    reply = await Client(session, axon, keys.validator).call(TextPrompt(prompt="hi"))
+    _, reply = await fresh_call(garbage)
     assert reply.status == 500
 
 
