@@ -169,37 +169,32 @@ async def test_encode_returning_str_is_reported_as_error() -> None:
     assert tokens.closed
 
 
-async def test_timeout_flushes_sends_timeout_event_and_closes() -> None:
+@pytest.mark.parametrize(
+    ("produced", "options", "bodies"),
+    [
+        # The pending batch is flushed, then the timeout event; no trailer after a timeout.
+        (("a", "b"), {"trailer": b"[END]"}, [b"ab", b"TIMEOUT"]),
+        # Also while a batch interval is being timed.
+        (("a",), {"batch_interval": 60}, [b"a", b"TIMEOUT"]),
+    ],
+    ids=["flushes_batch_no_trailer", "while_interval_batching"],
+)
+async def test_timeout_flushes_sends_timeout_event_and_closes(
+    produced: tuple[str, ...], options: dict[str, Any], bodies: list[bytes]
+) -> None:
     tokens = Tokens()
     send = Recorder()
     never = asyncio.Event()
     streamer = token_streamer(
-        tokens.gen("a", "b", then=never.wait),
+        tokens.gen(*produced, then=never.wait),
         encode,
         batch_count=5,
         timeout=0.05,
         on_timeout=lambda: b"TIMEOUT",
-        trailer=b"[END]",
+        **options,
     )
     await run_streamer(streamer, send)
-    assert send.bodies == [b"ab", b"TIMEOUT"]
-    assert tokens.closed
-
-
-async def test_timeout_while_interval_batching() -> None:
-    tokens = Tokens()
-    send = Recorder()
-    never = asyncio.Event()
-    streamer = token_streamer(
-        tokens.gen("a", then=never.wait),
-        encode,
-        batch_count=5,
-        batch_interval=60,
-        timeout=0.05,
-        on_timeout=lambda: b"TIMEOUT",
-    )
-    await run_streamer(streamer, send)
-    assert send.bodies == [b"a", b"TIMEOUT"]
+    assert send.bodies == bodies
     assert tokens.closed
 
 
