@@ -7,6 +7,8 @@ as medians of several repetitions; absolute numbers are printed beside them but 
 from __future__ import annotations
 
 import gc
+import importlib.util
+import json
 import os
 import platform
 import statistics
@@ -17,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -276,3 +279,54 @@ def peak_rss_bytes() -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("VmHWM not found in /proc status")
+
+
+def import_file(path: str | Path, name: str) -> ModuleType:
+    """Import the Python file at ``path`` as module ``name`` (registered in ``sys.modules``)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------- our stack in other processes
+
+
+def our_stack_command(*args: str) -> list[str]:
+    """The command line of ``python -m bench.our_stack ARGS...`` (see bench/our_stack.py)."""
+    return [sys.executable, "-m", "bench.our_stack", *args]
+
+
+def start_our_stack_server(what: str, *args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """Start a ``bench.our_stack`` serve command and read the JSON line it prints once ready.
+
+    The server runs until its stdin closes: end it with ``stop_server``. ``what`` names it in the
+    error raised if it exits before it is ready.
+    """
+    proc = subprocess.Popen(
+        our_stack_command(*args),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait()
+        raise RuntimeError(f"{what} exited before it was ready")
+    ready: dict[str, Any] = json.loads(line)
+    return proc, ready
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    """Close the server's stdin (its signal to stop), wait up to 15 s, then kill it."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from .common import (
+    REPO_ROOT,
     SectionResult,
     SectionSkipped,
     Table,
@@ -24,11 +24,13 @@ from .common import (
     fmt_ratio,
     fmt_seconds,
     median,
+    our_stack_command,
     require_codecs,
     require_runtime,
+    start_our_stack_server,
+    stop_server,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -51,31 +53,12 @@ def _require_our_stack() -> None:
 
 def measure_ours(batch_count: int, n_tokens: int, repeats: int) -> list[dict[str, Any]]:
     """Our Axon (one process) streaming to our Dendrite (another process)."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.our_stack",
-            "serve-interop",
-            "--batch-count",
-            str(batch_count),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
+    server, ready = start_our_stack_server(
+        "our axon process", "serve-interop", "--batch-count", str(batch_count)
     )
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        if not line:
-            raise RuntimeError("our axon process exited before it was ready")
-        ready = json.loads(line)
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.our_stack",
+            our_stack_command(
                 "stream",
                 "--port",
                 str(ready["port"]),
@@ -85,7 +68,7 @@ def measure_ours(batch_count: int, n_tokens: int, repeats: int) -> list[dict[str
                 str(n_tokens),
                 "--repeats",
                 str(repeats),
-            ],
+            ),
             capture_output=True,
             text=True,
             cwd=REPO_ROOT,
@@ -97,13 +80,7 @@ def measure_ours(batch_count: int, n_tokens: int, repeats: int) -> list[dict[str
         results: list[dict[str, Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
         return results
     finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
 
 def measure_bittensor(batch_count: int, n_tokens: int, repeats: int) -> list[dict[str, Any]]:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from . import generated
 from .common import (
@@ -28,9 +26,12 @@ from .common import (
     fmt_bytes,
     fmt_rate,
     fmt_seconds,
+    our_stack_command,
     require_codecs,
     require_runtime,
     rss_bytes,
+    start_our_stack_server,
+    stop_server,
 )
 from .our_stack import empty_load_stats
 
@@ -86,41 +87,6 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _start_server(module: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.our_stack",
-            "serve-load",
-            "--module",
-            str(module),
-            "--axons",
-            str(AXONS_PER_SERVER),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait()
-        raise RuntimeError("a load server exited before it was ready")
-    return proc, json.loads(line)
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.stdin is not None:
-        proc.stdin.close()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def run(quick: bool) -> SectionResult:
     """Run the load test and report delivery, correctness, latency and server memory."""
     generated.require_generator()
@@ -141,7 +107,14 @@ def run(quick: bool) -> SectionResult:
         try:
             targets = []
             for _ in range(SERVER_PROCESSES):
-                proc, ready = _start_server(module)
+                proc, ready = start_our_stack_server(
+                    "a load server",
+                    "serve-load",
+                    "--module",
+                    str(module),
+                    "--axons",
+                    str(AXONS_PER_SERVER),
+                )
                 servers.append(proc)
                 targets += [{"port": p, "hotkey": ready["hotkey"]} for p in ready["ports"]]
             sampler = RssSampler([p.pid for p in servers])
@@ -151,10 +124,7 @@ def run(quick: bool) -> SectionResult:
             started = time.monotonic()
             clients = [
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.our_stack",
+                    our_stack_command(
                         "load",
                         "--module",
                         str(module),
@@ -170,7 +140,7 @@ def run(quick: bool) -> SectionResult:
                         str(n_tokens),
                         "--interval-ms",
                         str(interval_ms),
-                    ],
+                    ),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
@@ -184,7 +154,7 @@ def run(quick: bool) -> SectionResult:
             sampler.stop()
         finally:
             for proc in servers:
-                _stop(proc)
+                stop_server(proc)
     stats = empty_load_stats()
     for client, (stdout, stderr) in zip(clients, outputs, strict=True):
         if client.returncode != 0:
