@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
 
 from . import generated
-from .common import REPO_ROOT, median
+from .common import REPO_ROOT, import_file, median
 from .decode import FormatBench, mismatches
 from .streams import FORMATS, record, split_chunks
 
@@ -30,12 +28,7 @@ def _golden_at(revision: str, stem: str, folder: Path) -> ModuleType:
     ).stdout  # fmt: skip
     path = folder / f"before_{stem}.py"
     path.write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"before_{stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path, f"before_{stem}")
 
 
 async def _compare(before: FormatBench, after: FormatBench, rounds: int) -> tuple[float, float]:

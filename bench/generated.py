@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
-from .common import REPO_ROOT, SCHEMAS_DIR, SectionSkipped
+from .common import REPO_ROOT, SCHEMAS_DIR, SectionSkipped, import_file
 
 
 def synapsegen_command() -> list[str]:
@@ -64,11 +63,6 @@ def load_module(schema: str | Path) -> ModuleType:
     if not module_file.exists():
         written = sorted(p.name for p in out_dir.iterdir())
         raise RuntimeError(f"synapsegen wrote {written}, expected {module_file.name}")
-    name = f"_bench_generated_{len(_cache)}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, module_file)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = import_file(module_file, f"_bench_generated_{len(_cache)}_{path.stem}")
     _cache[key] = module
     return module

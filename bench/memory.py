@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import importlib.util
 import itertools
 import json
 import subprocess
@@ -36,6 +35,7 @@ from .common import (
     fmt_bytes,
     fmt_ratio,
     fmt_seconds,
+    import_file,
     peak_rss_bytes,
     rss_bytes,
 )
@@ -59,15 +59,6 @@ _OVERSIZED = {
 
 
 # ---------------------------------------------------------------- child side
-
-
-def _load(path: str) -> Any:
-    spec = importlib.util.spec_from_file_location("_bench_memory_module", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Content:
@@ -117,7 +108,7 @@ def _chunk_sizes() -> list[int]:
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one memory case in this (fresh) process and return its measurements."""
-    module = _load(spec["module"]) if spec.get("module") else None
+    module = import_file(spec["module"], "_bench_memory_module") if spec.get("module") else None
     cls = getattr(module, spec["synapse"]) if module else None
     total = spec["bytes"]
     if spec["case"] == "stream":

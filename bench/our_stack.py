@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .common import REPO_ROOT, import_file
+
 if str(REPO_ROOT) not in sys.path:  # the interop helpers live in tests/
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -102,15 +101,6 @@ async def stream(port: int, hotkey: str, n_tokens: int, repeats: int) -> list[di
 # ---------------------------------------------------------------- load (generated LoadStream)
 
 
-def _load_module(path: str) -> Any:
-    spec = importlib.util.spec_from_file_location("_bench_load_module", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_token(call_id: str, seq: int) -> str:
     """Token ``seq`` of call ``call_id``: carries both, so mixing between calls is visible."""
     return f"<{call_id}:{seq}>"
@@ -141,7 +131,7 @@ def serve_load(module_path: str, axons: int) -> None:
     """Serve the generated LoadStream on ``axons`` Axons until stdin closes."""
     from synapsegen.runtime import Axon
 
-    cls = _load_module(module_path).LoadStream
+    cls = import_file(module_path, "_bench_load_module").LoadStream
 
     async def tokens(call_id: str, n_tokens: int, interval: float) -> AsyncIterator[str]:
         for seq in range(n_tokens):
@@ -184,7 +174,7 @@ async def load(
     """``calls`` concurrent workers, each calling in a loop until ``duration`` has passed."""
     from synapsegen.runtime import AxonTarget, Dendrite
 
-    cls = _load_module(module_path).LoadStream
+    cls = import_file(module_path, "_bench_load_module").LoadStream
     axon_targets = [AxonTarget(ip="127.0.0.1", port=t["port"], hotkey=t["hotkey"]) for t in targets]
     stats = empty_load_stats()
     deadline = time.monotonic() + duration
