@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from types import ModuleType
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 import pytest
 from bittensor_wallet import Keypair
 
-from synapsegen.pipeline import Options, generate
 from synapsegen.runtime import (
     FrameTooLarge,
     MalformedFrame,
@@ -31,6 +29,7 @@ from synapsegen.runtime import (
 from synapsegen.runtime.axon import Axon
 from synapsegen.runtime.dendrite import Dendrite
 
+from ._generated import FakeResponse, bytewise, generate_package, on_sys_path, stream_items
 from ._paths import ROOT, SCHEMAS
 
 TEXT = "Grüße, wörld 🙂 — ok\nzwei"
@@ -39,52 +38,24 @@ TEXT = "Grüße, wörld 🙂 — ok\nzwei"
 @pytest.fixture(scope="module")
 def gen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModuleType]:
     """Every schema's generated module, imported from a temporary package."""
-    result = generate(SCHEMAS, Options(), ROOT)
-    assert not result.diagnostics
     base = tmp_path_factory.mktemp("generated")
-    package = base / "sg_behaviour_pkg"
-    package.mkdir()
-    for name, text in result.files.items():
-        (package / name).write_text(text, encoding="utf-8")
-    sys.path.insert(0, str(base))
-    try:
+    generate_package(SCHEMAS, ROOT, base / "sg_behaviour_pkg")
+    with on_sys_path(base):
         return {
             schema.stem: importlib.import_module(f"sg_behaviour_pkg.{schema.stem}")
             for schema in SCHEMAS
         }
-    finally:
-        sys.path.remove(str(base))
 
 
 # ---------------------------------------------------------------------------------------------
 # Chosen chunks, no network
 
 
-class _Content:
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = list(chunks)
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            await asyncio.sleep(0)
-            yield chunk
-
-
-class FakeResponse:
-    """The part of aiohttp.ClientResponse the generated code reads."""
-
-    def __init__(self, chunks: Iterable[bytes], status: int = 200) -> None:
-        self.status = status
-        self.headers = {"bt_header_axon_status_code": "200"}
-        self.content = _Content(chunks)
-
-
-def bytewise(data: bytes) -> list[bytes]:
-    return [data[i : i + 1] for i in range(len(data))]
+AXON_OK = {"bt_header_axon_status_code": "200"}
 
 
 async def run(synapse: Any, chunks: Iterable[bytes], status: int = 200) -> list[Any]:
-    return [item async for item in synapse.process_streaming_response(FakeResponse(chunks, status))]
+    return await stream_items(synapse, FakeResponse(chunks, status, AXON_OK))
 
 
 def chat(gen: dict[str, ModuleType], **values: Any) -> Any:

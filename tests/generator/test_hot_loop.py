@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from synapsegen.runtime.accumulate import JOIN_PARTS as JOIN_TEXT_PARTS
-from synapsegen.pipeline import Options, generate
 from synapsegen.runtime import TruncatedStream
+from synapsegen.runtime.accumulate import JOIN_PARTS as JOIN_TEXT_PARTS
+
+from ._generated import FakeResponse, generate_package, on_sys_path, schema_file, stream_items
 
 SCHEMA: dict[str, Any] = {
     "version": 1,
@@ -69,40 +69,13 @@ SCHEMA: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def module(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     base: Path = tmp_path_factory.mktemp("hot_loop")
-    source = base / "hot_loop.json"
-    source.write_text(json.dumps(SCHEMA), encoding="utf-8")
-    result = generate([source], Options(), base)
-    assert not result.diagnostics, [str(d) for d in result.diagnostics]
-    package = base / "sg_hot_loop_pkg"
-    package.mkdir()
-    for name, text in result.files.items():
-        (package / name).write_text(text, encoding="utf-8")
-    sys.path.insert(0, str(base))
-    try:
+    generate_package([schema_file(base, "hot_loop", SCHEMA)], base, base / "sg_hot_loop_pkg")
+    with on_sys_path(base):
         return importlib.import_module("sg_hot_loop_pkg.hot_loop")
-    finally:
-        sys.path.remove(str(base))
-
-
-class _Content:
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = list(chunks)
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
-
-
-class _Response:
-    status = 200
-    headers: dict[str, str] = {}
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.content = _Content(chunks)
 
 
 async def run(synapse: Any, chunks: Iterable[bytes]) -> list[Any]:
-    return [item async for item in synapse.process_streaming_response(_Response(chunks))]
+    return await stream_items(synapse, FakeResponse(chunks))
 
 
 def events(*values: Any) -> list[bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synapsegen.pipeline import Options, generate
+from ._generated import generate_package, on_sys_path, schema_file
 
 NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
@@ -78,28 +77,22 @@ def schemas(draw: st.DrawFn) -> dict[str, Any]:
 @given(schema=schemas())
 def test_random_schema_generates_and_imports(tmp_path_factory: Any, schema: dict[str, Any]) -> None:
     base: Path = tmp_path_factory.mktemp("random")
-    source = base / "random_schema.json"
-    source.write_text(json.dumps(schema), encoding="utf-8")
-    result = generate([source], Options(), base)
-    assert not result.diagnostics, [str(d) for d in result.diagnostics]
-    package = base / "sg_random_pkg"
-    package.mkdir()
-    for name, text in result.files.items():
-        (package / name).write_text(text, encoding="utf-8")
+    source = schema_file(base, "random_schema", schema)
+    files = generate_package([source], base, base / "sg_random_pkg")
+    for name, text in files.items():
         if name.endswith(".py"):
             compile(text, name, "exec")
-    sys.path.insert(0, str(base))
     try:
-        module = importlib.import_module("sg_random_pkg.random_schema")
-        cls = module.RandomSynapse
-        assert (
-            cls.__doc__ == (schema["synapses"]["RandomSynapse"]["description"].strip() or None)
-            or True
-        )
-        assert set(cls.required_hash_fields) <= set(cls.model_fields)
-        instance = cls()  # every random field has a default
-        assert instance.stream_complete is False
+        with on_sys_path(base):
+            module = importlib.import_module("sg_random_pkg.random_schema")
+            cls = module.RandomSynapse
+            assert (
+                cls.__doc__ == (schema["synapses"]["RandomSynapse"]["description"].strip() or None)
+                or True
+            )
+            assert set(cls.required_hash_fields) <= set(cls.model_fields)
+            instance = cls()  # every random field has a default
+            assert instance.stream_complete is False
     finally:
-        sys.path.remove(str(base))
         for name in [m for m in sys.modules if m.startswith("sg_random_pkg")]:
             del sys.modules[name]

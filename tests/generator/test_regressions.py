@@ -18,6 +18,7 @@ import pytest
 
 from synapsegen.pipeline import Options, generate
 
+from ._generated import FakeResponse, bytewise, generate_package, on_sys_path, stream_items
 from .test_typing import _mypy_path
 
 # Each generates; together they are type-checked once, then imported and run.
@@ -76,12 +77,8 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in WORKING.items():
         (root / f"{name}.yaml").write_text(text, encoding="utf-8")
         schemas.append(root / f"{name}.yaml")
-    result = generate(schemas, Options(), root)
-    assert not result.diagnostics, [str(d) for d in result.diagnostics]
     out = root / "regressions_pkg"
-    out.mkdir()
-    for name, text in result.files.items():
-        (out / name).write_text(text, encoding="utf-8")
+    generate_package(schemas, root, out)
     return out
 
 
@@ -97,24 +94,12 @@ def test_they_pass_mypy_strict(package: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-class _Response:
-    status = 200
-
-    def __init__(self, body: bytes) -> None:
-        async def chunks() -> Any:
-            for index in range(len(body)):
-                yield body[index : index + 1]
-
-        self.content = type("Content", (), {"iter_any": staticmethod(chunks)})()
-
-
 async def _decode(synapse: Any, body: bytes) -> list[Any]:
-    return [item async for item in synapse.process_streaming_response(_Response(body))]
+    return await stream_items(synapse, FakeResponse(bytewise(body)))
 
 
 def test_they_run(package: Path) -> None:
-    sys.path.insert(0, str(package.parent))
-    try:
+    with on_sys_path(package.parent):
         lowercase = importlib.import_module(f"{package.name}.lowercase_defs")
         probe = lowercase.Lowercase()
         assert probe.item.label == "x" and probe.item.type == "plain" and probe.kind == "a"
@@ -126,8 +111,6 @@ def test_they_run(package: Path) -> None:
         pathless = importlib.import_module(f"{package.name}.pathless_first").Pathless()
         asyncio.run(_decode(pathless, b'{"text": "hi"} {"text": "!"}'))
         assert pathless.text == "hi!" and len(pathless.events) == 2
-    finally:
-        sys.path.remove(str(package.parent))
 
 
 @pytest.mark.parametrize("stem", ["class", "import", "None", "True", "lambda"])

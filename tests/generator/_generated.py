@@ -1,0 +1,77 @@
+"""Running what the generator writes, for the generator tests: generate schemas into a package on
+disk, import its modules, and feed ``process_streaming_response`` chosen chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from synapsegen.pipeline import Options, generate
+
+
+def schema_file(folder: Path, stem: str, schema: Mapping[str, Any]) -> Path:
+    """``schema`` written as ``folder/<stem>.json``."""
+    path = folder / f"{stem}.json"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    return path
+
+
+def generate_package(sources: list[Path], root: Path, package: Path) -> dict[str, str]:
+    """Generate ``sources`` (named relative to ``root``) into the new folder ``package``; fails on
+    any diagnostic. Returns the files written, by name."""
+    result = generate(sources, Options(), root)
+    assert not result.diagnostics, [str(d) for d in result.diagnostics]
+    package.mkdir()
+    for name, text in result.files.items():
+        (package / name).write_text(text, encoding="utf-8")
+    return result.files
+
+
+@contextmanager
+def on_sys_path(folder: Path) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` while the block runs."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
+def bytewise(data: bytes) -> list[bytes]:
+    """``data`` as one chunk per byte."""
+    return [data[i : i + 1] for i in range(len(data))]
+
+
+class _Content:
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = list(chunks)
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            await asyncio.sleep(0)
+            yield chunk
+
+
+class FakeResponse:
+    """The part of aiohttp.ClientResponse the generated code reads; ``content.iter_any()`` yields
+    the chosen chunks, giving the event loop a turn before each."""
+
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = dict(headers or {})
+        self.content = _Content(chunks)
+
+
+async def stream_items(synapse: Any, response: FakeResponse) -> list[Any]:
+    """Everything ``synapse.process_streaming_response(response)`` yields."""
+    return [item async for item in synapse.process_streaming_response(response)]
