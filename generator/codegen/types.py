@@ -16,7 +16,7 @@ from typing import Any
 
 from ..language.names import inline_model_name
 from ..language.spec import FieldSpec, JsonSchema
-from .escape import literal
+from .escape import literal, number
 from .ir import DefaultIR, FieldIR
 
 # Keywords that move into a hoisted inline model (the rest stays where the object was used).
@@ -163,7 +163,20 @@ class TypeMapper:
             text = _union([text, "None"])
         return text.replace(_FORWARD, '"')
 
-    def _type(self, node: dict[str, Any]) -> str:
+    def _type(self, node: dict[str, Any], nested: bool = False) -> str:
+        """The type of ``node``; ``nested`` (an item, a map value, a union member) carries its
+        own constraints as ``Annotated[T, Field(...)]`` (a field's are its ``Field``'s)."""
+        text = self._plain_type(node)
+        constraints = [(arg, node[key]) for key, arg in CONSTRAINTS if key in node]
+        if nested and constraints:
+            arguments = ", ".join(
+                f"{arg}={literal(value) if arg == 'pattern' else number(value)}"
+                for arg, value in constraints
+            )
+            return f"Annotated[{text}, Field({arguments})]"
+        return text
+
+    def _plain_type(self, node: dict[str, Any]) -> str:
         name = ref_name(node)
         if name is not None:
             return self._reference(name)
@@ -173,10 +186,10 @@ class TypeMapper:
             return _literal(list(node["enum"]))
         members = node.get("anyOf") or node.get("oneOf")
         if members:
-            return _union([self._type(member) for member in members])
+            return _union([self._type(member, nested=True) for member in members])
         kind = node.get("type")
         if isinstance(kind, list):
-            return _union([self._type({**node, "type": one}) for one in kind])
+            return _union([self._plain_type({**node, "type": one}) for one in kind])
         return self._json_type(kind, node)
 
     def _reference(self, name: str) -> str:
@@ -193,10 +206,11 @@ class TypeMapper:
             return _JSON_TYPES[kind]
         if kind == "array":
             items = node.get("items")
-            return f"list[{self._type(items) if isinstance(items, dict) else 'Any'}]"
+            return f"list[{self._type(items, True) if isinstance(items, dict) else 'Any'}]"
         if kind == "object":
             values = node.get("additionalProperties")
-            return f"dict[str, {self._type(values) if isinstance(values, dict) else 'Any'}]"
+            inner = self._type(values, True) if isinstance(values, dict) else "Any"
+            return f"dict[str, {inner}]"
         return "Any"
 
     def references_model(self, node: dict[str, Any]) -> bool:

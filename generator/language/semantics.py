@@ -7,10 +7,11 @@ expansion; problems in parts a preset added are reported at the ``format`` key.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from ..diagnostics import Diagnostic, NodePath
 from ..kinds import FRAMINGS, OPS, Framing, Op, option_owners
@@ -38,6 +39,8 @@ ERROR_EVENT = "SG409"
 DESERIALIZE = "SG410"
 INCOMPLETE_STREAM = "SG411"
 BAD_PATH = "SG412"
+BAD_CONSTRAINT = "SG306"
+BAD_PATTERN = "SG307"
 YIELDS = "SG413"
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
@@ -137,10 +140,31 @@ class Checker:
             if sub.ref is not None:
                 self._check_ref(sub.ref, sub_path)
             self._check_required(sub, sub_path)
+            self._check_constraints(sub, sub_path)
             if python_names:
                 self._check_properties(sub, sub_path, owner, sub_steps, class_names)
             if "default" in sub.model_fields_set:
                 self.check_default(sub, sub_path)
+
+    def _check_constraints(self, schema: JsonSchema, path: NodePath) -> None:
+        """Each constraint fits the node's type (SG306) and a pattern compiles (SG307).
+
+        pydantic refuses a constraint it cannot apply (``minimum`` on a string) when the class
+        is created, and compiles ``pattern`` with its own (Rust) regex engine: either would make
+        the generated module fail to import.
+        """
+        types = (self.types_of(schema) or frozenset()) - {"null"}
+        for keyword, (wanted, what) in _CONSTRAINT_TYPES.items():
+            if getattr(schema, _ATTRIBUTE[keyword]) is None:
+                continue
+            if not types or not types <= wanted:
+                have = "/".join(sorted(types)) if types else "untyped"
+                self.report((*path, keyword), BAD_CONSTRAINT,
+                            f"`{keyword}` applies to {what}; this schema is {have}")  # fmt: skip
+        if schema.pattern is not None:
+            problem = _pattern_problem(schema.pattern)
+            if problem is not None:
+                self.report((*path, "pattern"), BAD_PATTERN, problem)
 
     def _check_ref(self, ref: str, path: NodePath) -> None:
         """A ``$ref`` must be ``#/$defs/Name`` of a defined entry."""
@@ -231,6 +255,7 @@ class Checker:
         problem = (
             _choice_mismatch(schema, value)
             or self._type_mismatch(schema, value)
+            or _constraint_mismatch(schema, value)
             or self._members_mismatch(schema, value)
             or self._items_mismatch(schema, value)
         )
@@ -432,6 +457,16 @@ class Checker:
                     f"`{key}` applies to framing {owner!r} only, not {stream.framing!r}",
                 )
         self._check_end(stream, path, framing)
+        self._check_server(stream, path)
+        if stream.token is not None and stream.payload == "text":
+            self.report(
+                (*path, "token"),
+                FRAMING_PAYLOAD,
+                "`token` describes JSON tokens; the payload is text",
+            )
+
+    def _check_server(self, stream: StreamSpec, path: NodePath) -> None:
+        """The declared error event fits the payload and keeps its tags (SG409)."""
         if stream.server.error_event is not None and stream.payload == "text":
             self.report(
                 (*path, "server", "error_event"),
@@ -446,12 +481,6 @@ class Checker:
                 ERROR_EVENT,
                 f"`server.error_message_key` {key!r} is also a tag of `error_event`: the "
                 "message would overwrite the tag, and clients would not recognise the event",
-            )
-        if stream.token is not None and stream.payload == "text":
-            self.report(
-                (*path, "token"),
-                FRAMING_PAYLOAD,
-                "`token` describes JSON tokens; the payload is text",
             )
 
     def _check_end(self, stream: StreamSpec, path: NodePath, framing: Framing) -> None:
@@ -736,3 +765,87 @@ def _path_message(option: str, value: str) -> str:
         f"`{option}` {value!r} is not a path: keys separated by '.', each optionally followed "
         "by list indices like [0] (e.g. choices[0].delta.content)"
     )
+
+
+_NUMBERS = (frozenset({"integer", "number"}), "numbers (type: integer or number)")
+_STRINGS = (frozenset({"string"}), "strings (type: string)")
+_ARRAYS = (frozenset({"array"}), "lists (type: array)")
+_CONSTRAINT_TYPES = {
+    "minimum": _NUMBERS, "maximum": _NUMBERS, "exclusiveMinimum": _NUMBERS,
+    "exclusiveMaximum": _NUMBERS, "multipleOf": _NUMBERS,
+    "minLength": _STRINGS, "maxLength": _STRINGS, "pattern": _STRINGS,
+    "minItems": _ARRAYS, "maxItems": _ARRAYS,
+}  # fmt: skip
+_ATTRIBUTE = {
+    "minimum": "minimum", "maximum": "maximum", "exclusiveMinimum": "exclusive_minimum",
+    "exclusiveMaximum": "exclusive_maximum", "multipleOf": "multiple_of",
+    "minLength": "min_length", "maxLength": "max_length", "pattern": "pattern",
+    "minItems": "min_items", "maxItems": "max_items",
+}  # fmt: skip
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why pydantic cannot compile ``pattern`` (it uses Rust's regex syntax), or None."""
+    from pydantic import Field, TypeAdapter, ValidationError
+
+    try:
+        TypeAdapter(Annotated[str, Field(pattern=pattern)]).validate_python("")
+    except ValidationError:
+        return None  # compiled; the empty string just does not match
+    except Exception as exc:  # pydantic-core reports a bad regex as a SchemaError
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        return f"`pattern` {pattern!r} is not a regular expression pydantic accepts: {reason}"
+    return None
+
+
+def _constraint_mismatch(schema: JsonSchema, value: Any) -> str | None:
+    """Why ``value`` breaks one of the schema's own constraints, or None.
+
+    A default that breaks them fails pydantic's validation on every request that keeps it.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number_mismatch(schema, value)
+    if isinstance(value, str):
+        return _string_mismatch(schema, value)
+    if isinstance(value, list):
+        return _size_mismatch(len(value), schema.min_items, schema.max_items, "items")
+    return None
+
+
+def _number_mismatch(schema: JsonSchema, value: float) -> str | None:
+    bounds: tuple[tuple[float | None, Callable[[float, float], bool], str], ...] = (
+        (schema.minimum, operator.ge, "at least"),
+        (schema.maximum, operator.le, "at most"),
+        (schema.exclusive_minimum, operator.gt, "more than"),
+        (schema.exclusive_maximum, operator.lt, "less than"),
+    )
+    for bound, holds, phrase in bounds:
+        if bound is not None and not holds(value, bound):
+            return f"it must be {phrase} {_bound(bound)}"
+    if schema.multiple_of and (value / schema.multiple_of) % 1:
+        return f"it must be a multiple of {_bound(schema.multiple_of)}"
+    return None
+
+
+def _bound(value: float) -> str:
+    """A bound as written: ``1``, not ``1.0`` (the spec reads every bound as a float)."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _string_mismatch(schema: JsonSchema, value: str) -> str | None:
+    problem = _size_mismatch(len(value), schema.min_length, schema.max_length, "characters")
+    if problem is None and schema.pattern is not None:
+        try:
+            if re.search(schema.pattern, value) is None:
+                return f"it does not match pattern {schema.pattern!r}"
+        except re.error:
+            return None  # SG307 reports the pattern itself
+    return problem
+
+
+def _size_mismatch(size: int, low: int | None, high: int | None, unit: str) -> str | None:
+    if low is not None and size < low:
+        return f"it has {size} {unit}, fewer than {low}"
+    if high is not None and size > high:
+        return f"it has {size} {unit}, more than {high}"
+    return None

@@ -38,10 +38,13 @@ SG207   Class name clash: a synapse or ``$defs`` name that the generated module 
         builtin the class body uses (``bool``, ``str``, ``property``, ...).
 SG301   Unknown or malformed ``$ref``.
 SG302   Response field without a default.
-SG303   Default does not match the declared type, enum or const.
+SG303   Default does not match the declared type, enum, const or constraints.
 SG304   ``required`` names a property that is not in ``properties``.
 SG305   Required request field that real bittensor cannot send (nullable, enum/const, a model
         with required properties, or constraints its empty placeholder violates).
+SG306   A constraint on a type it does not apply to (``minimum`` on a string, ``pattern`` on an
+        integer, any constraint on an untyped value or a model).
+SG307   A ``pattern`` pydantic cannot compile (it uses Rust's regex syntax: no look-around).
 SG401   Rule targets a field that does not exist.
 SG402   Rule targets a request field.
 SG403   Rule target has the wrong type (concat: string, not an enum/const; append/extend: array;

@@ -54,7 +54,8 @@ def _schema(payload: str) -> dict[str, object]:
                     "payload": "json",
                     "rules": [{"op": "concat", "path": f"{payload}.x", "field": "out",
                                "when": {payload: payload}}],
-                    "server": {"error_event": {payload: payload}, "error_message_key": payload},
+                    "server": {"error_event": {payload: payload},
+                               "error_message_key": payload + "m"},
                 },
             }
         },
