@@ -26,15 +26,14 @@ from synapsegen.runtime import (
 )
 
 from .bt_side.common import (
-    BLACKLIST_REASON,
-    BLACKLISTED_HOTKEYS,
     MIDSTREAM_FAIL_PROMPT,
     MIDSTREAM_SENT_PIECES,
     PLAIN_SYNAPSE,
-    RAISE_PROMPT,
     STREAM_SYNAPSE,
     UNSERVED_SYNAPSE,
-    expected_text,
+    blacklist_verdict,
+    echo_completion,
+    raise_if_asked,
     token_bytes,
 )
 
@@ -125,8 +124,7 @@ def stream_forward(
     """
 
     async def forward(synapse: InteropStream) -> Any:
-        if synapse.prompt == RAISE_PROMPT:
-            raise RuntimeError("forward raised on purpose")
+        raise_if_asked(synapse.prompt)
         # A real axon never cuts a stream; the client's total timeout does. Our server's own
         # cut-off (at synapse.timeout) would race the client's deadline on a loaded machine and
         # end the body first, so here it comes a second later and the client's timeout decides.
@@ -144,25 +142,23 @@ def stream_forward(
 
 def echo_forward(synapse: InteropEcho) -> InteropEcho:
     """Fill ``completion`` with the expected text (raise for ``RAISE_PROMPT``)."""
-    if synapse.prompt == RAISE_PROMPT:
-        raise RuntimeError("forward raised on purpose")
-    synapse.completion = expected_text(synapse.prompt, synapse.n_tokens)
+    synapse.completion = echo_completion(synapse.prompt, synapse.n_tokens)
     return synapse
+
+
+def _hotkey(synapse: Synapse) -> str | None:
+    return synapse.dendrite.hotkey if synapse.dendrite is not None else None
 
 
 # Same annotations as bittensor requires (typing.Tuple), in case the runtime checks them too.
 def blacklist_stream(synapse: InteropStream) -> typing.Tuple[bool, str]:  # noqa: UP006
     """Blacklist the "other" test key."""
-    return synapse.dendrite is not None and synapse.dendrite.hotkey in BLACKLISTED_HOTKEYS, (
-        BLACKLIST_REASON
-    )
+    return blacklist_verdict(_hotkey(synapse))
 
 
 def blacklist_echo(synapse: InteropEcho) -> typing.Tuple[bool, str]:  # noqa: UP006
     """Blacklist the "other" test key."""
-    return synapse.dendrite is not None and synapse.dendrite.hotkey in BLACKLISTED_HOTKEYS, (
-        BLACKLIST_REASON
-    )
+    return blacklist_verdict(_hotkey(synapse))
 
 
 def start_our_axon(

@@ -22,13 +22,12 @@ import typing
 from bootstrap import LOOPBACK, bt, emit, log, wallet_for
 from bt_synapses import InteropEcho, InteropStream
 from common import (
-    BLACKLIST_REASON,
-    BLACKLISTED_HOTKEYS,
     MIDSTREAM_FAIL_PROMPT,
     MIDSTREAM_SENT_PIECES,
-    RAISE_PROMPT,
     batch_sends,
-    expected_text,
+    blacklist_verdict,
+    echo_completion,
+    raise_if_asked,
     token_bytes,
 )
 
@@ -39,8 +38,7 @@ def build_axon(batch_count: int, send_interval: float) -> "bt.Axon":
     """Build (not start) the axon with the interop handlers attached."""
 
     async def forward_stream(synapse: InteropStream):  # noqa: ANN202 (a BTStreamingResponse)
-        if synapse.prompt == RAISE_PROMPT:
-            raise RuntimeError("forward raised on purpose")
+        raise_if_asked(synapse.prompt)
         fail_midstream = synapse.prompt == MIDSTREAM_FAIL_PROMPT
         pieces = token_bytes(synapse.prompt, synapse.n_tokens)
         if fail_midstream:
@@ -59,17 +57,15 @@ def build_axon(batch_count: int, send_interval: float) -> "bt.Axon":
         return synapse.create_streaming_response(streamer)
 
     def forward_echo(synapse: InteropEcho) -> InteropEcho:
-        if synapse.prompt == RAISE_PROMPT:
-            raise RuntimeError("forward raised on purpose")
-        synapse.completion = expected_text(synapse.prompt, synapse.n_tokens)
+        synapse.completion = echo_completion(synapse.prompt, synapse.n_tokens)
         return synapse
 
     # bittensor compares these annotations with typing.Tuple[bool, str] exactly.
     def blacklist_stream(synapse: InteropStream) -> typing.Tuple[bool, str]:  # noqa: UP006
-        return synapse.dendrite.hotkey in BLACKLISTED_HOTKEYS, BLACKLIST_REASON
+        return blacklist_verdict(synapse.dendrite.hotkey)
 
     def blacklist_echo(synapse: InteropEcho) -> typing.Tuple[bool, str]:  # noqa: UP006
-        return synapse.dendrite.hotkey in BLACKLISTED_HOTKEYS, BLACKLIST_REASON
+        return blacklist_verdict(synapse.dendrite.hotkey)
 
     axon = bt.Axon(wallet=wallet_for("miner"), ip=LOOPBACK, external_ip=LOOPBACK, port=8091)
     axon.attach(forward_fn=forward_stream, blacklist_fn=blacklist_stream)

@@ -60,6 +60,23 @@ def token_bytes(prompt: str, n_tokens: int) -> list[bytes]:
     return [data[start:end] for start, end in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
+def raise_if_asked(prompt: str) -> None:
+    """What every interop forward function does first: raise for RAISE_PROMPT (-> HTTP 500)."""
+    if prompt == RAISE_PROMPT:
+        raise RuntimeError("forward raised on purpose")
+
+
+def echo_completion(prompt: str, n_tokens: int) -> str:
+    """The completion an interop axon answers an InteropEcho with (raises for RAISE_PROMPT)."""
+    raise_if_asked(prompt)
+    return expected_text(prompt, n_tokens)
+
+
+def blacklist_verdict(hotkey: str | None) -> tuple[bool, str]:
+    """Every interop axon's blacklist answer for a request from ``hotkey``."""
+    return hotkey in BLACKLISTED_HOTKEYS, BLACKLIST_REASON
+
+
 def batch_sends(pieces: list[bytes], batch_count: int) -> list[bytes]:
     """Group ``pieces`` into sends of ``batch_count`` pieces each (the last may be shorter)."""
     if batch_count < 1:
