@@ -129,6 +129,12 @@ def _run_install_step(command: list[str], timeout: float, what: str) -> None:
         )
 
 
+def _pip_install(python: Path, *args: str, what: str) -> None:
+    """``python -m pip install -q ARGS`` (quietly, no version check), as one install step."""
+    command = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args]
+    _run_install_step(command, _PIP_INSTALL_TIMEOUT_S, what)
+
+
 _cached_python: Path | None = None
 
 
@@ -157,18 +163,8 @@ def ensure_bt_venv() -> Path:
             _run_install_step(
                 [sys.executable, "-m", "venv", str(venv)], _VENV_CREATE_TIMEOUT_S, "venv creation"
             )
-            _run_install_step(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "-q",
-                    "--disable-pip-version-check",
-                    f"bittensor=={BT_VERSION}",
-                ],
-                _PIP_INSTALL_TIMEOUT_S,
-                f"pip install bittensor=={BT_VERSION}",
+            _pip_install(
+                python, f"bittensor=={BT_VERSION}", what=f"pip install bittensor=={BT_VERSION}"
             )
             (venv / _MARKER_NAME).write_text(json.dumps(_wanted_marker()))
     _cached_python = python
@@ -192,20 +188,12 @@ def ensure_synapsegen_in_bt_venv() -> Path:
         except (OSError, ValueError):
             current = None
         if current != wanted:
-            _run_install_step(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "-q",
-                    "--disable-pip-version-check",
-                    "--no-deps",
-                    "-e",
-                    str(REPO_ROOT),
-                ],
-                _PIP_INSTALL_TIMEOUT_S,
-                "pip install --no-deps -e <repo> into the bittensor venv",
+            _pip_install(
+                python,
+                "--no-deps",
+                "-e",
+                str(REPO_ROOT),
+                what="pip install --no-deps -e <repo> into the bittensor venv",
             )
             marker.write_text(json.dumps(wanted))
     return python
@@ -379,6 +367,17 @@ class BtAxonServer:
         self.stop()
 
 
+def _serving(script: BtScript, timeout: float) -> BtAxonServer:
+    """The axon an axon script serves once it printed its ready line (the script is closed if
+    it fails or takes longer than ``timeout``)."""
+    try:
+        ready = script.receive(timeout)
+        return BtAxonServer(port=int(ready["ready"]), hotkey=str(ready["hotkey"]), script=script)
+    except BaseException:
+        script.close()
+        raise
+
+
 def start_bt_axon(
     batch_count: int = 1,
     *,
@@ -392,13 +391,7 @@ def start_bt_axon(
     ``InteropEcho``; it blacklists the "other" test key. The caller must ``stop()`` it.
     """
     args = ["--batch-count", str(batch_count), "--send-interval", repr(send_interval)]
-    script = BtScript("axon_server.py", args)
-    try:
-        ready = script.receive(timeout)
-        return BtAxonServer(port=int(ready["ready"]), hotkey=str(ready["hotkey"]), script=script)
-    except BaseException:
-        script.close()
-        raise
+    return _serving(BtScript("axon_server.py", args), timeout)
 
 
 def start_bt_generated_axon(
@@ -417,13 +410,7 @@ def start_bt_generated_axon(
     """
     ensure_synapsegen_in_bt_venv()
     args = ["--module", module, "--synapse", synapse]
-    script = BtScript("generated_axon.py", args, extra_pythonpath=[package_dir])
-    try:
-        ready = script.receive(timeout)
-        return BtAxonServer(port=int(ready["ready"]), hotkey=str(ready["hotkey"]), script=script)
-    except BaseException:
-        script.close()
-        raise
+    return _serving(BtScript("generated_axon.py", args, extra_pythonpath=[package_dir]), timeout)
 
 
 # --------------------------------------------------------------------------------------------
