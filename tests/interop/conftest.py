@@ -7,7 +7,7 @@ If bittensor cannot be installed the tests FAIL (with the installer's output), u
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from .harness import (
     BtDendriteClient,
     BtVenvError,
     ensure_bt_venv,
+    ensure_synapsegen_in_bt_venv,
     start_bt_axon,
 )
 from .our_side import start_our_axon
@@ -29,17 +30,28 @@ from .our_side import start_our_axon
 SEND_INTERVAL_S = 0.002
 
 
+def _venv_or_fail(setup: Callable[[], Path], cannot: str) -> Path:
+    """``setup()``'s python, or the test fails with "cannot <cannot>" and the installer's output."""
+    try:
+        return setup()
+    except BtVenvError as exc:
+        problem = str(exc)
+    # Outside the except block, so the report shows only the installer's output.
+    pytest.fail(f"cannot {cannot}:\n{problem}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def bt_python() -> Path:
     """The python of the cached bittensor 10.5.0 venv (created on first use)."""
     if os.environ.get(SKIP_ENV_VAR) == "1":
         pytest.skip(f"{SKIP_ENV_VAR}=1: interop tests with real bittensor skipped on request")
-    try:
-        return ensure_bt_venv()
-    except BtVenvError as exc:
-        problem = str(exc)
-    # Outside the except block, so the report shows only the installer's output.
-    pytest.fail(f"cannot set up bittensor for the interop tests:\n{problem}", pytrace=False)
+    return _venv_or_fail(ensure_bt_venv, "set up bittensor for the interop tests")
+
+
+@pytest.fixture(scope="module")
+def bt_with_synapsegen(bt_python: Path) -> Path:
+    """The bittensor venv with this repository installed in it (editable, no dependencies)."""
+    return _venv_or_fail(ensure_synapsegen_in_bt_venv, "install synapsegen into the bittensor venv")
 
 
 @pytest.fixture(scope="session")

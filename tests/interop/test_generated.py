@@ -27,8 +27,6 @@ from .harness import (
     REPO_ROOT,
     BtAxonServer,
     BtDendriteClient,
-    BtVenvError,
-    ensure_synapsegen_in_bt_venv,
     start_bt_generated_axon,
 )
 
@@ -65,16 +63,6 @@ def generated_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         sys.path.remove(str(root))
         for name in [m for m in sys.modules if m.split(".")[0] in (BT_PACKAGE, OUR_PACKAGE)]:
             del sys.modules[name]
-
-
-@pytest.fixture(scope="module")
-def bt_with_synapsegen(bt_python: Path) -> Path:
-    """The bittensor venv with this repository installed in it (editable, no dependencies)."""
-    try:
-        return ensure_synapsegen_in_bt_venv()
-    except BtVenvError as exc:
-        problem = str(exc)
-    pytest.fail(f"cannot install synapsegen into the bittensor venv:\n{problem}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
