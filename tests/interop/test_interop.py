@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -403,8 +404,22 @@ def test_bt_dendrites_concurrent_streams_from_our_axon_do_not_mix(
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+async def dendrite(keypairs: dict[str, Keypair]) -> AsyncIterator[Dendrite]:
+    """Our Dendrite with the validator key."""
+    async with Dendrite(keypairs["validator"]) as client:
+        yield client
+
+
 def _target(server: BtAxonServer) -> AxonTarget:
     return AxonTarget(ip=server.ip, port=server.port, hotkey=server.hotkey)
+
+
+async def _our_call(
+    dendrite: Dendrite, server: BtAxonServer, synapse: Any, timeout: float = CALL_TIMEOUT_S
+) -> Any:
+    """Call with our Dendrite; return the filled-in synapse (a stream's generator if streaming)."""
+    return await dendrite.forward(_target(server), synapse, timeout=timeout, deserialize=False)
 
 
 async def _our_stream(
@@ -420,12 +435,9 @@ async def _our_stream(
 
 
 async def test_our_dendrite_streams_split_utf8_from_bt_axon(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        chunks, final = await _our_stream(
-            dendrite, bt_axon, InteropStream(prompt="ß€", n_tokens=11)
-        )
+    chunks, final = await _our_stream(dendrite, bt_axon, InteropStream(prompt="ß€", n_tokens=11))
     expected = expected_text("ß€", 11)
     assert isinstance(final, InteropStream)
     assert final.dendrite.status_code == 200, final.dendrite
@@ -437,15 +449,9 @@ async def test_our_dendrite_streams_split_utf8_from_bt_axon(
 
 
 async def test_our_dendrite_plain_call_to_bt_axon(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        result = await dendrite.forward(
-            _target(bt_axon),
-            InteropEcho(prompt="pc", n_tokens=3),
-            timeout=CALL_TIMEOUT_S,
-            deserialize=False,
-        )
+    result = await _our_call(dendrite, bt_axon, InteropEcho(prompt="pc", n_tokens=3))
     assert isinstance(result, InteropEcho)
     assert result.dendrite.status_code == 200, result.dendrite
     assert result.completion == expected_text("pc", 3)
@@ -460,12 +466,7 @@ async def test_our_dendrite_records_bt_blacklist_403(
         chunks, streamed = await _our_stream(
             dendrite, bt_axon, InteropStream(prompt="bl", n_tokens=3)
         )
-        plain = await dendrite.forward(
-            _target(bt_axon),
-            InteropEcho(prompt="bl", n_tokens=3),
-            timeout=CALL_TIMEOUT_S,
-            deserialize=False,
-        )
+        plain = await _our_call(dendrite, bt_axon, InteropEcho(prompt="bl", n_tokens=3))
     assert chunks == []  # the error body is not taken for tokens
     for synapse in (streamed, plain):
         assert synapse.dendrite.status_code == 403, synapse.dendrite
@@ -477,18 +478,12 @@ async def test_our_dendrite_records_bt_blacklist_403(
 
 
 async def test_our_dendrite_records_bt_forward_exception_500(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        chunks, streamed = await _our_stream(
-            dendrite, bt_axon, InteropStream(prompt=RAISE_PROMPT, n_tokens=3)
-        )
-        plain = await dendrite.forward(
-            _target(bt_axon),
-            InteropEcho(prompt=RAISE_PROMPT, n_tokens=3),
-            timeout=CALL_TIMEOUT_S,
-            deserialize=False,
-        )
+    chunks, streamed = await _our_stream(
+        dendrite, bt_axon, InteropStream(prompt=RAISE_PROMPT, n_tokens=3)
+    )
+    plain = await _our_call(dendrite, bt_axon, InteropEcho(prompt=RAISE_PROMPT, n_tokens=3))
     assert chunks == []
     for synapse in (streamed, plain):
         assert synapse.dendrite.status_code == 500, synapse.dendrite
@@ -498,30 +493,23 @@ async def test_our_dendrite_records_bt_forward_exception_500(
 
 
 async def test_our_dendrite_unknown_synapse_gets_404_from_bt_axon(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        result = await dendrite.forward(
-            _target(bt_axon),
-            InteropUnserved(prompt="x"),
-            timeout=CALL_TIMEOUT_S,
-            deserialize=False,
-        )
+    result = await _our_call(dendrite, bt_axon, InteropUnserved(prompt="x"))
     assert result.dendrite.status_code == 404, result.dendrite
     assert NOT_FOUND.fullmatch(result.dendrite.status_message or "")
 
 
 async def test_our_dendrite_concurrent_streams_from_bt_axon_do_not_mix(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
     # One Dendrite for all five: its uuid lanes must keep the real axon's nonce check happy.
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        outcomes = await asyncio.gather(
-            *(
-                _our_stream(dendrite, bt_axon, InteropStream(prompt=f"k{i}", n_tokens=10 + i))
-                for i in range(5)
-            )
+    outcomes = await asyncio.gather(
+        *(
+            _our_stream(dendrite, bt_axon, InteropStream(prompt=f"k{i}", n_tokens=10 + i))
+            for i in range(5)
         )
+    )
     for index, (chunks, final) in enumerate(outcomes):
         expected = expected_text(f"k{index}", 10 + index)
         assert final.dendrite.status_code == 200, (index, final.dendrite)
@@ -530,16 +518,15 @@ async def test_our_dendrite_concurrent_streams_from_bt_axon_do_not_mix(
 
 
 async def test_our_dendrite_reports_bt_midstream_failure_and_recovers(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        chunks, failed = await _our_stream(
-            dendrite, bt_axon, InteropStream(prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6)
-        )
-        # The next call may reuse the connection the failed stream ran on.
-        chunks_after, after = await _our_stream(
-            dendrite, bt_axon, InteropStream(prompt="af", n_tokens=3)
-        )
+    chunks, failed = await _our_stream(
+        dendrite, bt_axon, InteropStream(prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6)
+    )
+    # The next call may reuse the connection the failed stream ran on.
+    chunks_after, after = await _our_stream(
+        dendrite, bt_axon, InteropStream(prompt="af", n_tokens=3)
+    )
     assert failed.dendrite.status_code == 422, failed.dendrite
     assert (failed.dendrite.status_message or "").startswith("Failed to parse response: ")
     assert "".join(chunks) == MIDSTREAM_TEXT
@@ -548,23 +535,17 @@ async def test_our_dendrite_reports_bt_midstream_failure_and_recovers(
 
 
 async def test_our_dendrite_times_out_on_bt_slow_stream(
-    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+    bt_axon: BtAxonServer, dendrite: Dendrite
 ) -> None:
-    async with Dendrite(keypairs["validator"]) as dendrite:
-        stream = await dendrite.forward(
-            _target(bt_axon),
-            InteropStream(prompt="sl", n_tokens=SLOW_TOKENS),
-            timeout=SHORT_TIMEOUT_S,
-            deserialize=False,
-        )
-        items = [item async for item in stream]
-        chunks, final = items[:-1], items[-1]
-        after = await dendrite.forward(
-            _target(bt_axon),
-            InteropEcho(prompt="ok", n_tokens=2),
-            timeout=CALL_TIMEOUT_S,
-            deserialize=False,
-        )
+    stream = await _our_call(
+        dendrite,
+        bt_axon,
+        InteropStream(prompt="sl", n_tokens=SLOW_TOKENS),
+        timeout=SHORT_TIMEOUT_S,
+    )
+    items = [item async for item in stream]
+    chunks, final = items[:-1], items[-1]
+    after = await _our_call(dendrite, bt_axon, InteropEcho(prompt="ok", n_tokens=2))
     assert final.dendrite.status_code == 408, final.dendrite
     assert final.dendrite.status_message == f"Request timeout after {SHORT_TIMEOUT_S} seconds"
     assert final.is_timeout
