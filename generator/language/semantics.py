@@ -41,6 +41,7 @@ INCOMPLETE_STREAM = "SG411"
 BAD_PATH = "SG412"
 BAD_CONSTRAINT = "SG306"
 BAD_PATTERN = "SG307"
+RESPONSE_HASH = "SG308"
 YIELDS = "SG413"
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
@@ -336,6 +337,13 @@ class Checker:
                     )
                 if spec is None:
                     continue
+                if direction == "response" and spec.hash:
+                    self.report(
+                        (*field_path, "hash"),
+                        RESPONSE_HASH,
+                        f"`hash` on response field {name!r}: the body hash signs what the "
+                        "validator sends, and a response field is only filled by the miner",
+                    )
                 self.check_schema_tree(
                     spec,
                     field_path,

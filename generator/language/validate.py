@@ -45,6 +45,7 @@ SG305   Required request field that real bittensor cannot send (nullable, enum/c
 SG306   A constraint on a type it does not apply to (``minimum`` on a string, ``pattern`` on an
         integer, any constraint on an untyped value or a model).
 SG307   A ``pattern`` pydantic cannot compile (it uses Rust's regex syntax: no look-around).
+SG308   ``hash: true`` on a response field (the body hash signs what the validator sends).
 SG401   Rule targets a field that does not exist.
 SG402   Rule targets a request field.
 SG403   Rule target has the wrong type (concat: string, not an enum/const; append/extend: array;
