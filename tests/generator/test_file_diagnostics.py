@@ -35,65 +35,62 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, captured.err
 
 
-def test_sg901_file_name_without_module_name(
-    folder: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(
+            {"2chat.yaml": CHAT, "chat.v2.yaml": CHAT, "__init__.yaml": CHAT},
+            "schemas/2chat.yaml:1:1: SG901 file name '2chat.yaml' does not give a Python module"
+            " name\n"
+            "schemas/__init__.yaml:1:1: SG901 file name '__init__.yaml' does not give a Python"
+            " module name\n"
+            "schemas/chat.v2.yaml:1:1: SG901 file name 'chat.v2.yaml' does not give a Python"
+            " module name\n"
+            "synapsegen: 3 errors\n",
+            id="sg901_file_name_without_module_name",
+        ),
+        pytest.param(
+            {"chat-v2.yaml": CHAT, "chat_v2.yaml": LINES},
+            "schemas/chat_v2.yaml:1:1: SG902 would generate module chat_v2.py, like"
+            " schemas/chat-v2.yaml\n"
+            "synapsegen: 1 error\n",
+            id="sg902_two_files_one_module",
+        ),
+        pytest.param(
+            {
+                "a-b.yaml": CHAT,
+                "a_b.yaml": "version: 2\n",
+                "broken.yaml": "version: 1\nsynapses: {}\n",
+            },
+            "schemas/a_b.yaml:1:1: SG902 would generate module a_b.py, like schemas/a-b.yaml\n"
+            "schemas/broken.yaml:2:11: SG105 synapses: expected at least 1 entry\n"
+            "synapsegen: 2 errors\n",
+            id="sg902_is_listed_with_the_schema_errors",
+        ),
+        pytest.param(
+            {"chat.yaml": CHAT, "copy.yaml": CHAT},
+            # Only the synapse: the nested models Message and Role may be defined by both files.
+            "schemas/copy.yaml:1:1: SG903 synapse 'ChatCompletion' is also defined by "
+            "schemas/chat.yaml; a synapse's name is its route on the axon, so it must be unique "
+            "(rename one)\n"
+            "synapsegen: 1 error\n",
+            id="sg903_a_synapse_name_defined_by_two_files",
+        ),
+    ],
+)
+def test_file_level_errors(
+    folder: Path, capsys: pytest.CaptureFixture[str], files: dict[str, Path | str], expected: str
 ) -> None:
-    for name in ("2chat.yaml", "chat.v2.yaml", "__init__.yaml"):
-        shutil.copy(CHAT, folder / name)
+    """Each file is a copy of a schema (a Path) or the text given; the command fails with exactly
+    ``expected`` and writes nothing."""
+    for name, source in files.items():
+        if isinstance(source, Path):
+            shutil.copy(source, folder / name)
+        else:
+            (folder / name).write_text(source)
     code, err = _run(capsys, "schemas")
     assert code == 2
-    assert err == (
-        "schemas/2chat.yaml:1:1: SG901 file name '2chat.yaml' does not give a Python module name\n"
-        "schemas/__init__.yaml:1:1: SG901 file name '__init__.yaml' does not give a Python module"
-        " name\n"
-        "schemas/chat.v2.yaml:1:1: SG901 file name 'chat.v2.yaml' does not give a Python module"
-        " name\n"
-        "synapsegen: 3 errors\n"
-    )
-    assert not (folder.parent / "out").exists()
-
-
-def test_sg902_two_files_one_module(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copy(CHAT, folder / "chat-v2.yaml")
-    shutil.copy(LINES, folder / "chat_v2.yaml")
-    code, err = _run(capsys, "schemas")
-    assert code == 2
-    assert err == (
-        "schemas/chat_v2.yaml:1:1: SG902 would generate module chat_v2.py, like"
-        " schemas/chat-v2.yaml\n"
-        "synapsegen: 1 error\n"
-    )
-
-
-def test_sg902_is_listed_with_the_schema_errors(
-    folder: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    shutil.copy(CHAT, folder / "a-b.yaml")
-    (folder / "a_b.yaml").write_text("version: 2\n")
-    (folder / "broken.yaml").write_text("version: 1\nsynapses: {}\n")
-    code, err = _run(capsys, "schemas")
-    assert code == 2
-    assert err == (
-        "schemas/a_b.yaml:1:1: SG902 would generate module a_b.py, like schemas/a-b.yaml\n"
-        "schemas/broken.yaml:2:11: SG105 synapses: expected at least 1 entry\n"
-        "synapsegen: 2 errors\n"
-    )
-
-
-def test_sg903_a_synapse_name_defined_by_two_files(
-    folder: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    shutil.copy(CHAT, folder / "chat.yaml")
-    shutil.copy(CHAT, folder / "copy.yaml")
-    code, err = _run(capsys, "schemas")
-    assert code == 2
-    # Only the synapse: the nested models Message and Role may be defined by both files.
-    assert err == (
-        "schemas/copy.yaml:1:1: SG903 synapse 'ChatCompletion' is also defined by "
-        "schemas/chat.yaml; a synapse's name is its route on the axon, so it must be unique "
-        "(rename one)\n"
-        "synapsegen: 1 error\n"
-    )
+    assert err == expected
     assert not (folder.parent / "out").exists()
 
 
