@@ -16,9 +16,12 @@ outside a kind's module compares its name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from ..codegen.ir import AccumulatorIR, FramingIR, ReadIR
 
 if TYPE_CHECKING:
     from ..codegen.build import RuleContext
@@ -68,9 +71,29 @@ class Framing:
         """Whether the stream ends with an in-band sentinel this framing recognises."""
         return False
 
-    def build(self, stream: StreamSpec) -> Any:
+    IR: ClassVar[type[FramingIR]] = FramingIR
+    frames: ClassVar[dict[str, str]]
+    """The loop variable over decoded frames, by payload (``data``, ``frame``, ...)."""
+    flushes_at_close: ClassVar[bool] = False
+    """Whether the decoder's ``close()`` may return one last token."""
+
+    def build(self, stream: StreamSpec) -> FramingIR:
         """The framing's IR for an expanded, validated stream."""
-        raise NotImplementedError
+        payload = stream.payload
+        assert payload is not None  # filled in by the presets stage
+        return self.IR(
+            template=self.template,
+            payload=payload,
+            frame=self.frames[payload],
+            max_frame_bytes=stream.limits.max_frame_bytes,
+            max_total_bytes=stream.limits.max_total_bytes,
+            flushes_at_close=self.flushes_at_close,
+            **self.options_ir(stream),
+        )
+
+    def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
+        """The framing's own values in its IR (its options, as the template needs them)."""
+        return {}
 
     def option_defaults(self) -> dict[str, Any]:
         """The framing's own keys and their defaults."""
@@ -117,3 +140,19 @@ class Op:
     def build(self, rule: RuleSpec, context: RuleContext) -> Any:
         """The op's IR: ``context`` gives the reads of the token and the fields' accumulators."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ReadInto:
+    """The IR of an op that reads one value into one field: what it reads, where it goes."""
+
+    read: ReadIR
+    target: AccumulatorIR
+
+
+class FieldOp(Op):
+    """An op that reads the value at ``path`` (or the token) into its ``field``."""
+
+    def build(self, rule: RuleSpec, context: RuleContext) -> ReadInto:
+        assert rule.field is not None  # SG404
+        return ReadInto(read=context.read(rule.path), target=context.accumulator(rule.field))

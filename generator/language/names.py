@@ -139,13 +139,9 @@ def synapse_field_problem(name: str) -> Problem | None:
         return RESERVED, "is reserved: bittensor's Synapse already has this field"
     if name in RUNTIME_METHODS:
         return RESERVED, "is reserved: it is a method of the Synapse/StreamingSynapse classes"
-    problem = model_field_problem(name)
-    if problem is None and (name in MODULE_NAMES or name in CLASS_BODY_BUILTINS):
-        return SHADOWS, (
-            "would shadow a name the generated class body uses (a builtin or an import): "
-            "later annotations would read the field instead; rename the field"
-        )
-    return problem
+    return model_field_problem(name) or _shadow_problem(
+        name, "the generated class body", "the field instead; rename the field"
+    )
 
 
 def model_field_problem(name: str) -> Problem | None:
@@ -166,13 +162,19 @@ def model_property_problem(name: str) -> Problem | None:
     Like a synapse field, a property is assigned in its class body (``str: str = ""``), so one
     named like a builtin or an import the body uses would be read by later annotations.
     """
-    problem = model_field_problem(name)
-    if problem is None and (name in MODULE_NAMES or name in CLASS_BODY_BUILTINS):
+    return model_field_problem(name) or _shadow_problem(
+        name, "the generated model's class body", "the property instead; rename it"
+    )
+
+
+def _shadow_problem(name: str, body: str, instead: str) -> Problem | None:
+    """A name a class body assigns that later annotations in the body would read (SG207)."""
+    if name in MODULE_NAMES or name in CLASS_BODY_BUILTINS:
         return SHADOWS, (
-            "would shadow a name the generated model's class body uses (a builtin or an "
-            "import): later annotations would read the property instead; rename it"
+            f"would shadow a name {body} uses (a builtin or an import): later annotations "
+            f"would read {instead}"
         )
-    return problem
+    return None
 
 
 def class_name_problem(name: str, *, cap_words: bool) -> Problem | None:

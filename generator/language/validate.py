@@ -270,32 +270,28 @@ def _check_fields_against_classes(
     ``usage: usage = None`` then ``other: usage = None`` silently types ``other`` as ``None``.
     Checked once every class name (synapses, ``$defs``, inline models) is known.
     """
+    named: list[tuple[NodePath, str, str]] = []  # (path, name, what it is)
     for synapse_name, parts in synapses.items():
         added = parts.expansion.added_response if parts.expansion is not None else {}
         for direction, fields in (
             ("request", parts.request),
             ("response", {**parts.response, **added}),
         ):
-            for name in fields:
-                if name in class_names:
-                    first = checker.doc.position_of(class_names[name], at_key=True)
-                    checker.report(
-                        ("synapses", synapse_name, direction, name),
-                        names.SHADOWS,
-                        f"{direction} field {name!r} has the name of a class the module defines "
-                        f"(line {first.line}): later annotations in the class body would read "
-                        "the field instead of the class; rename one of them",
-                        at_key=True,
-                    )
-    for path, name in checker.properties:
+            named += [
+                (("synapses", synapse_name, direction, n), n, f"{direction} field") for n in fields
+            ]
+    named += [(path, name, "property") for path, name in checker.properties]
+    for path, name, what in named:
         if name in class_names:
             first = checker.doc.position_of(class_names[name], at_key=True)
+            body = "the class body" if what != "property" else "its model"
             checker.report(
                 path,
                 names.SHADOWS,
-                f"property {name!r} has the name of a class the module defines (line "
-                f"{first.line}): later annotations in its model would read the property "
-                "instead of the class; rename one of them",
+                f"{what} {name!r} has the name of a class the module defines (line "
+                f"{first.line}): later annotations in {body} would read the "
+                f"{'field' if what != 'property' else 'property'} instead of the class; "
+                "rename one of them",
                 at_key=True,
             )
 

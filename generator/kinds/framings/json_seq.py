@@ -14,7 +14,7 @@ from ...codegen.ir import FramingIR
 from ..base import Framing
 
 if TYPE_CHECKING:
-    from ...language.spec import StreamSpec
+    pass
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,14 @@ class JSONSeq(Framing):
     name: ClassVar[str] = "json-seq"
     summary: ClassVar[str] = "JSON values back to back"
     payloads: ClassVar[tuple[str, ...]] = ("json",)
+    IR: ClassVar[type[FramingIR]] = JSONSeqIR
+    frames: ClassVar[dict[str, str]] = {"json": "event"}
+    flushes_at_close: ClassVar[bool] = True
 
     def payload_problem(self, payload: str) -> str | None:
         if payload == "text":
             return "framing 'json-seq' carries JSON values; `payload: text` contradicts it"
         return None
-
-    def build(self, stream: StreamSpec) -> JSONSeqIR:
-        return JSONSeqIR(
-            template=self.template,
-            payload="json",
-            frame="event",
-            max_frame_bytes=stream.limits.max_frame_bytes,
-            max_total_bytes=stream.limits.max_total_bytes,
-            flushes_at_close=True,
-        )
 
 
 JSON_SEQ = JSONSeq()

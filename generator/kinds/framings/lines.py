@@ -7,7 +7,7 @@ line never splits a token. Template: ``templates/framings/lines.py.jinja``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -46,21 +46,11 @@ class Lines(Framing):
     summary: ClassVar[str] = "frames ending with a delimiter (JSON Lines for JSON)"
     payloads: ClassVar[tuple[str, ...]] = ("text", "json")
     Options: ClassVar[type[BaseOptions]] = LinesOptions
+    IR: ClassVar[type[FramingIR]] = LinesIR
+    frames: ClassVar[dict[str, str]] = {"text": "frame", "json": "frame"}
 
-    def build(self, stream: StreamSpec) -> LinesIR:
-        return LinesIR(
-            template=self.template,
-            payload=_payload(stream),
-            frame="frame",
-            max_frame_bytes=stream.limits.max_frame_bytes,
-            max_total_bytes=stream.limits.max_total_bytes,
-            delimiter=stream.delimiter.encode(),
-        )
-
-
-def _payload(stream: StreamSpec) -> str:
-    assert stream.payload is not None  # filled in by the presets stage
-    return stream.payload
+    def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
+        return {"delimiter": stream.delimiter.encode()}
 
 
 LINES = Lines()

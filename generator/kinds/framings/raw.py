@@ -6,7 +6,7 @@ text token. Template: ``templates/framings/raw.py.jinja``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from ...codegen.ir import FramingIR
@@ -27,6 +27,8 @@ class Raw(Framing):
     name: ClassVar[str] = "raw"
     summary: ClassVar[str] = "raw UTF-8 text, no token boundaries"
     payloads: ClassVar[tuple[str, ...]] = ("text",)
+    IR: ClassVar[type[FramingIR]] = RawIR
+    frames: ClassVar[dict[str, str]] = {"text": "text"}
 
     def payload_problem(self, payload: str) -> str | None:
         if payload == "json":
@@ -36,14 +38,9 @@ class Raw(Framing):
             )
         return None
 
-    def build(self, stream: StreamSpec) -> RawIR:
-        return RawIR(
-            template=self.template,
-            payload="text",
-            frame="text",
-            max_frame_bytes=None,
-            max_total_bytes=stream.limits.max_total_bytes,
-        )
+    def build(self, stream: StreamSpec) -> FramingIR:
+        # Raw text has no frames: only the total size is bounded.
+        return replace(super().build(stream), max_frame_bytes=None)
 
 
 RAW = Raw()

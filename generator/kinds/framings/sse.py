@@ -7,7 +7,7 @@ Owns the ``sentinel`` key (e.g. ``[DONE]``): a data line equal to it ends the st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -39,20 +39,14 @@ class SSE(Framing):
     summary: ClassVar[str] = "server-sent events, one token per event's data"
     payloads: ClassVar[tuple[str, ...]] = ("text", "json")
     Options: ClassVar[type[BaseOptions]] = SSEOptions
+    IR: ClassVar[type[FramingIR]] = SSEIR
+    frames: ClassVar[dict[str, str]] = {"text": "text", "json": "data"}
 
     def has_sentinel(self, stream: StreamSpec) -> bool:
         return stream.sentinel is not None
 
-    def build(self, stream: StreamSpec) -> SSEIR:
-        json_payload = stream.payload == "json"
-        return SSEIR(
-            template=self.template,
-            payload="json" if json_payload else "text",
-            frame="data" if json_payload else "text",
-            max_frame_bytes=stream.limits.max_frame_bytes,
-            max_total_bytes=stream.limits.max_total_bytes,
-            sentinel=stream.sentinel,
-        )
+    def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
+        return {"sentinel": stream.sentinel}
 
 
 SSE_FRAMING = SSE()

@@ -5,26 +5,15 @@ Template: ``templates/ops/append.py.jinja``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ..base import Op
+from ..base import FieldOp
 
 if TYPE_CHECKING:
-    from ...codegen.build import RuleContext
-    from ...codegen.ir import AccumulatorIR, ReadIR
     from ...language.spec import RuleSpec
 
 
-@dataclass(frozen=True)
-class AppendIR:
-    """Append the value read to the target list."""
-
-    read: ReadIR
-    target: AccumulatorIR
-
-
-class Append(Op):
+class Append(FieldOp):
     """Append one item to a list field."""
 
     name: ClassVar[str] = "append"
@@ -35,10 +24,6 @@ class Append(Op):
 
     def describe(self, rule: RuleSpec, source: str) -> str:
         return f"append {source} to {rule.field}"
-
-    def build(self, rule: RuleSpec, context: RuleContext) -> AppendIR:
-        assert rule.field is not None
-        return AppendIR(read=context.read(rule.path), target=context.accumulator(rule.field))
 
 
 APPEND = Append()

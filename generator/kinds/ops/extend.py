@@ -6,26 +6,15 @@ Template: ``templates/ops/extend.py.jinja``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ..base import Op
+from ..base import FieldOp
 
 if TYPE_CHECKING:
-    from ...codegen.build import RuleContext
-    from ...codegen.ir import AccumulatorIR, ReadIR
     from ...language.spec import RuleSpec
 
 
-@dataclass(frozen=True)
-class ExtendIR:
-    """Extend the target list with the list read."""
-
-    read: ReadIR
-    target: AccumulatorIR
-
-
-class Extend(Op):
+class Extend(FieldOp):
     """Extend a list field with a list of items."""
 
     name: ClassVar[str] = "extend"
@@ -35,10 +24,6 @@ class Extend(Op):
 
     def describe(self, rule: RuleSpec, source: str) -> str:
         return f"extend {rule.field} with {source}"
-
-    def build(self, rule: RuleSpec, context: RuleContext) -> ExtendIR:
-        assert rule.field is not None
-        return ExtendIR(read=context.read(rule.path), target=context.accumulator(rule.field))
 
 
 EXTEND = Extend()

@@ -7,26 +7,15 @@ Template: ``templates/ops/replace.py.jinja`` (its ``assign`` macro serves ``set`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ..base import Op
+from ..base import FieldOp
 
 if TYPE_CHECKING:
-    from ...codegen.build import RuleContext
-    from ...codegen.ir import AccumulatorIR, ReadIR
     from ...language.spec import RuleSpec
 
 
-@dataclass(frozen=True)
-class ReplaceIR:
-    """Make the value read the target's whole value."""
-
-    read: ReadIR
-    target: AccumulatorIR
-
-
-class Replace(Op):
+class Replace(FieldOp):
     """Overwrite a field."""
 
     name: ClassVar[str] = "replace"
@@ -36,10 +25,6 @@ class Replace(Op):
 
     def describe(self, rule: RuleSpec, source: str) -> str:
         return f"replace {rule.field} with {source}"
-
-    def build(self, rule: RuleSpec, context: RuleContext) -> ReplaceIR:
-        assert rule.field is not None
-        return ReplaceIR(read=context.read(rule.path), target=context.accumulator(rule.field))
 
 
 REPLACE = Replace()
