@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 # (``import X as X``). tests/runtime/test_runtime_imports.py checks these match _EXPORTS.
 if TYPE_CHECKING:
     from .accumulate import TextParts as TextParts
+    from .accumulate import commit_fields as commit_fields
     from .accumulate import response_json as response_json
     from .axon import Axon as Axon
     from .axon import AxonInfo as AxonInfo
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "TextParts": "accumulate",
     "response_json": "accumulate",
+    "commit_fields": "accumulate",
     "Axon": "axon",
     "AxonInfo": "axon",
     "AxonTarget": "dendrite",

@@ -1,8 +1,8 @@
 """What generated parsers collect a stream into, on the client side.
 
 :class:`TextParts` holds the text of a string field received in parts, one per token, and joins
-it once at the end; :func:`response_json` is the body of every generated
-``extract_response_json``.
+it once at the end; :func:`commit_fields` stores what a stream filled, all fields or none;
+:func:`response_json` is the body of every generated ``extract_response_json``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,21 @@ class TextParts(list[str]):
     def text(self) -> str:
         """Everything received, in order."""
         return "".join(self.blocks) + "".join(self)
+
+
+def commit_fields(synapse: BaseModel, values: Mapping[str, Any]) -> None:
+    """Assign ``values`` to the synapse's fields all at once, or not at all.
+
+    Each value is validated first, on a shallow copy (pydantic's assignment validation), so a
+    value the declared type rejects raises ``ValidationError`` naming its field and leaves the
+    synapse as it was: never half filled. Then every validated value is stored.
+    """
+    probe = synapse.model_copy()
+    for name, value in values.items():
+        setattr(probe, name, value)
+    validated = {name: probe.__dict__[name] for name in values}
+    synapse.__dict__.update(validated)
+    synapse.__pydantic_fields_set__.update(validated)
 
 
 def response_json(synapse: BaseModel, headers: Mapping[str, str]) -> dict[str, Any]:
