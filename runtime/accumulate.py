@@ -48,7 +48,7 @@ class TextParts(list[str]):
 
     def text(self) -> str:
         """Everything received, in order."""
-        return "".join(self.blocks) + "".join(self)
+        return "".join([*self.blocks, *self])  # one join: no second copy of the text
 
 
 def commit_fields(synapse: BaseModel, values: Mapping[str, Any]) -> None:
@@ -58,6 +58,10 @@ def commit_fields(synapse: BaseModel, values: Mapping[str, Any]) -> None:
     value the declared type rejects raises ``ValidationError`` naming its field and leaves the
     synapse as it was: never half filled. Then every validated value is stored.
     """
+    if len(values) == 1:  # one assignment is all or nothing by itself: no copy needed
+        for name, value in values.items():
+            setattr(synapse, name, value)
+        return
     probe = synapse.model_copy()
     for name, value in values.items():
         setattr(probe, name, value)
