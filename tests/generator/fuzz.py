@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import copy
 import inspect
 import json
@@ -1870,7 +1871,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   capture_output=True, text=True, check=True).stdout.strip()
         if "synapsegen" in sys.modules:
             parser.error("--rev needs a fresh interpreter (synapsegen is already imported)")
-        snapshot = export_revision(args.rev, Path(tempfile.mkdtemp(prefix="synapsegen-rev-")))
+        folder = Path(tempfile.mkdtemp(prefix="synapsegen-rev-"))
+        atexit.register(shutil.rmtree, folder, True)
+        snapshot = export_revision(args.rev, folder)
         sys.path.insert(0, str(snapshot))
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [str(snapshot), *filter(None, [os.environ.get("PYTHONPATH")])]
