@@ -162,10 +162,20 @@ class Checker:
                 have = "/".join(sorted(types)) if types else "untyped"
                 self.report((*path, keyword), BAD_CONSTRAINT,
                             f"`{keyword}` applies to {what}; this schema is {have}")  # fmt: skip
+        if types == {"integer"}:
+            self._check_whole_bounds(schema, path)
         if schema.pattern is not None:
             problem = _pattern_problem(schema.pattern)
             if problem is not None:
                 self.report((*path, "pattern"), BAD_PATTERN, problem)
+
+    def _check_whole_bounds(self, schema: JsonSchema, path: NodePath) -> None:
+        """pydantic needs an integer field's bounds to be whole numbers."""
+        for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"):
+            value = getattr(schema, _ATTRIBUTE[keyword])
+            if value is not None and not float(value).is_integer():
+                message = f"`{keyword}` {value!r} of an integer must be a whole number"
+                self.report((*path, keyword), BAD_CONSTRAINT, message)
 
     def _check_ref(self, ref: str, path: NodePath) -> None:
         """A ``$ref`` must be ``#/$defs/Name`` of a defined entry."""

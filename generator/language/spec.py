@@ -88,7 +88,7 @@ class JsonSchema(_Strict):
     maximum: float | None = None
     exclusive_minimum: Annotated[float | None, Field(alias="exclusiveMinimum")] = None
     exclusive_maximum: Annotated[float | None, Field(alias="exclusiveMaximum")] = None
-    multiple_of: Annotated[float | None, Field(alias="multipleOf")] = None
+    multiple_of: Annotated[float | None, Field(alias="multipleOf", gt=0)] = None
     min_length: Annotated[int | None, Field(alias="minLength", ge=0)] = None
     max_length: Annotated[int | None, Field(alias="maxLength", ge=0)] = None
     pattern: str | None = None
