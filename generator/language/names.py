@@ -20,19 +20,10 @@ SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 keywords only in their statements. Listed so tests can draw them."""
 
 SYNAPSE_BASE_FIELDS = frozenset(
-    {
-        "name",
-        "timeout",
-        "total_size",
-        "header_size",
-        "dendrite",
-        "axon",
-        "computed_body_hash",
-        "required_hash_fields",
-        "body_hash",
-    }
+    {*runtime.Synapse.model_fields, "required_hash_fields", "body_hash"}
 )
-"""Attributes of bittensor's ``Synapse`` (field notes, "What the base classes do")."""
+"""Attributes of bittensor's ``Synapse``: the runtime's fields (the same as bittensor 10's, as the
+recorded vectors show), the class variable and the property."""
 
 RUNTIME_METHODS = frozenset(
     {
