@@ -1,0 +1,1390 @@
+"""Hypothesis strategies: random schema files that exercise the whole schema language.
+
+:func:`cases` draws one to three schema files (1-3 synapses each) together with a *plan*: what
+the strategy meant by them, in the words of docs/schema-reference.md (presets expanded by hand
+here, from the documentation, not by calling the generator). The test then checks the generated
+code against the plan; it never asks the generator what the schema means.
+
+Names come from hostile pools (keywords, soft keywords, builtins, the generated code's own local
+names, ``synapsegen.runtime`` exports, typing and pydantic names, ``$defs`` names in lower case).
+Many such names are rightly refused by the validator: that is fine, the property under test is
+"either located diagnostics, or working code". The pools are module-level tuples so that a local
+exploration run can narrow them (see the test module's docstring).
+
+Every value the plan holds is JSON data (what a schema default, a request value or a token looks
+like on the wire); the test turns it into Python objects through the generated classes.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+import yaml
+from hypothesis import strategies as st
+
+from synapsegen import runtime
+
+Json = Any
+"""A JSON value: None, bool, int, float, str, list or dict with str keys."""
+
+Schema = dict[str, Any]
+"""A JSON Schema node as written in a schema file."""
+
+Step = str | int
+"""One step of a rule path: a key (``a``) or an index (``[0]``)."""
+
+# ---------------------------------------------------------------------------------------------
+# Name pools.
+
+PY_KEYWORDS: tuple[str, ...] = tuple(keyword.kwlist)
+SOFT_KEYWORDS: tuple[str, ...] = ("_", "case", "match", "type")
+BUILTIN_NAMES: tuple[str, ...] = (
+    "str", "list", "id", "type", "property", "bool", "int", "float", "dict", "object", "input",
+    "format", "len", "isinstance", "print", "anext", "super", "set", "tuple", "bytes",
+)  # fmt: skip
+GENERATED_LOCALS: tuple[str, ...] = (
+    "value", "received_value", "key", "node", "event", "text", "frame", "frames", "chunk",
+    "decoder", "complete", "data", "body", "response", "self", "frame_batches", "tokens",
+    "streamer", "exc", "event_type", "completion_parts", "completion_blocks", "value_parts",
+    "received_value_parts", "text_parts", "text_blocks", "node_parts",
+)  # fmt: skip
+RUNTIME_NAMES: tuple[str, ...] = tuple(sorted(runtime.__all__))
+TYPING_NAMES: tuple[str, ...] = (
+    "Field", "Annotated", "Literal", "Any", "ClassVar", "Self", "TypeAlias", "TypeAliasType",
+    "Optional", "List", "Dict", "Union", "BaseModel", "RootModel", "ConfigDict", "PrivateAttr",
+    "ClientResponse", "AsyncIterator", "AsyncIterable",
+)  # fmt: skip
+
+# Each kind of name comes in three tiers: SAFE names, TRICKY ones (hostile, and mostly accepted:
+# the generated code's own locals, soft keywords, lower-case model names, ...) and RARE ones
+# (keywords, builtins, typing and runtime names: mostly refused, drawn in hostile files only).
+
+FIELD_NAMES_SAFE: tuple[str, ...] = (
+    "prompt", "query", "items", "count", "score", "tags", "meta", "links", "answer", "notes",
+    "alpha", "beta",
+)  # fmt: skip
+FIELD_NAMES_TRICKY: tuple[str, ...] = (
+    *GENERATED_LOCALS, "case", "match", "type", "id", "input", "format", "len", "isinstance",
+    "print", "anext", "super", "Field_", "received_text", "key_parts",
+)  # fmt: skip
+FIELD_NAMES_RARE: tuple[str, ...] = (
+    *PY_KEYWORDS, *BUILTIN_NAMES, *TYPING_NAMES, *RUNTIME_NAMES, "_", "model_x", "_x", "name",
+    "timeout", "dendrite", "copy", "schema", "json", "2x", "naïve", "a-b", "completion", "usage",
+    "finish_reason",
+)  # fmt: skip
+
+DEF_NAMES_SAFE: tuple[str, ...] = (
+    "Message", "Item", "Node", "Link", "Result", "Entry", "Tree", "Usage",
+)  # fmt: skip
+DEF_NAMES_TRICKY: tuple[str, ...] = (
+    "Value", "Key", "Event", "Text", "Frame", "Chunk", "Decoder", "Complete", "message",
+    "tree_node", "my_model", "Inner_Model", "x", "Decimal", "UUID", "date", "Model", "Root",
+    "Json", "Config", "A", "M2", "constr", "conint",
+)  # fmt: skip
+DEF_NAMES_RARE: tuple[str, ...] = (
+    *TYPING_NAMES, *RUNTIME_NAMES, "str", "list", "type", "id", "property", "None", "class",
+    "Enum", "annotations", "_Private", "2D",
+)  # fmt: skip
+
+PROPERTY_NAMES_SAFE: tuple[str, ...] = (
+    "x", "title", "url", "children", "content", "role", "score", "label", "next",
+)  # fmt: skip
+PROPERTY_NAMES_TRICKY: tuple[str, ...] = (
+    "id", "value", "self", "model", "fields", "key", "event", "text", "Message", "Node", "date",
+    "constr", "case", "match", "type",
+)  # fmt: skip
+PROPERTY_NAMES_RARE: tuple[str, ...] = (
+    "Field", "str", "Annotated", "Literal", "Any", "Optional", "List", "Dict", "Union",
+    "BaseModel", "ConfigDict", "RootModel", "TypeAlias", "TypeAliasType", "int", "float", "bool",
+    "list", "Self", "ClassVar", "None", "class", "_", "model_x", "_x", "schema", "copy", "json",
+    "dict", "a-b",
+)  # fmt: skip
+
+SYNAPSE_NAMES_SAFE: tuple[str, ...] = ("Chat", "Search", "Echo", "Query", "Summarize", "Stream")
+SYNAPSE_NAMES_TRICKY: tuple[str, ...] = (
+    "Value", "Event", "Text", "Node", "Model", "Match", "Case", "X", "HTTPStream", "Chat2",
+    "Decimal",
+)  # fmt: skip
+SYNAPSE_NAMES_RARE: tuple[str, ...] = (
+    "Synapse", "StreamingSynapse", "Field", "Any", "Self", "None", "chat", "Chat_Bot",
+    "BTStreamingResponse", "TextDecoder",
+)  # fmt: skip
+
+MODULE_NAMES_SAFE: tuple[str, ...] = ("chat", "search", "my_schema", "chat-v2", "events")
+MODULE_NAMES_TRICKY: tuple[str, ...] = (
+    *SOFT_KEYWORDS, "str", "typing", "pydantic", "json", "aiohttp", "synapsegen", "runtime",
+    "value", "models", "asyncio", "enum",
+)  # fmt: skip
+MODULE_NAMES_RARE: tuple[str, ...] = (
+    "class", "import", "None", "True", "__init__", "2chat", "chat.v2", "ü", "chat_v2",
+)  # fmt: skip
+EXTENSIONS: tuple[str, ...] = (".yaml", ".yml", ".json")
+
+PATH_KEYS: tuple[str, ...] = (
+    "content", "delta", "text", "a", "value", "data", "ü", "🙂", "a b", " ", "$ref", "'", '"',
+    "\\", "{x}", "0", "null", "True", "__class__", "a-b", "x:y", "event", "node", "key", "items",
+    "message", "choices",
+)  # fmt: skip
+BAD_PATHS: tuple[str, ...] = ("a..b", "a[x]", "", ".a", "a.", "a[-1]", "[0", "a]b", "a[0]b")
+TAG_KEYS: tuple[str, ...] = (
+    "type", "kind", "event", "t", "ü", "", "a b", "'", "value", "n", "node", "key", "\n",
+)  # fmt: skip
+TAG_VALUES: tuple[Json, ...] = ("text", "meta", "done", "", "ü", "None", 0, 1, -1, 1.5, True,
+                               False, None)  # fmt: skip
+ERROR_MESSAGE_KEYS: tuple[str, ...] = ("message", "error", "ü", "", "detail")
+DELIMITERS: tuple[str, ...] = (
+    "\n", "\r\n", "\n\n", "\x1e", "\u2028", "||", "🙂", "END", ";", "\t", ",",
+)  # fmt: skip
+SENTINELS: tuple[str, ...] = (
+    "[DONE]", "DONE ü", "", " [DONE]", "a\nb", "\r", "null", "{}", "data: x", "🙂",
+)  # fmt: skip
+
+TEXT_CHARS = "ab Z09'\"\\\n\t{}%#:-üß世🙂\u2028\r|;,END$"
+SPECIAL_TEXTS: tuple[str, ...] = (
+    '"""', "'''", "{{ x }}", "{% if x %}", "\\N{BULLET}", "\\u2028", "None", "True", "[DONE]",
+    "data: x", "\r\n", "ü🙂", "", "\x00", "a\u2028b", "# comment", "'); import os; ('",
+)  # fmt: skip
+PATTERNS: dict[str, str] = {"^[a-z ]*$": "abc xyz", "^[^\"']*$": "ab Zü🙂;", "^\\S*$": "ab:ü🙂"}
+
+
+def _name(tiers: tuple[tuple[str, ...], ...], hostile: bool) -> st.SearchStrategy[str]:
+    """A name from the (safe, tricky, rare) pools: rare ones only in hostile files."""
+    safe, tricky, rare = tiers
+    if not hostile:
+        return st.integers(0, 9).flatmap(lambda i: st.sampled_from(safe if i < 6 else tricky))
+    return st.integers(0, 19).flatmap(
+        lambda i: st.sampled_from(safe if i < 9 else tricky if i < 17 else rare)
+    )
+
+
+def _tiers(kind: str) -> tuple[tuple[str, ...], ...]:
+    """The pools of one kind of name, read when drawn (a local run may have narrowed them)."""
+    names = globals()
+    return tuple(names[f"{kind}_NAMES_{tier}"] for tier in ("SAFE", "TRICKY", "RARE"))
+
+
+def texts(alphabet: str = TEXT_CHARS, max_size: int = 8) -> st.SearchStrategy[str]:
+    """Hostile text: quotes, backslashes, line breaks of every kind, multi-byte characters."""
+    return st.one_of(st.text(alphabet, max_size=max_size), st.sampled_from(SPECIAL_TEXTS))
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass
+class Slot:
+    """One place in a token that a rule reads, and what a valid value there looks like.
+
+    ``path`` None is the whole token. ``value`` is the schema of a valid value (for ``put`` an
+    object carrying a string under ``key``); ``pieces`` (one ``concat`` into the field that
+    ``deserialize: {parse}`` reads) is the JSON text to send, in pieces, in order.
+    """
+
+    path: tuple[Step, ...] | None
+    value: Schema
+    key: tuple[Step, ...] | None = None
+    pieces: list[str] | None = None
+
+
+@dataclass
+class Rule:
+    """One rule as the language defines it (presets expanded, ``set`` fields as a dict)."""
+
+    op: str
+    field: str | None = None
+    path: str | None = None
+    when: dict[str, Json] | None = None
+    key: str | None = None
+    fields: dict[str, str] | None = None
+    slots: list[Slot] = dataclass_field(default_factory=list)
+    fields_as_list: bool = False  # `set` written as a list of same-named paths
+
+    def document(self) -> dict[str, Any]:
+        """The rule as written in a schema file."""
+        written: dict[str, Any] = {"op": self.op}
+        if self.when is not None:
+            written["when"] = self.when
+        if self.field is not None:
+            written["field"] = self.field
+        if self.path is not None:
+            written["path"] = self.path
+        if self.key is not None:
+            written["key"] = self.key
+        if self.fields is not None:
+            written["fields"] = list(self.fields) if self.fields_as_list else self.fields
+        return written
+
+
+@dataclass
+class StreamPlan:
+    """The expanded stream of a synapse: what the generated code must do."""
+
+    framing: str
+    payload: str
+    rules: list[Rule]
+    delimiter: str = "\n"
+    sentinel: str | None = None
+    end_signal: str = "eof"
+    end_event: dict[str, Json] | None = None
+    keep_partial: bool = True
+    error_event: dict[str, Json] | None = None
+    error_message_key: str = "message"
+    yields: str = "token"
+    deserialize: Any = "synapse"
+    shape: str = "object"  # JSON tokens: object, string or array; "text" for a text payload
+
+    @property
+    def text_payload(self) -> bool:
+        """Whether tokens are text (not JSON)."""
+        return self.payload == "text"
+
+
+@dataclass
+class SynapsePlan:
+    """One synapse of a case: its fields (JSON Schema), the values to build it, its stream."""
+
+    module: str
+    name: str
+    request: dict[str, Schema]
+    response: dict[str, Schema]
+    request_values: dict[str, Json]
+    stream: StreamPlan
+    defs: dict[str, Schema]
+    parse_value: Json = None  # deserialize: {parse}: the model value the text encodes
+
+
+@dataclass
+class Case:
+    """Schema files (name -> text) and what they mean (the repr shows the files only)."""
+
+    files: dict[str, str]
+    synapses: list[SynapsePlan] = dataclass_field(repr=False)
+    hostile: bool = dataclass_field(repr=False)
+    malformed: list[str] = dataclass_field(default_factory=list, repr=False)
+    """Constructs written on purpose that the validator must refuse (no working meaning)."""
+
+    def describe(self) -> str:
+        """The files, for failure messages."""
+        return "\n".join(f"--- {name}\n{text}" for name, text in self.files.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+MAX_DEPTH = 3
+
+
+def resolve(schema: Schema, defs: dict[str, Schema]) -> Schema:
+    """Follow ``$ref`` (the strategy never writes alias cycles)."""
+    seen = 0
+    while "$ref" in schema and seen < 20:
+        schema = defs[str(schema["$ref"]).rsplit("/", 1)[-1]]
+        seen += 1
+    return schema
+
+
+def _types(schema: Schema) -> list[str]:
+    """The JSON types a schema names (none when it names no ``type``)."""
+    kind = schema.get("type")
+    if kind is None:
+        return []
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def _sample_string(draw: st.DrawFn, schema: Schema) -> str:
+    """A string within ``minLength``/``maxLength`` and from an alphabet the pattern allows."""
+    pattern = schema.get("pattern")
+    alphabet = PATTERNS.get(pattern, TEXT_CHARS) if isinstance(pattern, str) else TEXT_CHARS
+    low = int(schema.get("minLength", 0))
+    high = int(schema.get("maxLength", low + 8))
+    return draw(st.text(alphabet, min_size=low, max_size=max(low, min(high, low + 8))))
+
+
+def _sample_number(draw: st.DrawFn, schema: Schema, integer: bool) -> int | float:
+    """A number within the schema's bounds (big and fractional ones included)."""
+    low: int | float = -(2**60)
+    high: int | float = 2**60
+    for key in ("exclusiveMinimum", "minimum"):
+        low = schema.get(key, low)
+    for key in ("exclusiveMaximum", "maximum"):
+        high = schema.get(key, high)
+    candidates: list[int | float] = [0, 1, 7, 42, -3, 2**53 + 1, 10, 2]
+    if not integer:
+        candidates += [0.5, -2.25, 1e-7, 3.0, 1e300, 0.1]
+    ok = [
+        c
+        for c in candidates
+        if low <= c <= high
+        and ("exclusiveMinimum" not in schema or c > schema["exclusiveMinimum"])
+        and ("exclusiveMaximum" not in schema or c < schema["exclusiveMaximum"])
+        and ("multipleOf" not in schema or _multiple(c, schema["multipleOf"]))
+    ]
+    return draw(st.sampled_from(ok or [int(low)]))
+
+
+def _multiple(value: int | float, step: int | float) -> bool:
+    """Whether ``value`` is a multiple of ``step`` (exact for ints)."""
+    if isinstance(value, int) and isinstance(step, int):
+        return value % step == 0
+    return float(value / step).is_integer()
+
+
+def sample(draw: st.DrawFn, schema: Schema, defs: dict[str, Schema], depth: int = 0) -> Json:
+    """A JSON value valid for ``schema`` (finite: past MAX_DEPTH only what is required)."""
+    if "$ref" in schema:
+        return sample(draw, defs[str(schema["$ref"]).rsplit("/", 1)[-1]], defs, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum") is not None:
+        return draw(st.sampled_from(schema["enum"]))
+    for union in ("anyOf", "oneOf"):
+        if schema.get(union):
+            members = list(schema[union])
+            if depth >= MAX_DEPTH:
+                members = [m for m in members if "$ref" not in m] or members
+            return sample(draw, draw(st.sampled_from(members)), defs, depth + 1)
+    kinds = _types(schema)
+    if not kinds:
+        if schema.get("properties") or "additionalProperties" in schema:
+            kinds = ["object"]
+        else:  # opaque JSON
+            return draw(st.sampled_from([None, 1, "ü", [1, "a"], {"k": [True]}, 2.5]))
+    if depth >= MAX_DEPTH and "null" in kinds:
+        return None
+    kind = draw(st.sampled_from(kinds))
+    if kind == "null":
+        return None
+    if kind == "string":
+        return _sample_string(draw, schema)
+    if kind in ("integer", "number"):
+        return _sample_number(draw, schema, kind == "integer")
+    if kind == "boolean":
+        return draw(st.booleans())
+    if kind == "array":
+        items = schema.get("items", {})
+        low = int(schema.get("minItems", 0))
+        high = low if depth >= MAX_DEPTH else int(schema.get("maxItems", low + 2))
+        count = draw(st.integers(low, max(low, high)))
+        return [sample(draw, items, defs, depth + 1) for _ in range(count)]
+    # object
+    value: dict[str, Json] = {}
+    properties: dict[str, Schema] = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    for name, prop in properties.items():
+        if name in required or (depth < MAX_DEPTH and draw(st.booleans())):
+            value[name] = sample(draw, prop, defs, depth + 1)
+    extra = schema.get("additionalProperties")
+    if not properties and extra is not False and depth < MAX_DEPTH:
+        extra_schema = extra if isinstance(extra, dict) else {}
+        for key in draw(st.lists(texts(max_size=4), max_size=2, unique=True)):
+            value[key] = sample(draw, extra_schema, defs, depth + 1)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+
+
+@dataclass
+class _Context:
+    """What the schema strategies of one file share."""
+
+    hostile: bool
+    defs: dict[str, Schema] = dataclass_field(
+        default_factory=dict
+    )  # filled after the names are drawn
+    def_names: list[str] = dataclass_field(default_factory=list)
+    malformed: list[str] = dataclass_field(default_factory=list)
+
+
+def _described(draw: st.DrawFn, schema: Schema) -> Schema:
+    """Add documentation keywords now and then (hostile text included)."""
+    if draw(st.integers(0, 4)) == 0:
+        schema["description"] = draw(texts())
+    if draw(st.integers(0, 9)) == 0:
+        schema["title"] = draw(texts())
+    if draw(st.integers(0, 14)) == 0:
+        schema["examples"] = [draw(texts())]
+    return schema
+
+
+def _scalar(draw: st.DrawFn, constraints: bool) -> Schema:
+    """A string, integer, number or boolean schema, with constraints now and then."""
+    kind = draw(st.sampled_from(["string", "integer", "number", "boolean"]))
+    schema: Schema = {"type": kind}
+    if constraints and draw(st.booleans()):
+        if kind == "string":
+            schema.update(draw(st.sampled_from([
+                {"maxLength": 12}, {"pattern": "^[a-z ]*$"}, {"pattern": "^\\S*$"},
+                {"format": "date-time"}, {"minLength": 0, "maxLength": 30},
+            ])))  # fmt: skip
+        elif kind in ("integer", "number"):
+            schema.update(draw(st.sampled_from([
+                {"minimum": 0}, {"minimum": -5, "maximum": 100}, {"multipleOf": 2},
+                {"exclusiveMinimum": -1}, {"maximum": 10**6},
+            ])))  # fmt: skip
+    return schema
+
+
+def _enum(draw: st.DrawFn) -> Schema:
+    """An enum of hostile values (quotes, line breaks, ``None``, mixed types, null)."""
+    values = draw(
+        st.lists(
+            st.sampled_from(["a", "b'c", 'd"e', "ü", "", "None", "x\\y", "z\nw", 1, 2, True, None]),
+            min_size=1,
+            max_size=4,
+            unique_by=lambda v: (type(v).__name__, v),
+        )
+    )
+    schema: Schema = {"enum": values}
+    kinds = {"string" if isinstance(v, str) else "boolean" if isinstance(v, bool) else
+             "integer" if isinstance(v, int) else "null" for v in values}  # fmt: skip
+    if len(kinds) == 1 and draw(st.booleans()):
+        schema["type"] = next(iter(kinds))
+    return schema
+
+
+def schemas(
+    draw: st.DrawFn, ctx: _Context, depth: int = 0, *, refs: bool = True, owner_def: str = ""
+) -> Schema:
+    """A field, property or item schema of any kind the language has."""
+    kinds = ["scalar"] * 4 + ["array", "map", "nullable", "enum", "const", "any"]
+    if depth < 2:
+        kinds += ["object", "anyOf", "array"]
+    if refs and ctx.def_names:
+        kinds += ["ref", "ref"]
+    kind = draw(st.sampled_from(kinds))
+    schema: Schema
+    if kind == "scalar":
+        schema = _scalar(draw, constraints=True)
+    elif kind == "array":
+        schema = {"type": "array"}
+        if draw(st.integers(0, 5)):
+            schema["items"] = schemas(draw, ctx, depth + 1, refs=True, owner_def=owner_def)
+        if draw(st.integers(0, 5)) == 0:
+            schema["maxItems"] = 5
+    elif kind == "map":
+        schema = {"type": "object"}
+        choice = draw(st.integers(0, 4))
+        if choice == 0:
+            schema["additionalProperties"] = True
+        elif choice > 1:
+            schema["additionalProperties"] = schemas(draw, ctx, depth + 1, refs=True)
+    elif kind == "nullable":
+        inner = _scalar(draw, constraints=False)
+        if draw(st.booleans()):
+            schema = {"type": [inner["type"], "null"]}
+        else:
+            schema = {"anyOf": [inner, {"type": "null"}]}
+    elif kind == "enum":
+        schema = _enum(draw)
+    elif kind == "const":
+        schema = {"const": draw(st.sampled_from(["fixed", "ü'\"", 3, False, None]))}
+    elif kind == "any":
+        schema = {}
+    elif kind == "object":
+        schema = object_schema(draw, ctx, depth + 1)
+        if draw(st.integers(0, 3)) == 0:
+            schema["type"] = ["object", "null"]
+    elif kind == "anyOf":
+        members = [schemas(draw, ctx, depth + 1, refs=refs) for _ in range(draw(st.integers(1, 3)))]
+        if refs is False or all("$ref" in m for m in members):
+            members.append(_scalar(draw, constraints=False))
+        schema = {draw(st.sampled_from(["anyOf", "oneOf"])): members}
+    else:  # ref
+        schema = {"$ref": f"#/$defs/{draw(st.sampled_from(ctx.def_names))}"}
+    return _described(draw, schema)
+
+
+def object_schema(draw: st.DrawFn, ctx: _Context, depth: int) -> Schema:
+    """An object with properties (a model); ``$ref`` properties are never required (finite)."""
+    names = draw(
+        st.lists(
+            _name(_tiers("PROPERTY"), ctx.hostile),
+            min_size=1,
+            max_size=4,
+            unique=True,
+        )
+    )
+    properties: dict[str, Schema] = {}
+    required: list[str] = []
+    for name in names:
+        is_required = draw(st.booleans())
+        prop = schemas(draw, ctx, depth, refs=not is_required)
+        if is_required:
+            required.append(name)
+        elif draw(st.integers(0, 3)) == 0 and "$ref" not in json.dumps(prop):
+            # (A $defs model may not be drawn yet: no defaults through references.)
+            prop["default"] = sample(draw, prop, ctx.defs, MAX_DEPTH - 1)
+        properties[name] = prop
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    if draw(st.integers(0, 5)) == 0:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _def_schema(draw: st.DrawFn, ctx: _Context, name: str) -> Schema:
+    """A ``$defs`` entry: a model (often recursive), an enum, an alias or a list alias."""
+    kind = draw(st.sampled_from(["model"] * 4 + ["enum", "alias", "list_alias", "nullable"]))
+    if kind == "enum":
+        return _described(draw, _enum(draw))
+    if kind == "alias":
+        return _described(draw, _scalar(draw, constraints=True))
+    if kind == "list_alias":  # a recursive alias when it names itself
+        return {
+            "type": "array",
+            "items": {"$ref": f"#/$defs/{draw(st.sampled_from(ctx.def_names))}"},
+        }
+    schema = object_schema(draw, ctx, 1)
+    if draw(st.booleans()):  # recursion: an optional property (or list) of a model
+        target = draw(st.sampled_from([name, *ctx.def_names]))
+        ref = {"$ref": f"#/$defs/{target}"}
+        prop = draw(st.sampled_from(["children", "next", "Node", "value", "items"]))
+        if prop not in schema["properties"]:
+            schema["properties"][prop] = draw(
+                st.sampled_from(
+                    [{"type": "array", "items": ref}, ref, {"anyOf": [ref, {"type": "null"}]}]
+                )
+            )
+    if kind == "nullable":
+        schema["type"] = ["object", "null"]
+    return _described(draw, schema)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fields for rule targets
+
+
+def _with_default(draw: st.DrawFn, schema: Schema, ctx: _Context, value: Json = ...) -> Schema:
+    """Give ``schema`` a default: ``value``, or a valid value drawn for it."""
+    schema["default"] = sample(draw, schema, ctx.defs, MAX_DEPTH - 1) if value is ... else value
+    return schema
+
+
+def _string_field(draw: st.DrawFn, ctx: _Context) -> Schema:
+    """A free string field (a concat target): plain, or through a $ref alias or an anyOf.
+
+    No length or pattern constraint: concatenated text may break one (the miner's fault, not
+    the generator's).
+    """
+    free = {"type", "description", "title", "examples", "format"}
+    aliases = [
+        name
+        for name, schema in ctx.defs.items()
+        if schema.get("type") == "string" and set(schema) <= free
+    ]
+    way = draw(st.sampled_from(["plain"] * 6 + ["anyOf"] + ["ref"] * bool(aliases)))
+    field_schema: Schema = {"type": "string"}
+    if way == "anyOf":
+        field_schema = {"anyOf": [{"type": "string"}]}
+    elif way == "ref":
+        field_schema = {"$ref": f"#/$defs/{draw(st.sampled_from(aliases))}"}
+    field_schema["default"] = draw(st.sampled_from(["", "", "pré ", "ü🙂"]))
+    return _described(draw, field_schema)
+
+
+def _list_field(draw: st.DrawFn, ctx: _Context, items: Schema | None) -> Schema:
+    """A list field (an append/extend target) with a default."""
+    schema: Schema = {"type": "array"}
+    if items is not None:
+        schema["items"] = items
+    return _described(draw, _with_default(draw, schema, ctx))
+
+
+def _put_value(draw: st.DrawFn, ctx: _Context) -> tuple[Schema | bool | None, Schema, str]:
+    """(additionalProperties as written, schema of a put value, key path inside the value)."""
+    key_name = draw(st.sampled_from(["url", "id", "key", "str", "Field", "Key_"]))
+    kind = draw(st.sampled_from(["any", "true", "inline", "nested_key"]))
+    if kind in ("any", "true"):
+        value: Schema = {"type": "object", "properties": {key_name: {"type": "string"}},
+                         "required": [key_name]}  # fmt: skip
+        return (None if kind == "any" else True), value, key_name
+    if kind == "nested_key":
+        value = {"type": "object", "properties": {"meta": {"type": "object", "properties": {
+            "id": {"type": "string"}}, "required": ["id"]}}, "required": ["meta"]}  # fmt: skip
+        return {}, value, "meta.id"
+    model = object_schema(draw, ctx, 1)
+    model["properties"][key_name] = {"type": "string"}
+    model["required"] = [*[r for r in model.get("required", []) if r != key_name], key_name]
+    model.pop("additionalProperties", None)
+    return model, model, key_name
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths
+
+
+def path_text(steps: tuple[Step, ...]) -> str:
+    """``("choices", 0, "delta")`` -> ``choices[0].delta``."""
+    text = ""
+    for step in steps:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
+
+
+def parse_path(text: str) -> tuple[Step, ...]:
+    """The inverse of :func:`path_text` for the paths this module writes."""
+    steps: list[Step] = []
+    for part in text.split("."):
+        head, *indexes = part.split("[")
+        if head:
+            steps.append(head)
+        steps.extend(int(index.rstrip("]")) for index in indexes)
+    return tuple(steps)
+
+
+@dataclass
+class _Keys:
+    """Top-level token keys in use: rule paths and tags never share one."""
+
+    paths: set[str] = dataclass_field(default_factory=set)
+    tags: set[str] = dataclass_field(default_factory=set)
+
+
+def _fresh_path(draw: st.DrawFn, keys: _Keys) -> tuple[Step, ...]:
+    """A path whose first key no other rule or tag uses, then up to two keys or indexes."""
+    free = [k for k in PATH_KEYS if k not in keys.paths and k not in keys.tags]
+    first = draw(st.sampled_from(free or ["zz"]))
+    keys.paths.add(first)
+    steps: list[Step] = [first]
+    for _ in range(draw(st.integers(0, 2))):
+        steps.append(draw(st.one_of(st.integers(0, 2), st.sampled_from(PATH_KEYS))))
+    return tuple(steps)
+
+
+def _tags(draw: st.DrawFn, keys: _Keys, hostile: bool) -> dict[str, Json]:
+    """Tags for a `when`, a final or an error event (often reusing the keys of other tags)."""
+    free = [k for k in TAG_KEYS if k not in keys.paths]
+    pool = sorted(keys.tags) if bool(keys.tags) and draw(st.booleans()) else free
+    count = min(len(pool), draw(st.integers(0 if hostile else 1, 2)))
+    chosen = draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count, unique=True))
+    keys.tags.update(chosen)
+    return {key: draw(st.sampled_from(TAG_VALUES)) for key in chosen}
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams
+
+
+@dataclass
+class _Fields:
+    """Response fields being built for a synapse's rules."""
+
+    ctx: _Context
+    names: st.SearchStrategy[str]
+    response: dict[str, Schema] = dataclass_field(default_factory=dict)
+    taken: set[str] = dataclass_field(default_factory=set)
+
+    def new(self, draw: st.DrawFn, schema: Schema) -> str:
+        """Add a response field under a fresh name; return the name."""
+        name = draw(self.names.filter(lambda n: n not in self.taken))
+        self.taken.add(name)
+        self.response[name] = schema
+        return name
+
+
+def _text_stream(draw: st.DrawFn, ctx: _Context, fields: _Fields) -> StreamPlan:
+    """framing raw, lines or sse with text tokens; concat/replace rules into string fields."""
+    framing = draw(st.sampled_from(["raw", "lines", "sse"]))
+    rules: list[Rule] = []
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["concat", "concat", "replace"]))
+        strings = [n for n, s in fields.response.items() if s.get("type") == "string"]
+        if bool(strings) and draw(st.booleans()):
+            target = draw(st.sampled_from(strings))
+        else:
+            target = fields.new(draw, _string_field(draw, ctx))
+        rules.append(Rule(op=op, field=target, slots=[Slot(None, {"type": "string"})]))
+    plan = StreamPlan(framing=framing, payload="text", rules=rules, shape="text")
+    if framing == "lines":
+        plan.delimiter = draw(st.sampled_from(DELIMITERS))
+    if framing == "sse" and draw(st.booleans()):
+        plan.sentinel = draw(st.sampled_from(SENTINELS))
+        plan.end_signal = "sentinel"
+    return plan
+
+
+def _json_rule(
+    draw: st.DrawFn, ctx: _Context, fields: _Fields, taken: _Keys, whole_token_ok: bool
+) -> Rule:
+    """One rule over JSON object tokens, with its target field and the slot it reads."""
+    op = draw(st.sampled_from(["concat", "append", "extend", "replace", "set", "put"]))
+    when = _tags(draw, taken, ctx.hostile) if draw(st.integers(0, 2)) == 0 else None
+    whole = whole_token_ok and op in ("append", "replace") and draw(st.integers(0, 2)) == 0
+    path = None if whole else _fresh_path(draw, taken)
+    if op == "set":
+        targets: dict[str, str] = {}
+        slots = []
+        as_list = draw(st.booleans())
+        for _ in range(draw(st.integers(1, 3))):
+            schema = _with_default(draw, schemas(draw, ctx), ctx)
+            name = fields.new(draw, schema)
+            if as_list and name not in taken.paths | taken.tags:
+                taken.paths.add(name)
+                steps: tuple[Step, ...] = (name,)
+            else:
+                as_list = False
+                steps = _fresh_path(draw, taken)
+            targets[name] = path_text(steps)
+            slots.append(Slot(steps, schema))
+        return Rule(op="set", when=when, fields=targets, slots=slots, fields_as_list=as_list)
+    if op == "concat":
+        target = fields.new(draw, _string_field(draw, ctx))
+        value: Schema = {"type": "string"}
+    elif op in ("append", "extend"):
+        items = None if whole else schemas(draw, ctx, 1)
+        reuse = [n for n, s in fields.response.items()
+                 if s.get("type") == "array" and s.get("items") == items]  # fmt: skip
+        target = (draw(st.sampled_from(reuse)) if bool(reuse) and draw(st.booleans())
+                  else fields.new(draw, _list_field(draw, ctx, items)))  # fmt: skip
+        value = items if items is not None else {}
+        if op == "extend":
+            value = {"type": "array", "items": value}
+    elif op == "replace":
+        schema = {} if whole else schemas(draw, ctx)
+        target = fields.new(draw, _with_default(draw, dict(schema), ctx))
+        value = schema
+    else:  # put
+        extra, value, key = _put_value(draw, ctx)
+        field_schema: Schema = {"type": "object"}
+        if extra is not None:
+            field_schema["additionalProperties"] = extra
+        target = fields.new(draw, _described(draw, _with_default(draw, field_schema, ctx, {})))
+        key_steps = parse_path(key)
+        if ctx.hostile and draw(st.integers(0, 9)) == 0:
+            key = draw(st.sampled_from(["", "a..b", "[0]"]))
+            ctx.malformed.append(f"put key {key!r}")
+        rule = Rule(op="put", field=target, path=path_text(path) if path else None, when=when,
+                    key=key, slots=[Slot(path, value, key=key_steps)])  # fmt: skip
+        return rule
+    rule = Rule(op=op, field=target, path=path_text(path) if path else None, when=when,
+                slots=[Slot(path, value)])  # fmt: skip
+    return rule
+
+
+def _token_schema(plan: StreamPlan) -> Schema:
+    """The declared ``token``: an object whose properties are exactly the rules' paths."""
+    root: Schema = {"type": "object", "properties": {}}
+    for rule in plan.rules:
+        for slot in rule.slots:
+            if not slot.path:
+                continue
+            node = root
+            for index, step in enumerate(slot.path):
+                last = index == len(slot.path) - 1
+                if isinstance(step, int):
+                    if node.get("type") != "array":
+                        node.clear()
+                        node.update({"type": "array", "items": {}})
+                    if last:
+                        node["items"] = dict(slot.value)
+                    node = node["items"]
+                else:
+                    if node.get("type") != "object" or "properties" not in node:
+                        node.clear()
+                        node.update({"type": "object", "properties": {}})
+                    node["properties"].setdefault(step, {})
+                    if last:
+                        node["properties"][step] = dict(slot.value)
+                    node = node["properties"][step]
+    for tags in [r.when for r in plan.rules if r.when] + [plan.end_event, plan.error_event]:
+        for key in tags or {}:
+            root["properties"].setdefault(key, {"type": ["string", "integer", "number",
+                                                         "boolean", "null"]})  # fmt: skip
+    return root
+
+
+def _json_stream(draw: st.DrawFn, ctx: _Context, fields: _Fields) -> tuple[StreamPlan, Schema]:
+    """framing lines, sse or json-seq with JSON tokens; every op, paths from the token schema."""
+    framing = draw(st.sampled_from(["lines", "sse", "json-seq"]))
+    shape = draw(st.sampled_from(["object"] * 6 + ["string", "array"]))
+    taken = _Keys()
+    plan = StreamPlan(framing=framing, payload="json", rules=[], shape=shape)
+    if shape == "string":  # tokens are JSON strings: whole-token rules only
+        for _ in range(draw(st.integers(1, 2))):
+            op = draw(st.sampled_from(["concat", "replace", "append"]))
+            if op == "append":
+                target = fields.new(draw, _list_field(draw, ctx, {"type": "string"}))
+            else:
+                target = fields.new(draw, _string_field(draw, ctx))
+            plan.rules.append(Rule(op=op, field=target, slots=[Slot(None, {"type": "string"})]))
+    elif shape == "array":  # tokens are lists of strings
+        string_list: Schema = {"type": "array", "items": {"type": "string"}}
+        for _ in range(draw(st.integers(1, 3))):
+            op = draw(st.sampled_from(["extend", "append", "concat", "replace"]))
+            index = draw(st.integers(0, 2))
+            if op == "extend":
+                target = fields.new(draw, _list_field(draw, ctx, {"type": "string"}))
+                rule = Rule(op=op, field=target, slots=[Slot(None, string_list)])
+            elif op == "replace":
+                target = fields.new(draw, _with_default(draw, dict(string_list), ctx))
+                rule = Rule(op=op, field=target, slots=[Slot(None, string_list)])
+            else:
+                target = fields.new(draw, _string_field(draw, ctx) if op == "concat"
+                                    else _list_field(draw, ctx, {"type": "string"}))  # fmt: skip
+                rule = Rule(op=op, field=target, path=f"[{index}]",
+                            slots=[Slot((index,), {"type": "string"})])  # fmt: skip
+            plan.rules.append(rule)
+    else:
+        for _ in range(draw(st.integers(1, 4))):
+            plan.rules.append(_json_rule(draw, ctx, fields, taken, whole_token_ok=True))
+    if shape == "object" and draw(st.integers(0, 2)) == 0:
+        plan.error_event = _tags(draw, taken, ctx.hostile)
+        if not plan.error_event:
+            ctx.malformed.append("server.error_event {} (every token would be the error)")
+        if draw(st.integers(0, 2)) == 0:
+            keys = [*ERROR_MESSAGE_KEYS, *plan.error_event]
+            plan.error_message_key = draw(st.sampled_from(keys))
+    end = draw(st.sampled_from(["eof", "eof", "event", "sentinel"]))
+    if end == "event" and shape == "object":
+        plan.end_signal = "event"
+        plan.end_event = _tags(draw, taken, ctx.hostile)
+        if not plan.end_event:
+            ctx.malformed.append("end.event {} (every token would be the final one)")
+    if framing == "sse" and (end == "sentinel" or draw(st.booleans())):
+        plan.sentinel = draw(st.sampled_from(SENTINELS))
+        if plan.end_signal == "eof":
+            plan.end_signal = "sentinel" if end == "sentinel" or draw(st.booleans()) else "eof"
+    if framing == "lines":
+        plan.delimiter = draw(st.sampled_from(DELIMITERS))
+    if shape == "string":
+        return plan, {"type": "string"}
+    if shape == "array":
+        return plan, {"type": "array", "items": {"type": "string"}}
+    return plan, _token_schema(plan)
+
+
+def _finish_stream(draw: st.DrawFn, plan: StreamPlan, fields: _Fields, ctx: _Context) -> None:
+    """Draw keep_partial, yields and deserialize (the plan holds the effective values)."""
+    plan.keep_partial = draw(st.booleans())
+    concat = next((r for r in plan.rules if r.op == "concat"), None)
+    # `yields: text` without a concat rule would yield nothing: drawn seldom.
+    written = [None, None, "text", "token"] if concat is not None else [None] * 4 + ["token"] * 3
+    plan.yields = draw(st.sampled_from([*written, "text"])) or (
+        "text" if concat is not None else "token"
+    )
+    choice = draw(st.sampled_from(["default", "default", "synapse", "field", "parse"]))
+    if choice == "field":
+        plan.deserialize = {"field": draw(st.sampled_from(sorted(fields.response)))}
+    elif choice == "parse" and ctx.defs and plan.shape != "array":
+        models = [n for n, s in ctx.defs.items() if s.get("properties")]
+        for rule in [r for r in plan.rules if r.op == "concat" and r.when is None]:
+            parse_field = rule.field
+            assert parse_field is not None
+            others = [r for r in plan.rules if r is not rule and (
+                r.field == parse_field or parse_field in (r.fields or {}))]  # fmt: skip
+            if not others and models:
+                fields.response[parse_field]["default"] = ""
+                model = draw(st.sampled_from(models))
+                plan.deserialize = {"parse": parse_field, "model": f"#/$defs/{model}"}
+                break
+    elif choice == "synapse":
+        plan.deserialize = "synapse"
+    else:
+        plan.deserialize = (
+            {"field": concat.field} if concat is not None and concat.field else "synapse"
+        )
+
+
+def _stream_document(plan: StreamPlan, token: Schema | None, draw: st.DrawFn) -> dict[str, Any]:
+    """The explicit stream as written, leaving out some keys whose default is the same."""
+    doc: dict[str, Any] = {"framing": plan.framing}
+    if plan.framing in ("lines", "sse") or draw(st.booleans()):
+        doc["payload"] = plan.payload
+    if plan.framing == "lines" and (plan.delimiter != "\n" or draw(st.booleans())):
+        doc["delimiter"] = plan.delimiter
+    if plan.sentinel is not None:
+        doc["sentinel"] = plan.sentinel
+    if token is not None and draw(st.integers(0, 2)):
+        doc["token"] = token
+    doc["rules"] = [rule.document() for rule in plan.rules]
+    end: dict[str, Any] = {}
+    default_signal = "sentinel" if plan.framing == "sse" and plan.sentinel is not None else "eof"
+    if plan.end_signal != default_signal or draw(st.booleans()):
+        end["signal"] = plan.end_signal
+    if plan.end_event is not None:
+        end["event"] = plan.end_event
+    if not plan.keep_partial or draw(st.booleans()):
+        end["keep_partial"] = plan.keep_partial
+    if end:
+        doc["end"] = end
+    if draw(st.booleans()):
+        doc["limits"] = draw(st.sampled_from([
+            {"max_frame_bytes": 65536}, {"max_total_bytes": None},
+            {"max_frame_bytes": 1 << 20, "max_total_bytes": 1 << 24},
+        ]))  # fmt: skip
+    server: dict[str, Any] = {}
+    if draw(st.booleans()):
+        server["batch_count"] = draw(st.integers(1, 3))
+    if draw(st.integers(0, 3)) == 0:
+        server["batch_interval"] = 0.001
+    if plan.error_event is not None:
+        server["error_event"] = plan.error_event
+        if plan.error_message_key != "message" or draw(st.booleans()):
+            server["error_message_key"] = plan.error_message_key
+    if server:
+        doc["server"] = server
+    concat = next((r for r in plan.rules if r.op == "concat"), None)
+    if plan.yields != ("text" if concat is not None else "token") or draw(st.booleans()):
+        doc["yields"] = plan.yields
+    derived = {"field": concat.field} if concat is not None and concat.field else "synapse"
+    if plan.deserialize != derived or draw(st.booleans()):
+        doc["deserialize"] = plan.deserialize
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets (expanded by hand from docs/schema-reference.md, "Presets")
+
+_COMPLETION: Schema = {"type": "string", "default": "", "description": "The streamed text."}
+_FINISH_REASON: Schema = {"type": ["string", "null"], "default": None}
+_USAGE: Schema = {
+    "type": ["object", "null"],
+    "default": None,
+    "properties": {
+        "prompt_tokens": {"type": "integer"},
+        "completion_tokens": {"type": "integer"},
+        "total_tokens": {"type": "integer"},
+    },
+}
+
+
+def _preset_stream(
+    draw: st.DrawFn, ctx: _Context, fields: _Fields
+) -> tuple[StreamPlan, dict[str, Any]]:
+    """A preset, sometimes refined; returns the expanded plan and the stream as written."""
+    preset = draw(st.sampled_from(["text", "openai-sse", "ndjson-events"]))
+    doc: dict[str, Any] = {"format": preset}
+    declared = fields.response  # the preset adds completion (etc.) only when not declared
+    if draw(st.integers(0, 2)) == 0:
+        declared["completion"] = _string_field(draw, ctx)
+    if preset == "text":
+        plan = StreamPlan(framing="raw", payload="text", shape="text", yields="text",
+                          deserialize={"field": "completion"},
+                          rules=[Rule(op="concat", field="completion",
+                                      slots=[Slot(None, {"type": "string"})])])  # fmt: skip
+        refinement = draw(st.sampled_from(["", "keep", "sse", "lines", "yields", "deserialize"]))
+        if refinement == "keep":
+            doc["end"] = {"keep_partial": False}
+            plan.keep_partial = False
+        elif refinement == "sse":
+            doc.update(framing="sse", payload="text")
+            plan.framing = "sse"
+        elif refinement == "lines":
+            plan.framing, plan.delimiter = "lines", draw(st.sampled_from(DELIMITERS))
+            doc.update(framing="lines", payload="text", delimiter=plan.delimiter)
+        elif refinement == "yields":
+            doc["yields"] = plan.yields = "token"
+        elif refinement == "deserialize":
+            doc["deserialize"] = plan.deserialize = "synapse"
+    elif preset == "openai-sse":
+        if draw(st.integers(0, 3)) == 0:
+            declared["finish_reason"] = {"enum": ["stop", "length", None], "default": None}
+        usage = declared.get("usage", _USAGE)
+        finish = declared.get("finish_reason", _FINISH_REASON)
+        plan = StreamPlan(
+            framing="sse", payload="json", sentinel="[DONE]", end_signal="sentinel",
+            keep_partial=False, yields="text", deserialize={"field": "completion"},
+            rules=[
+                Rule(op="concat", path="choices[0].delta.content", field="completion",
+                     slots=[Slot(("choices", 0, "delta", "content"), {"type": "string"})]),
+                Rule(op="replace", path="choices[0].finish_reason", field="finish_reason",
+                     slots=[Slot(("choices", 0, "finish_reason"), finish)]),
+                Rule(op="replace", path="usage", field="usage", slots=[Slot(("usage",), usage)]),
+            ],
+        )  # fmt: skip
+        refinement = draw(st.sampled_from(["", "sentinel", "keep", "server", "yields", "field"]))
+        if refinement == "sentinel":
+            doc["sentinel"] = plan.sentinel = draw(st.sampled_from(SENTINELS))
+        elif refinement == "keep":
+            doc["end"] = {"keep_partial": True}
+            plan.keep_partial = True
+        elif refinement == "server":
+            doc["server"] = {"batch_count": 2}
+        elif refinement == "yields":
+            doc["yields"] = plan.yields = "token"
+        elif refinement == "field":
+            doc["deserialize"] = plan.deserialize = {"field": "finish_reason"}
+    else:  # ndjson-events
+        for _ in range(draw(st.integers(0, 3))):
+            fields.new(draw, _with_default(draw, schemas(draw, ctx), ctx))
+        trailer = [name for name in declared if name != "completion"]
+        rules = [Rule(op="concat", path="text", field="completion", when={"type": "text"},
+                      slots=[Slot(("text",), {"type": "string"})])]  # fmt: skip
+        if trailer:
+            rules.append(Rule(op="set", when={"type": "meta"}, fields={n: n for n in trailer},
+                              slots=[Slot((n,), declared[n]) for n in trailer]))  # fmt: skip
+        plan = StreamPlan(framing="lines", payload="json", rules=rules,
+                          error_event={"type": "error"}, yields="text",
+                          deserialize={"field": "completion"})  # fmt: skip
+        refinement = draw(st.sampled_from(["", "delimiter", "server", "keep", "yields", "key"]))
+        if refinement == "delimiter":
+            doc["delimiter"] = plan.delimiter = draw(st.sampled_from(DELIMITERS))
+        elif refinement == "server":  # replaces the preset's server wholesale: no error event
+            doc["server"] = {"batch_count": 2}
+            plan.error_event = None
+        elif refinement == "keep":
+            doc["end"] = {"keep_partial": False}
+            plan.keep_partial = False
+        elif refinement == "yields":
+            doc["yields"] = plan.yields = "token"
+        elif refinement == "key":
+            key = draw(st.sampled_from(["message", "type", "error", "ü"]))
+            doc["server"] = {"error_event": {"type": "error"}, "error_message_key": key}
+            plan.error_message_key = key
+    if "completion" not in declared:
+        declared["completion"] = dict(_COMPLETION)
+        fields.taken.add("completion")
+    if preset == "openai-sse":
+        declared.setdefault("finish_reason", dict(_FINISH_REASON))
+        declared.setdefault("usage", dict(_USAGE))
+    return plan, doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Synapses and files
+
+
+REQUIRED_FIELDS: tuple[Schema, ...] = (
+    {"type": "string"}, {"type": "integer"}, {"type": "number", "minimum": 0},
+    {"type": "boolean"}, {"type": "object"}, {"type": "array", "items": {"type": "string"}},
+    {"type": "object", "additionalProperties": {"type": "integer"}},
+)  # fmt: skip
+"""Required request fields bittensor can send (an empty placeholder of their type is valid)."""
+
+
+def _request(
+    draw: st.DrawFn, ctx: _Context, taken: set[str]
+) -> tuple[dict[str, Schema], dict[str, Json]]:
+    """Request fields (mostly with defaults) and the values to build the synapse with."""
+    names = _name(_tiers("FIELD"), ctx.hostile).filter(lambda n: n not in taken)
+    request: dict[str, Schema] = {}
+    values: dict[str, Json] = {}
+    for _ in range(draw(st.integers(0, 3))):
+        name = draw(names)
+        taken.add(name)
+        required = draw(st.integers(0, 4)) >= 3
+        if required and draw(st.integers(0, 3)):  # mostly what bittensor can send (SG305)
+            schema = draw(st.sampled_from(REQUIRED_FIELDS))
+            schema = _described(draw, json.loads(json.dumps(schema)))
+        else:
+            schema = schemas(draw, ctx)
+        if not required:
+            schema = _with_default(draw, schema, ctx)
+            if draw(st.booleans()):
+                values[name] = sample(draw, schema, ctx.defs, 1)
+        else:
+            values[name] = sample(draw, schema, ctx.defs, 1)
+        if draw(st.integers(0, 3)) == 0:
+            schema["hash"] = True
+        if draw(st.integers(0, 5)) == 0:
+            schema["frozen"] = True
+        request[name] = schema
+    return request, values
+
+
+def synapse_plans(
+    draw: st.DrawFn, ctx: _Context, module: str, name: str
+) -> tuple[SynapsePlan, dict[str, Any]]:
+    """One synapse: its document and its plan."""
+    taken: set[str] = set()
+    request, values = _request(draw, ctx, taken)
+    names = _name(_tiers("FIELD"), ctx.hostile)
+    fields = _Fields(ctx, names, taken=set(taken))
+    kind = draw(st.sampled_from(["preset", "text", "json", "json"]))
+    token: Schema | None = None
+    if kind == "preset":
+        plan, stream_doc = _preset_stream(draw, ctx, fields)
+    else:
+        if kind == "text":
+            plan = _text_stream(draw, ctx, fields)
+        else:
+            plan, token = _json_stream(draw, ctx, fields)
+        _finish_stream(draw, plan, fields, ctx)
+        stream_doc = _stream_document(plan, token, draw)
+        if ctx.hostile and plan.payload == "json" and draw(st.integers(0, 5)) == 0:
+            rule = draw(st.sampled_from(stream_doc["rules"]))
+            if rule["op"] != "set":
+                rule["path"] = draw(st.sampled_from(BAD_PATHS))
+                ctx.malformed.append(f"rule path {rule['path']!r}")
+        if ctx.hostile and plan.end_event is not None and draw(st.integers(0, 5)) == 0:
+            stream_doc["end"]["event"] = plan.end_event = {}
+            ctx.malformed.append("end.event {} (every token would be the final one)")
+    extra = 0 if stream_doc.get("format") == "ndjson-events" else draw(st.integers(0, 2))
+    for _ in range(extra):  # response fields no rule writes (ndjson-events would `set` them)
+        fields.new(draw, _with_default(draw, schemas(draw, ctx), ctx))
+    response = fields.response
+    synapse_doc: dict[str, Any] = {}
+    if draw(st.booleans()):
+        synapse_doc["description"] = draw(texts())
+    if bool(request) or draw(st.booleans()):
+        synapse_doc["request"] = request
+    # A preset adds its fields itself unless they are declared; leave them out now and then.
+    written = dict(response)
+    if kind == "preset" and draw(st.booleans()):
+        for added in ("completion", "finish_reason", "usage"):
+            if written.get(added) in (_COMPLETION, _FINISH_REASON, _USAGE):
+                del written[added]
+    if bool(written) or draw(st.booleans()):
+        synapse_doc["response"] = written
+    synapse_doc["stream"] = stream_doc
+    parse_value = None
+    if isinstance(plan.deserialize, dict) and "parse" in plan.deserialize:
+        model = ctx.defs[plan.deserialize["model"].rsplit("/", 1)[-1]]
+        parse_value = sample(draw, model, ctx.defs, 1)
+        text = json.dumps(parse_value, ensure_ascii=draw(st.booleans()))
+        cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=4)))
+        pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        parsed = next(
+            r for r in plan.rules if r.op == "concat" and r.field == plan.deserialize["parse"]
+        )
+        parsed.slots[0].pieces = [p for p in pieces if p]
+    synapse = SynapsePlan(module=module, name=name, request=request, response=response,
+                          request_values=values, stream=plan, defs=ctx.defs,
+                          parse_value=parse_value)  # fmt: skip
+    return synapse, synapse_doc
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML writes YAML 1.1; quote the strings YAML 1.2 would read as something else."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    """Double-quote strings YAML 1.2 would read as numbers, booleans or null."""
+    looks_typed = text[:1] in tuple("0123456789+-.") or text.lower() in (
+        "null", "true", "false", "~", "yes", "no", "on", "off", "y", "n",
+    )  # fmt: skip
+    style = '"' if looks_typed else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _dump(document: dict[str, Any], extension: str) -> str:
+    """The document as a JSON or YAML file."""
+    document = json.loads(json.dumps(document))  # no shared nodes (YAML would write aliases)
+    if extension == ".json":
+        return json.dumps(document, indent=1, ensure_ascii=False)
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=60)
+
+
+@st.composite
+def files(
+    draw: st.DrawFn, module: str, used_synapses: set[str], hostile: bool
+) -> tuple[dict[str, Any], list[SynapsePlan], list[str]]:
+    """One schema file: 1-3 synapses and some $defs (and what in it is malformed on purpose)."""
+    ctx = _Context(hostile=hostile)
+    ctx.def_names = draw(st.lists(_name(_tiers("DEF"), hostile), max_size=3, unique=True))
+    for name in ctx.def_names:  # refs may point at names whose schema comes later
+        ctx.defs[name] = {}
+    for name in ctx.def_names:
+        ctx.defs[name] = _def_schema(draw, ctx, name)
+    document: dict[str, Any] = {"version": 1}
+    if draw(st.booleans()):
+        document["description"] = draw(texts())
+    synapse_names = draw(
+        st.lists(
+            _name(_tiers("SYNAPSE"), hostile).filter(lambda n: n not in used_synapses),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
+    used_synapses.update(synapse_names)
+    plans = []
+    document["synapses"] = {}
+    for name in synapse_names:
+        plan, synapse_doc = synapse_plans(draw, ctx, module, name)
+        plans.append(plan)
+        document["synapses"][name] = synapse_doc
+    if ctx.defs:
+        document["$defs"] = ctx.defs
+    return document, plans, ctx.malformed
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    """One to three schema files (mostly one), their text and their plans."""
+    hostile = draw(st.integers(0, 9)) < 3
+    count = draw(st.sampled_from([1, 1, 1, 2, 3]))
+    modules = draw(
+        st.lists(_name(_tiers("MODULE"), hostile), min_size=count,
+                 max_size=count, unique=True)
+    )  # fmt: skip
+    used: set[str] = set()
+    texts_by_name: dict[str, str] = {}
+    plans: list[SynapsePlan] = []
+    malformed: list[str] = []
+    for module in modules:
+        extension = draw(st.sampled_from(EXTENSIONS))
+        document, file_plans, bad = draw(files(module.replace("-", "_"), used, hostile))
+        texts_by_name[module + extension] = _dump(document, extension)
+        plans.extend(file_plans)
+        malformed.extend(f"{module + extension}: {what}" for what in bad)
+    return Case(files=texts_by_name, synapses=plans, hostile=hostile, malformed=malformed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+
+
+def _set_at(
+    token: dict[str, Json], path: tuple[Step, ...], value: Json, filler: Callable[[], Json]
+) -> bool:
+    """Write ``value`` at ``path`` in ``token`` (building dicts and lists); False on a clash."""
+    node: Any = token
+    for index, step in enumerate(path):
+        last = index == len(path) - 1
+        following = None if last else path[index + 1]
+        fresh: Json = [] if isinstance(following, int) else {}
+        if isinstance(step, int):
+            if not isinstance(node, list):
+                return False
+            while len(node) <= step:
+                node.append(filler())
+            if last:
+                node[step] = value
+            elif not isinstance(node[step], (dict, list)) or type(node[step]) is not type(fresh):
+                node[step] = fresh
+        else:
+            if not isinstance(node, dict):
+                return False
+            if last:
+                if step in node:
+                    return False
+                node[step] = value
+            elif step not in node:
+                node[step] = fresh
+            elif type(node[step]) is not type(fresh):
+                return False
+        if not last:
+            node = node[step]
+    return True
+
+
+def _text_ok(plan: StreamPlan, text: str) -> bool:
+    """Whether the framing can carry this text token unchanged (the encoders refuse the rest)."""
+    if plan.framing == "lines":
+        data = text.encode()
+        delimiter = plan.delimiter.encode()
+        return (
+            bool(data)
+            and (data + delimiter).find(delimiter) == len(data)
+            and not (delimiter == b"\n" and data.endswith(b"\r"))
+        )
+    if plan.framing == "sse":
+        return "\r" not in text and text != plan.sentinel
+    return True
+
+
+def matches(tags: dict[str, Json] | None, token: Json) -> bool:
+    """JSON equality of the top-level values named by ``tags`` (the language's `when`)."""
+    if tags is None or not isinstance(token, dict):
+        return False
+    for key, expected in tags.items():
+        if key not in token:
+            return False
+        got = token[key]
+        if expected is None or isinstance(expected, bool):
+            if got is not expected:
+                return False
+        elif isinstance(expected, (int, float)):
+            if isinstance(got, bool) or not isinstance(got, (int, float)) or got != expected:
+                return False
+        elif got != expected:
+            return False
+    return True
+
+
+@st.composite
+def token_lists(draw: st.DrawFn, synapse: SynapsePlan) -> list[Json]:
+    """Tokens for a stream: values valid where the rules read, tags that select rules.
+
+    Tokens never match the final or the error event (the server sends those itself), and
+    text tokens are ones the framing can carry.
+    """
+    plan = synapse.stream
+    pieces = {id(s): list(s.pieces) for r in plan.rules for s in r.slots if s.pieces is not None}
+    count = draw(st.integers(0, 5))
+    tokens: list[Json] = []
+    if plan.text_payload:
+        for pending in pieces.values():
+            return [p for p in pending if _text_ok(plan, p)]
+        for _ in range(count):
+            text = draw(texts())
+            if _text_ok(plan, text):
+                tokens.append(text)
+        return tokens
+    if plan.end_event == {} or plan.error_event == {}:
+        return []  # every token would be the final or the error event
+    tag_sets = [r.when for r in plan.rules if r.when is not None] + [{}]
+    for _ in range(50):
+        if count <= 0 and not any(pieces.values()):
+            break
+        count -= 1
+        token: Any
+        if plan.shape == "string":
+            queued = next((p for p in pieces.values() if p), None)
+            token = queued.pop(0) if queued else draw(texts())
+        elif plan.shape == "array":
+            token = [draw(texts()) for _ in range(draw(st.integers(0, 3)))]
+        else:
+            token = _object_token(draw, synapse, tag_sets, pieces)
+        if matches(plan.end_event, token) or matches(plan.error_event, token):
+            continue
+        compact = json.dumps(token, ensure_ascii=False, separators=(",", ":"))
+        if plan.framing == "sse" and compact == plan.sentinel:
+            continue
+        tokens.append(token)
+    return tokens
+
+
+def _object_token(
+    draw: st.DrawFn,
+    synapse: SynapsePlan,
+    tag_sets: list[dict[str, Json]],
+    pieces: dict[int, list[str]],
+) -> dict[str, Json]:
+    """One JSON object token: tags, then a valid value, null or nothing at each rule's path."""
+    plan = synapse.stream
+    token: dict[str, Json] = dict(draw(st.sampled_from(tag_sets)))
+    for rule in plan.rules:
+        if rule.when is not None and not matches(rule.when, token):
+            continue
+        for slot in rule.slots:
+            if slot.path is None:
+                continue
+            if id(slot) in pieces:
+                if pieces[id(slot)]:
+                    _set_at(token, slot.path, pieces[id(slot)].pop(0), lambda: None)
+                continue
+            choice = draw(st.sampled_from(["value", "value", "value", "absent", "null"]))
+            if choice == "absent":
+                continue
+            value = None if choice == "null" else sample(draw, slot.value, synapse.defs, 1)
+            if slot.key is not None and isinstance(value, dict):
+                _set_key(value, slot.key, draw(texts(max_size=4)))
+            _set_at(token, slot.path, value, lambda: None)
+    return token
+
+
+def _set_key(value: dict[str, Json], key: tuple[Step, ...], text: str) -> None:
+    """Put ``text`` at the key path of a ``put`` value."""
+    node: Any = value
+    for step in key[:-1]:
+        node = node.setdefault(step, {}) if isinstance(node, dict) else node
+    if isinstance(node, dict):
+        node[key[-1]] = text

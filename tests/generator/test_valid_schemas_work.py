@@ -1,0 +1,682 @@
+"""Property: whatever validates works.
+
+For a random schema (files drawn by :mod:`schema_strategies`, which exercise the whole language
+with hostile names), ``generate`` either returns diagnostics, each one located
+(``path:line:col: SGnnn message``), or files that work:
+
+- the package imports, and every synapse class constructs from its request values;
+- ``ruff check`` (the project's selection) passes on it, and ``mypy --strict`` passes on all the
+  packages of the run together (one mypy call, ``test_generated_packages_pass_mypy_strict``);
+- a stream round-trips in-process, without a network: the synapse's own server side
+  ``stream_response(tokens)`` produces the body (drained from the returned ``BTStreamingResponse``
+  through a list-backed ASGI ``send``), and ``process_streaming_response`` decodes it, fed in
+  hostile chunks (whole, one byte at a time, split inside every multi-byte character, at drawn
+  places), back into the field values the rules imply. The expected values come from a small
+  reference interpreter here, written from docs/schema-reference.md, not from the generator.
+
+An exception escaping ``generate`` (an internal error) always fails.
+
+Examples: ``SYNAPSEGEN_PROPERTY_EXAMPLES`` (default 60, derandomized so CI sees the same ones)
+sets how many; ``SYNAPSEGEN_PROPERTY_SEED`` picks other examples (randomized with that seed);
+``SYNAPSEGEN_PROPERTY_SHRINK=1`` lets hypothesis shrink a failure (minutes: off by default, a
+failure then shows the first failing example as drawn); ``SYNAPSEGEN_PROPERTY_MYPY_PACKAGES``
+bounds how many generated packages the mypy run checks (default 60). Run thousands locally
+with, e.g.::
+
+    SYNAPSEGEN_PROPERTY_EXAMPLES=3000 .venv/bin/python -m pytest -x \\
+        tests/generator/test_valid_schemas_work.py
+
+To look past a failure that is already known, narrow the pools of ``schema_strategies`` (module
+tuples such as ``MODULE_NAMES_RARE`` or ``DELIMITERS``) in a local conftest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import copy
+import importlib
+import itertools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import traceback
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+import synapsegen
+from synapsegen import runtime
+from synapsegen.pipeline import Options, generate
+from synapsegen.runtime import MinerError
+
+from ._generated import FakeResponse, on_sys_path
+from .schema_strategies import (
+    Case,
+    Json,
+    StreamPlan,
+    SynapsePlan,
+    cases,
+    matches,
+    parse_path,
+    texts,
+    token_lists,
+)
+
+EXAMPLES = int(os.environ.get("SYNAPSEGEN_PROPERTY_EXAMPLES", "60"))
+SHRINK = os.environ.get("SYNAPSEGEN_PROPERTY_SHRINK", "") not in ("", "0")
+SEED = os.environ.get("SYNAPSEGEN_PROPERTY_SEED")
+MYPY_PACKAGES = int(os.environ.get("SYNAPSEGEN_PROPERTY_MYPY_PACKAGES", "60"))
+
+# The generated code's lint bar, as in test_typing.py: E501 is left to the formatter.
+RUFF_RULES = "E,F,I,UP,B,SIM"
+
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=SEED is None,
+    database=None,
+    print_blob=False,
+    # Shrinking a failure of these big examples takes minutes: only on request. No explain phase
+    # (it reruns a failing example many more times).
+    phases=(Phase.explicit, Phase.generate, *((Phase.shrink,) if SHRINK else ())),
+    suppress_health_check=list(HealthCheck),
+)
+
+DIAGNOSTIC = re.compile(r"(?P<path>.+):(?P<line>\d+):(?P<col>\d+): (?P<code>SG\d{3}) \S.*", re.S)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generating, importing, keeping packages for the mypy run
+
+
+@dataclass(repr=False)
+class Store:
+    """Packages that generated and imported, kept for one mypy run over all of them."""
+
+    base: Path
+    packages: list[Path] = dataclass_field(default_factory=list)
+    schemas: dict[str, str] = dataclass_field(default_factory=dict)  # package -> the case's files
+    counter: Iterator[int] = dataclass_field(default_factory=itertools.count)
+    seen: int = 0  # examples the property test ran
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.base)!r}, {len(self.packages)} packages)"
+
+    def keep(self, package: Path, case: Case) -> None:
+        """Copy a generated package into the mypy folder (up to MYPY_PACKAGES of them)."""
+        if len(self.packages) >= MYPY_PACKAGES:
+            return
+        target = self.base / "packages" / package.name
+        shutil.copytree(package, target)
+        self.packages.append(target)
+        self.schemas[package.name] = case.describe()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """One store per test module run."""
+    base = tmp_path_factory.mktemp("valid_schemas_work")
+    (base / "packages").mkdir()
+    return Store(base)
+
+
+def internal_error(case: Case, exc: BaseException) -> AssertionError:
+    """The failure for an exception escaping ``generate``."""
+    trace = "".join(traceback.format_exception(exc))
+    return AssertionError(
+        f"internal error: generate() raised {type(exc).__name__}: {exc}\n{trace}\n{case.describe()}"
+    )
+
+
+def generate_case(case: Case, store: Store) -> tuple[Path | None, tuple[str, ...]]:
+    """Write the files, run ``generate``: (the package folder, or None, and the diagnostics)."""
+    number = next(store.counter)
+    work = store.base / f"work{number}"
+    sources = work / "schemas"
+    sources.mkdir(parents=True)
+    paths = []
+    for name, text in case.files.items():
+        path = sources / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    try:
+        result = generate(paths, Options(), work)
+    except Exception as exc:
+        raise internal_error(case, exc) from exc
+    if result.diagnostics:
+        check_diagnostics(case, [str(d) for d in result.diagnostics])
+        return None, tuple(str(d) for d in result.diagnostics)
+    assert not case.malformed, (
+        f"accepted without a diagnostic: {'; '.join(case.malformed)}\n{case.describe()}"
+    )
+    stems = {name.rsplit(".", 1)[0].replace("-", "_") for name in case.files}
+    expected = {f"{stem}.py" for stem in stems} | {"__init__.py", "py.typed"}
+    assert set(result.files) == expected, (sorted(result.files), case.describe())
+    package = work / f"sg_prop_{number}"
+    package.mkdir()
+    for name, text in result.files.items():
+        (package / name).write_text(text, encoding="utf-8")
+    return package, ()
+
+
+def check_diagnostics(case: Case, diagnostics: list[str]) -> None:
+    """Every diagnostic names one of the files and a position inside it, a code and a message."""
+    lines = {
+        name: max(len(re.split("\r\n|[\n\r\x85\u2028\u2029]", text)), len(text.split("\n")))
+        for name, text in case.files.items()
+    }
+    for text in diagnostics:
+        match = DIAGNOSTIC.fullmatch(text)
+        assert match is not None, f"diagnostic not positioned: {text!r}\n{case.describe()}"
+        name = Path(match["path"]).name
+        assert name in lines, f"diagnostic names an unknown file: {text!r}\n{case.describe()}"
+        line, col = int(match["line"]), int(match["col"])
+        assert 1 <= line <= lines[name] + 1 and col >= 1, (text, case.describe())
+
+
+def ruff_check(package: Path, case: Case) -> None:
+    """The generated package passes ``ruff check`` with the project's selection."""
+    from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+    command = [str(find_ruff_bin()), "check", "--isolated", "--no-cache",
+               "--line-length", "100", "--target-version", "py310",
+               "--select", RUFF_RULES, "--ignore", "E501", str(package)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=package.parent)
+    assert result.returncode == 0, (
+        f"ruff check fails on the generated code:\n{result.stdout}{result.stderr}\n"
+        f"{case.describe()}"
+    )
+
+
+def import_package(package: Path, case: Case) -> dict[str, ModuleType]:
+    """Import the package and each generated module (module stem -> module)."""
+    with on_sys_path(package.parent):
+        try:
+            importlib.import_module(package.name)
+            return {
+                path.stem: importlib.import_module(f"{package.name}.{path.stem}")
+                for path in sorted(package.glob("*.py"))
+                if path.name != "__init__.py"
+            }
+        except Exception as exc:
+            trace = "".join(traceback.format_exception(exc))
+            raise AssertionError(
+                f"the generated package does not import: {type(exc).__name__}: {exc}\n{trace}\n"
+                f"{case.describe()}"
+            ) from exc
+
+
+def forget(package: Path) -> None:
+    """Drop the package's modules from ``sys.modules``."""
+    for name in [m for m in sys.modules if m == package.name or m.startswith(package.name + ".")]:
+        del sys.modules[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference interpreter (docs/schema-reference.md, "Rules" and "End of stream")
+
+
+@dataclass
+class Expected:
+    """What the client must end with after a stream of ``tokens``."""
+
+    fields: dict[str, Json]  # the fields the rules touch, as JSON, if they are assigned
+    items: list[Json]  # what process_streaming_response yields
+    complete: bool
+    error: str | None  # MinerError message
+
+
+def lookup(token: Json, path: str | None) -> Json:
+    """The value at ``path`` (None when a key or index is missing, or on the way is null)."""
+    if path is None:
+        return token
+    node = token
+    for step in parse_path(path):
+        if isinstance(step, int):
+            node = node[step] if isinstance(node, list) and len(node) > step else None
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node
+
+
+def targets(plan: StreamPlan) -> list[str]:
+    """Every response field a rule writes, in first-use order."""
+    found: list[str] = []
+    for rule in plan.rules:
+        for name in [rule.field] if rule.op != "set" else list(rule.fields or {}):
+            if name is not None and name not in found:
+                found.append(name)
+    return found
+
+
+def interpret(
+    synapse: SynapsePlan, tokens: list[Json], failure: str | None, client_texts: list[str]
+) -> Expected:
+    """Run the rules over the tokens the server sent (and its final event, if any).
+
+    ``client_texts`` is what a raw-text client sees (one text per network chunk): only what
+    ``process_streaming_response`` yields depends on it.
+    """
+    plan = synapse.stream
+    values: dict[str, Json] = {}
+    for name in targets(plan):
+        default = copy.deepcopy(synapse.response[name].get("default"))
+        is_text = any(r.op == "concat" and r.field == name for r in plan.rules)
+        values[name] = "" if is_text and default is None else default
+    items: list[Json] = []
+    seen = list(tokens)
+    if plan.end_signal == "event" and failure is None and plan.end_event is not None:
+        seen.append(plan.end_event)
+    for token in seen:
+        for rule in plan.rules:
+            if plan.text_payload:
+                assert rule.field is not None
+                if rule.op == "concat":
+                    values[rule.field] += token
+                else:
+                    values[rule.field] = token
+                continue
+            if rule.when is not None and not matches(rule.when, token):
+                continue
+            if rule.op == "set":
+                for name, path in (rule.fields or {}).items():
+                    value = lookup(token, path)
+                    if value is not None:
+                        values[name] = value
+                continue
+            assert rule.field is not None
+            value = lookup(token, rule.path)
+            if value is None:
+                continue
+            if rule.op == "concat":
+                values[rule.field] += value
+                if plan.yields == "text":
+                    items.append(value)
+            elif rule.op == "append":
+                values[rule.field] = [*values[rule.field], value]
+            elif rule.op == "extend":
+                values[rule.field] = [*values[rule.field], *value]
+            elif rule.op == "replace":
+                values[rule.field] = value
+            else:  # put
+                key = lookup(value, rule.key)
+                values[rule.field] = {**values[rule.field], key: value}
+        if plan.yields == "token" and not plan.text_payload:
+            items.append(token)
+    if plan.text_payload:
+        concats = sum(rule.op == "concat" for rule in plan.rules)
+        texts_seen = client_texts if plan.framing == "raw" else tokens
+        if plan.yields == "text":
+            items = [text for text in texts_seen for _ in range(concats)]
+        else:
+            items = list(texts_seen)
+    complete = failure is None
+    assign = complete or plan.keep_partial
+    return Expected(
+        fields=values if assign else {},
+        items=items,
+        complete=complete,
+        error=failure if failure is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The round trip
+
+
+class _Errors(logging.Handler):
+    """Collects the runtime's error log records (a token streamer logs instead of raising)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
+        self.records.append(record)
+
+
+async def serve(synapse: Any, tokens: list[Json], failure: str | None) -> tuple[bytes, list[str]]:
+    """The body the synapse's ``stream_response`` sends, and the errors the server logged.
+
+    The generated helper returns a ``BTStreamingResponse``; its ``stream_response(send)`` runs
+    the token streamer, so a list-backed ``send`` collects exactly the bytes of the body.
+    """
+
+    async def source() -> AsyncIterator[Json]:
+        """The miner's tokens, then its failure if there is one."""
+        for token in tokens:
+            yield token
+        if failure is not None:
+            raise RuntimeError(failure)
+
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        """The ASGI send of the response: collect the message."""
+        messages.append(message)
+
+    errors = _Errors()
+    logger = logging.getLogger("synapsegen.runtime")
+    logger.addHandler(errors)
+    propagate, logger.propagate = logger.propagate, False  # collected here, not printed
+    try:
+        response = synapse.stream_response(source())
+        assert isinstance(response, runtime.BTStreamingResponse), type(response)
+        await response.stream_response(send)
+    finally:
+        logger.removeHandler(errors)
+        logger.propagate = propagate
+    assert messages[0]["type"] == "http.response.start" and messages[0]["status"] == 200
+    assert messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    body = b"".join(message["body"] for message in messages[1:])
+    logged = [
+        f"{record.getMessage()}: {record.exc_info[1]!r}" if record.exc_info else record.getMessage()
+        for record in errors.records
+        if not (
+            failure is not None
+            and record.exc_info is not None
+            and isinstance(record.exc_info[1], RuntimeError)
+            and str(record.exc_info[1]) == failure
+        )
+    ]
+    return body, logged
+
+
+async def decode(synapse: Any, chunks: list[bytes]) -> tuple[list[Json], BaseException | None]:
+    """What ``process_streaming_response`` yields for these chunks, and what it raised."""
+    items: list[Json] = []
+    try:
+        async for item in synapse.process_streaming_response(FakeResponse(chunks)):
+            items.append(item)
+    except Exception as exc:
+        return items, exc
+    return items, None
+
+
+def chunkings(body: bytes, cuts: list[int]) -> dict[str, list[bytes]]:
+    """The body whole, byte by byte, cut inside every multi-byte character, cut at ``cuts``."""
+    inside = [i for i in range(1, len(body)) if 0x80 <= body[i] <= 0xBF]
+    drawn = sorted({c for c in cuts if 0 < c < len(body)})
+
+    def cut(points: list[int]) -> list[bytes]:
+        """The body cut at ``points``."""
+        edges = [0, *points, len(body)]
+        return [body[a:b] for a, b in itertools.pairwise(edges)]
+
+    return {
+        "whole": [body],
+        "bytewise": [body[i : i + 1] for i in range(len(body))],
+        "inside characters": cut(inside),
+        "drawn cuts": cut(drawn),
+    }
+
+
+def client_texts(chunks: list[bytes]) -> list[str]:
+    """The text a raw-text client decodes per network chunk (empty ones are not yielded)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    return [text for text in (decoder.decode(chunk) for chunk in chunks) if text]
+
+
+def _same(got: Any, want: Any) -> bool:
+    """Equal, and of the same type (``True`` is not ``1``, nor ``1.0`` ``1``)."""
+    if isinstance(got, BaseModel) or isinstance(want, BaseModel):
+        return bool(got == want)
+    return type(got) is type(want) and bool(got == want)
+
+
+def check_synapse(
+    module: ModuleType, synapse: SynapsePlan, case: Case, data: st.DataObject
+) -> None:
+    """Construct the synapse, stream tokens through its own server helper and decode them."""
+    where = f"synapse {synapse.module}.{synapse.name}"
+    cls = getattr(module, synapse.name, None)
+    assert isinstance(cls, type), f"{where}: no class\n{case.describe()}"
+    try:
+        built = cls(**synapse.request_values)
+    except Exception as exc:
+        raise AssertionError(
+            f"{where} does not construct from {synapse.request_values!r}: {exc}\n{case.describe()}"
+        ) from exc
+    assert built.stream_complete is False
+    plan = synapse.stream
+    tokens = data.draw(token_lists(synapse), label=f"tokens of {where}")
+    failure = None
+    if plan.error_event is not None and plan.payload == "json" and data.draw(st.booleans()):
+        failure = data.draw(texts(), label="the miner's error")
+    try:
+        body, logged = asyncio.run(serve(cls(**synapse.request_values), tokens, failure))
+    except Exception as exc:
+        trace = "".join(traceback.format_exception(exc))
+        raise AssertionError(
+            f"{where}: stream_response fails for tokens {tokens!r}: {exc!r}\n{trace}\n"
+            f"{case.describe()}"
+        ) from exc
+    context = f"{where}, tokens {tokens!r}, miner error {failure!r}, body {body!r}"
+    if plan.framing == "raw":
+        context += " (framing raw: the client sees network chunks, not the server's tokens)"
+    assert not logged, f"{context}: the server logged errors: {logged}\n{case.describe()}"
+    cuts = data.draw(st.lists(st.integers(1, max(1, len(body) - 1)), max_size=6), label="cuts")
+    for how, chunks in chunkings(body, cuts).items():
+        expected = interpret(synapse, tokens, failure, client_texts(chunks))
+        received = cls(**synapse.request_values)
+        items, raised = asyncio.run(decode(received, chunks))
+        label = f"{context}, chunks {how}"
+        if expected.error is not None:
+            assert isinstance(raised, MinerError) and str(raised) == expected.error, (
+                f"{label}: expected MinerError({expected.error!r}), got {raised!r}\n"
+                f"{case.describe()}"
+            )
+        elif raised is not None:
+            trace = "".join(traceback.format_exception(raised))
+            raise AssertionError(
+                f"{label}: process_streaming_response raised {raised!r}\n{trace}\n{case.describe()}"
+            )
+        assert len(items) == len(expected.items) and all(
+            _same(a, b) for a, b in zip(items, expected.items, strict=True)
+        ), f"{label}: yielded {items!r}, expected {expected.items!r}\n{case.describe()}"
+        assert received.stream_complete is expected.complete, (
+            f"{label}: stream_complete is {received.stream_complete}\n{case.describe()}"
+        )
+        check_fields(cls, synapse, received, expected, label, case)
+    check_methods(module, synapse, received, case)
+    rejected = cls(**synapse.request_values)
+    items, raised = asyncio.run(decode_status(rejected, body))
+    assert items == [] and raised is None and rejected.stream_complete is False, (
+        f"{where}: an error status was decoded as a stream\n{case.describe()}"
+    )
+
+
+async def decode_status(synapse: Any, body: bytes) -> tuple[list[Json], BaseException | None]:
+    """Decode ``body`` sent with status 500: nothing may come of it."""
+    items: list[Json] = []
+    try:
+        async for item in synapse.process_streaming_response(FakeResponse([body], status=500)):
+            items.append(item)
+    except Exception as exc:
+        return items, exc
+    return items, None
+
+
+def check_fields(
+    cls: type, synapse: SynapsePlan, received: Any, expected: Expected, label: str, case: Case
+) -> None:
+    """Response fields hold what the rules imply; request fields are untouched."""
+    try:
+        reference = cls(**synapse.request_values, **expected.fields)
+    except ValidationError as exc:
+        raise AssertionError(
+            f"{label}: the values the rules imply do not validate: {expected.fields!r}: {exc}\n"
+            f"{case.describe()}"
+        ) from exc
+    for name in [*synapse.request, *synapse.response]:
+        got, want = getattr(received, name), getattr(reference, name)
+        assert _same(got, want), (
+            f"{label}: field {name!r} is {got!r}, expected {want!r}\n{case.describe()}"
+        )
+
+
+def check_methods(module: ModuleType, synapse: SynapsePlan, received: Any, case: Case) -> None:
+    """``deserialize`` returns what the schema says; ``extract_response_json`` every field."""
+    where = f"synapse {synapse.module}.{synapse.name}"
+    spec = synapse.stream.deserialize
+    if spec == "synapse":
+        assert received.deserialize() is received, f"{where}: deserialize()\n{case.describe()}"
+    elif "field" in spec:
+        got = received.deserialize()
+        assert _same(got, getattr(received, spec["field"])), (where, got, case.describe())
+    else:
+        model = getattr(module, spec["model"].rsplit("/", 1)[-1])
+        text = getattr(received, spec["parse"])
+        try:
+            want: Any = model.model_validate_json(text)
+        except ValidationError:
+            with pytest.raises(ValidationError):
+                received.deserialize()
+        else:
+            assert _same(received.deserialize(), want), (where, text, case.describe())
+    extracted = received.extract_response_json(FakeResponse([]))
+    for name in [*synapse.request, *synapse.response, "name", "timeout"]:
+        assert name in extracted and _same(extracted[name], getattr(received, name)), (
+            f"{where}: extract_response_json() lacks or changes {name!r}\n{case.describe()}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The tests
+
+
+def _run(case: Case, store: Store, data: st.DataObject | None) -> None:
+    """Generate a case; check diagnostics, or lint, import, keep for mypy and round-trip."""
+    store.seen += 1
+    package, _ = generate_case(case, store)
+    if package is None:
+        return  # located diagnostics: checked
+    ruff_check(package, case)
+    try:
+        modules = import_package(package, case)
+        store.keep(package, case)
+        if data is not None:
+            for synapse in case.synapses:
+                check_synapse(modules[synapse.module], synapse, case, data)
+    finally:
+        forget(package)
+
+
+def _seeded(test: Any) -> Any:
+    """Use ``SYNAPSEGEN_PROPERTY_SEED`` when it is set."""
+    if SEED is None:
+        return test
+    from hypothesis import seed
+
+    return seed(int(SEED))(test)
+
+
+@_seeded
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
+@PROPERTY
+@given(case=cases(), data=st.data())
+def test_whatever_validates_works(store: Store, case: Case, data: st.DataObject) -> None:
+    """Diagnostics, each located; or files that import, lint, construct and round-trip."""
+    _run(case, store, data)
+
+
+def _mypy_path(base: Path) -> Path:
+    """A ``synapsegen`` package of symlinks to the installed one (mypy cannot follow the
+    editable install's import hook), as tests/generator/test_typing.py builds it."""
+    generator = Path(synapsegen.__file__).parent
+    package = base / "stubs" / "synapsegen"
+    package.mkdir(parents=True)
+    for entry in generator.iterdir():
+        if entry.name in ("runtime", "templates"):
+            continue
+        if entry.suffix == ".py" or entry.name == "py.typed" or (entry / "__init__.py").is_file():
+            (package / entry.name).symlink_to(entry)
+    (package / "runtime").symlink_to(Path(runtime.__file__).parent)
+    return package.parent
+
+
+def _user_code(store: Store) -> str:
+    """A caller's module: every generated synapse built from its required fields only."""
+    lines = ["from typing import Any, cast", ""]
+    for package in store.packages:
+        try:
+            with on_sys_path(package.parent):
+                for path in sorted(package.glob("*.py")):
+                    if path.name == "__init__.py":
+                        continue
+                    module = importlib.import_module(f"{package.name}.{path.stem}")
+                    for name in getattr(module, "__all__", []):
+                        cls = getattr(module, name)
+                        if isinstance(cls, type) and issubclass(cls, runtime.StreamingSynapse):
+                            fields = cls.model_fields.items()
+                            required = [f for f, info in fields if info.is_required()]
+                            arguments = ", ".join(f"{f}=cast(Any, None)" for f in required)
+                            alias = f"{package.name}_{name}"
+                            lines.append(
+                                f"from {package.name}.{path.stem} import {name} as {alias}"
+                            )
+                            lines.append(f"{alias.lower()}_instance = {alias}({arguments})")
+        finally:
+            forget(package)
+    return "\n".join(lines) + "\n"
+
+
+def test_generated_packages_pass_mypy_strict(store: Store) -> None:
+    """Every package the property test generated passes ``mypy --strict`` (one mypy run)."""
+    missing = EXAMPLES - store.seen
+    if missing > 0:  # run alone, or the property test stopped at a failure: draw more packages
+
+        @settings(PROPERTY, max_examples=missing)
+        @given(case=cases())
+        def collect(case: Case) -> None:
+            """Generate and keep packages only (no stream round trip)."""
+            with contextlib.suppress(AssertionError):  # the property test reports those
+                _run(case, store, None)
+
+        collect()
+    if not store.packages:
+        pytest.skip("no example generated a package")
+    user = store.base / "user"
+    user.mkdir(exist_ok=True)
+    (user / "user_code.py").write_text(_user_code(store), encoding="utf-8")
+    path = [_mypy_path(store.base), store.base / "packages", user]
+    env = {**os.environ, "MYPYPATH": os.pathsep.join(map(str, path))}
+    command = [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+               "--cache-dir", str(store.base / "mypy_cache"), "--python-version", "3.11",
+               "--show-error-codes", "--no-error-summary",
+               *(f"--package={package.name}" for package in store.packages),
+               "--module=user_code"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=store.base)
+    ours = ("packages/", "user/", "sg_prop_", "user_code")
+    errors = [line for line in result.stdout.splitlines() if line.startswith(ours)]
+    if result.returncode != 0 and not errors:
+        errors = (result.stdout + result.stderr).splitlines()
+    by_package: dict[str, list[str]] = {}
+    for line in errors:
+        match = re.search(r"sg_prop_\d+", line)
+        by_package.setdefault(match.group(0) if match else "user_code", []).append(line)
+    report = []
+    for name, lines in by_package.items():
+        report.append("\n".join(lines))
+        if name in store.schemas:
+            report.append(store.schemas[name])
+    assert not errors, (
+        f"mypy --strict fails on {len(by_package)} of {len(store.packages)} generated "
+        "packages:\n" + "\n".join(report)
+    )
