@@ -62,15 +62,13 @@ class ModelIR:
 class AliasIR:
     """A type alias (a ``$defs`` entry that is not an object with properties).
 
-    ``recursive``: it refers to itself, so it is a ``TypeAliasType`` (pydantic and type checkers
-    resolve the recursion), not a plain ``TypeAlias``.
+    It never refers to itself (SG309: type checkers cannot follow such an alias).
     """
 
     name: str
     type: str
     constraints: tuple[tuple[str, Any], ...]
     description: str | None
-    recursive: bool = False
 
 
 @dataclass(frozen=True)

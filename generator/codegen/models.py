@@ -4,7 +4,7 @@ An entry with ``properties`` becomes a pydantic model class; any other entry a t
 enum a ``Literal`` alias, so hashing and headers see plain strings). Models come out in name
 order with the ones they refer to first; a reference that still points forward (a cycle, or a
 model referring to itself) is quoted and the model gets ``model_rebuild()`` at the end. An alias
-that refers to itself is a ``TypeAliasType``, which pydantic and type checkers can recurse into.
+never refers to itself (the front end refuses it, SG309).
 
 A property that is not required and has no default may be absent: it is ``T | None = None``.
 """
@@ -42,10 +42,7 @@ def build_models(mapper: TypeMapper) -> NestedModels:
         else:
             # A self-reference stays quoted: the alias is not defined while its value is built.
             alias = mapper.field(name, node, has_default=False)
-            recursive = name in references(node)
-            models.append(
-                AliasIR(name, alias.type, alias.constraints, alias.description, recursive)
-            )
+            models.append(AliasIR(name, alias.type, alias.constraints, alias.description))
         mapper.defined.add(name)
     mapper.defined = None
     return NestedModels(tuple(models), tuple(rebuilds))

@@ -12,6 +12,7 @@ name cannot take part in ``|`` at run time.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..language.names import inline_model_name
@@ -45,6 +46,8 @@ CONSTRAINTS = (
 """JSON Schema constraint keywords and the pydantic ``Field`` keyword each becomes."""
 
 _FORWARD = "\x00"  # marks a forward reference until the whole type is built (never in a repr)
+_WHOLE = "\x01"  # marks a union quoted whole, for the same reason
+_QUOTED = re.compile("\x01([^\x01]*)\x01")
 
 
 def schema_dict(schema: JsonSchema) -> dict[str, Any]:
@@ -161,6 +164,9 @@ class TypeMapper:
         text = self._type(node)
         if optional:
             text = _union([text, "None"])
+        # A whole quoted union becomes a string literal (its text may hold quotes of its own,
+        # from Literal values); a quoted name is just "Name".
+        text = _QUOTED.sub(lambda match: literal(match.group(1)), text)
         return text.replace(_FORWARD, '"')
 
     def _type(self, node: dict[str, Any], nested: bool = False) -> str:
@@ -294,12 +300,12 @@ def _union(parts: list[str]) -> str:
         unique.append("None")
     if len(unique) > 1 and any(_is_bare_forward(member) for member in unique):
         # A quoted name cannot take part in `|` at run time (list["A"] can): quote the union.
-        return _FORWARD + " | ".join(unique).replace(_FORWARD, "") + _FORWARD
+        return _WHOLE + " | ".join(unique).replace(_FORWARD, "").replace(_WHOLE, "") + _WHOLE
     return " | ".join(unique)
 
 
 def _is_bare_forward(member: str) -> bool:
-    return member.startswith(_FORWARD) and member.endswith(_FORWARD)
+    return member.startswith((_FORWARD, _WHOLE)) and member.endswith((_FORWARD, _WHOLE))
 
 
 def _members(part: str) -> list[str]:
@@ -309,7 +315,7 @@ def _members(part: str) -> list[str]:
     with it stays flat (``"A | None"``, not ``"A | None | None"``).
     """
     if _is_bare_forward(part):
-        members = _split_top_level(part.strip(_FORWARD))
+        members = _split_top_level(part.strip(_FORWARD + _WHOLE))
         return [m if m == "None" else f"{_FORWARD}{m}{_FORWARD}" for m in members]
     return _split_top_level(part)
 

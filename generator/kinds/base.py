@@ -71,6 +71,9 @@ class Framing:
         """Whether the stream ends with an in-band sentinel this framing recognises."""
         return False
 
+    def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
+        """The framing's own checks of an expanded stream (its options, its rules)."""
+
     IR: ClassVar[type[FramingIR]] = FramingIR
     frames: ClassVar[dict[str, str]]
     """The loop variable over decoded frames, by payload (``data``, ``frame``, ...)."""
@@ -113,6 +116,9 @@ class Op:
     """Whether the op applies to text tokens (``payload: text``)."""
     yields_text: ClassVar[bool] = False
     """Whether the op's text is what ``yields: text`` yields."""
+    chunk_independent: ClassVar[bool] = False
+    """Whether applying it to text however it was split gives one result (raw text has no
+    token boundaries: each network chunk is a token)."""
     Options: ClassVar[type[Options]] = Options
 
     @property

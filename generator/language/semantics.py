@@ -42,6 +42,7 @@ BAD_PATH = "SG412"
 BAD_CONSTRAINT = "SG306"
 BAD_PATTERN = "SG307"
 RESPONSE_HASH = "SG308"
+RECURSIVE_ALIAS = "SG309"
 YIELDS = "SG413"
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
@@ -176,6 +177,35 @@ class Checker:
             if value is not None and not float(value).is_integer():
                 message = f"`{keyword}` {value!r} of an integer must be a whole number"
                 self.report((*path, keyword), BAD_CONSTRAINT, message)
+
+    def check_alias_cycles(self) -> None:
+        """A ``$defs`` alias (no properties) that refers back to itself through aliases only
+        (SG309): such a ``TypeAliasType`` recursion is beyond mypy; a model breaks the cycle."""
+        for name, schema in self.defs.items():
+            if schema is not None and not schema.properties and name in self._alias_reach(name):
+                self.report(
+                    ("$defs", name),
+                    RECURSIVE_ALIAS,
+                    f"$defs {name!r} refers to itself without an object model in between; "
+                    "type checkers cannot resolve such an alias: wrap the recursion in an "
+                    "object with properties",
+                    at_key=True,
+                )
+
+    def _alias_reach(self, start: str) -> set[str]:
+        """The ``$defs`` names reachable from ``start`` through aliases (not through models)."""
+        found: set[str] = set()
+        pending = [start]
+        while pending:
+            schema = self.defs.get(pending.pop())
+            if schema is None or (schema.properties and found):
+                continue
+            for _, _, sub in _walk(schema, (), ()):
+                match = _REF.fullmatch(sub.ref or "")
+                if match and match.group(1) not in found:
+                    found.add(match.group(1))
+                    pending.append(match.group(1))
+        return found
 
     def _check_ref(self, ref: str, path: NodePath) -> None:
         """A ``$ref`` must be ``#/$defs/Name`` of a defined entry."""
@@ -475,6 +505,7 @@ class Checker:
                     f"`{key}` applies to framing {owner!r} only, not {stream.framing!r}",
                 )
         self._check_end(stream, path, framing)
+        framing.check(stream, path, self.report)
         self._check_server(stream, path)
         if stream.token is not None and stream.payload == "text":
             self.report(
@@ -499,6 +530,15 @@ class Checker:
                 ERROR_EVENT,
                 f"`server.error_message_key` {key!r} is also a tag of `error_event`: the "
                 "message would overwrite the tag, and clients would not recognise the event",
+            )
+        error, end = stream.server.error_event, stream.end
+        final = end.event if end is not None and end.signal == "event" else None
+        if error and final and all(final.get(tag, ...) == value for tag, value in error.items()):
+            self.report(
+                (*path, "server", "error_event"),
+                ERROR_EVENT,
+                "`server.error_event` also matches the final event (`end.event`): every "
+                "complete stream would end in MinerError; give the two different tags",
             )
 
     def _check_end(self, stream: StreamSpec, path: NodePath, framing: Framing) -> None:
@@ -541,14 +581,7 @@ class Checker:
                     RULE_OPTIONS,
                     f"`{key}` belongs to rule `{owner}`, not {op.name!r}",
                 )
-        for option in ("path", "key"):
-            value = getattr(rule, option, None)
-            if isinstance(value, str) and parse_path(value) is None:
-                self.report((*path, option), BAD_PATH, _path_message(option, value))
-        if isinstance(rule.fields, dict):
-            for name, value in rule.fields.items():
-                if parse_path(value) is None:
-                    self.report((*path, "fields", name), BAD_PATH, _path_message("path", value))
+        self._check_paths(rule, path)
         if text_payload:
             for option in ("path", "when"):
                 if option in given and getattr(rule, option) is not None:
@@ -564,6 +597,22 @@ class Checker:
                     TEXT_PAYLOAD_PATH,
                     f"rule {op.name!r} needs JSON tokens; the payload is text",
                 )
+
+    def _check_paths(self, rule: Any, path: NodePath) -> None:
+        """Every path of the rule parses (SG412); a put key starts with a property name."""
+        for option in ("path", "key"):
+            value = getattr(rule, option, None)
+            steps = parse_path(value) if isinstance(value, str) else ()
+            if steps is None:
+                self.report((*path, option), BAD_PATH, _path_message(option, str(value)))
+            elif option == "key" and steps and isinstance(steps[0], int):
+                self.report((*path, option), BAD_PATH,
+                            f"`key` {value!r} must start with a property name: the value "
+                            "it reads from is an object")  # fmt: skip
+        if isinstance(rule.fields, dict):
+            for name, value in rule.fields.items():
+                if parse_path(value) is None:
+                    self.report((*path, "fields", name), BAD_PATH, _path_message("path", value))
 
     def _check_target(
         self,

@@ -46,6 +46,7 @@ SG306   A constraint on a type it does not apply to (``minimum`` on a string, ``
         integer, any constraint on an untyped value or a model).
 SG307   A ``pattern`` pydantic cannot compile (it uses Rust's regex syntax: no look-around).
 SG308   ``hash: true`` on a response field (the body hash signs what the validator sends).
+SG309   A ``$defs`` alias that refers to itself through aliases only (no object model between).
 SG401   Rule targets a field that does not exist.
 SG402   Rule targets a request field.
 SG403   Rule target has the wrong type (concat: string, not an enum/const; append/extend: array;
@@ -200,6 +201,7 @@ def _check_defs(
             checker.check_schema_tree(
                 schema, path, python_names=True, owner=name, steps=(), class_names=class_names
             )
+    checker.check_alias_cycles()
 
 
 def _check_synapse(

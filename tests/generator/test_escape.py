@@ -50,7 +50,8 @@ def _schema(payload: str) -> dict[str, object]:
                 "response": {"out": {"type": "string", "default": ""}},
                 "stream": {
                     "framing": "sse",
-                    "sentinel": payload,
+                    # An SSE line cannot hold CR or LF (SG407); every other character may stand.
+                    "sentinel": payload.replace("\r", "").replace("\n", ""),
                     "payload": "json",
                     "rules": [{"op": "concat", "path": f"{payload}.x", "field": "out",
                                "when": {payload: payload}}],

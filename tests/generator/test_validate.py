@@ -104,12 +104,12 @@ def test_ndjson_preset_sets_every_other_response_field_in_order() -> None:
 def test_keys_beside_format_replace_the_preset_value_wholesale() -> None:
     schema = _schema(
         "version: 1\nsynapses:\n  Chat:\n    response:\n"
-        "      parts: {type: array, items: {type: string}, default: []}\n"
-        "    stream:\n      format: text\n      rules: [{op: append, field: parts}]\n"
+        "      parts: {type: string, default: ''}\n"
+        "    stream:\n      format: text\n      rules: [{op: concat, field: parts}]\n"
         "      end: {keep_partial: false}\n"
     )
     stream = schema.synapses["Chat"].stream
-    assert [(r.op, r.field) for r in stream.rules or []] == [("append", "parts")]
+    assert [(r.op, r.field) for r in stream.rules or []] == [("concat", "parts")]
     assert stream.end == EndSpec(signal="eof", keep_partial=False)
     assert stream.deserialize == {"field": "completion"}  # still the preset's
 

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import Field
 
 from ...codegen.ir import FramingIR
-from ..base import Framing
+from ..base import FRAMING_OPTION, Framing, Report
 from ..base import Options as BaseOptions
 
 if TYPE_CHECKING:
+    from ...diagnostics import NodePath
     from ...language.spec import StreamSpec
 
 
@@ -48,6 +49,17 @@ class Lines(Framing):
     Options: ClassVar[type[BaseOptions]] = LinesOptions
     IR: ClassVar[type[FramingIR]] = LinesIR
     frames: ClassVar[dict[str, str]] = {"text": "frame", "json": "frame"}
+
+    def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
+        # Compact JSON escapes every control character inside strings and has no whitespace
+        # outside them: only a delimiter of control characters never occurs inside a token.
+        if stream.payload == "json" and any(ord(char) >= 0x20 for char in stream.delimiter):
+            report(
+                (*path, "delimiter"),
+                FRAMING_OPTION,
+                f"delimiter {stream.delimiter!r} can occur inside JSON tokens; with "
+                "`payload: json` use control characters only (\\n, \\x1e, ...)",
+            )
 
     def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
         return {"delimiter": stream.delimiter.encode()}

@@ -10,9 +10,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from ...codegen.ir import FramingIR
-from ..base import Framing
+from ..base import FRAMING_PAYLOAD, Framing, Report
 
 if TYPE_CHECKING:
+    from ...diagnostics import NodePath
     from ...language.spec import StreamSpec
 
 
@@ -37,6 +38,25 @@ class Raw(Framing):
                 "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`"
             )
         return None
+
+    def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
+        # Each network chunk is a token here, so only a result that does not depend on how the
+        # body was split is well defined: concat, once per field.
+        from ..registry import OPS
+
+        seen: set[str] = set()
+        for index, rule in enumerate(stream.rules or []):
+            op = OPS[rule.op]
+            targets = op.targets(rule)
+            if not op.chunk_independent or seen & set(targets):
+                report(
+                    (*path, "rules", index),
+                    FRAMING_PAYLOAD,
+                    "framing 'raw' has no token boundaries (each network chunk is a token), so "
+                    "only one `concat` per field gives a result that does not depend on how the "
+                    "body was split; use lines, sse or json-seq for tokens",
+                )
+            seen.update(targets)
 
     def build(self, stream: StreamSpec) -> FramingIR:
         # Raw text has no frames: only the total size is bounded.

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import Field
 
 from ...codegen.ir import FramingIR
-from ..base import Framing
+from ..base import FRAMING_OPTION, Framing, Report
 from ..base import Options as BaseOptions
 
 if TYPE_CHECKING:
+    from ...diagnostics import NodePath
     from ...language.spec import StreamSpec
 
 
@@ -44,6 +45,15 @@ class SSE(Framing):
 
     def has_sentinel(self, stream: StreamSpec) -> bool:
         return stream.sentinel is not None
+
+    def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
+        if stream.sentinel is not None and ("\r" in stream.sentinel or "\n" in stream.sentinel):
+            report(
+                (*path, "sentinel"),
+                FRAMING_OPTION,
+                "an SSE data line cannot hold a line break; the sentinel must not contain "
+                "\\r or \\n",
+            )
 
     def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
         return {"sentinel": stream.sentinel}

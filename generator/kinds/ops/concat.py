@@ -36,6 +36,7 @@ class Concat(Op):
     target_type: ClassVar[str | None] = "string"
     reads_text: ClassVar[bool] = True
     yields_text: ClassVar[bool] = True
+    chunk_independent: ClassVar[bool] = True
 
     def target_problem(self, target: str, schema: JsonSchema) -> str | None:
         if schema.enum is not None or "const" in schema.model_fields_set:
