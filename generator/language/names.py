@@ -20,10 +20,14 @@ SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 keywords only in their statements. Listed so tests can draw them."""
 
 SYNAPSE_BASE_FIELDS = frozenset(
-    {*runtime.Synapse.model_fields, "required_hash_fields", "body_hash"}
-)
-"""Attributes of bittensor's ``Synapse``: the runtime's fields (the same as bittensor 10's, as the
-recorded vectors show), the class variable and the property."""
+    {"name", "timeout", "total_size", "header_size", "dendrite", "axon", "computed_body_hash",
+     "required_hash_fields", "body_hash"}
+)  # fmt: skip
+"""Attributes of bittensor's ``Synapse``: its fields, the class variable and the property.
+
+Written out rather than read from ``synapsegen.runtime.Synapse``: loading the runtime's models
+loads starlette and asyncio (~90 ms of a cold generate); ``test_module_names.py`` checks the
+two agree."""
 
 RUNTIME_METHODS = frozenset(
     {

@@ -48,6 +48,13 @@ def test_the_goldens_import_what_the_clash_check_is_about() -> None:
     assert {"ClientResponse", "TypeAlias", "Self", "response_json", "TextParts"} <= imported
 
 
+def test_reserved_base_fields_are_the_runtime_synapse_fields() -> None:
+    from synapsegen.language.names import SYNAPSE_BASE_FIELDS
+
+    fields = set(synapsegen.runtime.Synapse.model_fields)
+    assert fields | {"required_hash_fields", "body_hash"} == SYNAPSE_BASE_FIELDS
+
+
 def test_every_runtime_export_is_a_module_name() -> None:
     assert set(synapsegen.runtime.__all__) - MODULE_NAMES == set()
 

@@ -42,3 +42,14 @@ def test_templates_compile_once_per_cache(tmp_path: Path) -> None:
     subprocess.run(command, check=True, capture_output=True, env=env)
     cached = list((tmp_path / "cache" / "synapsegen").rglob("*.cache"))
     assert len(cached) >= 5  # module, synapse, models, rules, a framing, an op, a target
+
+
+def test_generating_loads_no_server_or_client_stack() -> None:
+    """The generator reads runtime names only: starlette, aiohttp and asyncio stay unloaded."""
+    probe = (
+        "import sys; import synapsegen.pipeline, synapsegen.codegen.render, "
+        "synapsegen.language.validate; "
+        "print(sorted(m for m in ('starlette', 'aiohttp', 'asyncio') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
