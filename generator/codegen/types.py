@@ -85,21 +85,21 @@ def ref_name(node: dict[str, Any]) -> str | None:
     return str(ref).rsplit("/", 1)[-1] if ref is not None else None
 
 
-def references(node: Any) -> list[str]:
+def child_nodes(node: dict[str, Any]) -> list[Any]:
+    """The schemas directly below ``node``: properties, items, map values, union members."""
+    children: list[Any] = list((node.get("properties") or {}).values())
+    children += [node.get("items"), node.get("additionalProperties")]
+    children += node.get("anyOf") or []
+    children += node.get("oneOf") or []
+    return [child for child in children if isinstance(child, dict)]
+
+
+def references(node: dict[str, Any]) -> list[str]:
     """Every ``$defs`` name referenced at or below ``node``, in order of appearance."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        name = ref_name(node)
-        if name is not None:
-            found.append(name)
-        for key in ("properties",):
-            for child in (node.get(key) or {}).values():
-                found += references(child)
-        for key in ("items", "additionalProperties"):
-            found += references(node.get(key))
-        for key in ("anyOf", "oneOf"):
-            for child in node.get(key) or []:
-                found += references(child)
+    name = ref_name(node)
+    found = [name] if name is not None else []
+    for child in child_nodes(node):
+        found += references(child)
     return found
 
 
@@ -224,10 +224,8 @@ class TypeMapper:
         name = ref_name(node)
         if name is not None:
             return is_object_model(self.defs.get(name, {}))
-        children: list[Any] = [node.get("items"), node.get("additionalProperties")]
-        children += node.get("anyOf") or []
-        children += node.get("oneOf") or []
-        return any(isinstance(child, dict) and self.references_model(child) for child in children)
+        # An inline object is hoisted into a reference before this is asked: no properties here.
+        return any(self.references_model(child) for child in child_nodes(node))
 
     # ------------------------------------------------------------------------------- fields
 

@@ -15,9 +15,8 @@ from pydantic import BaseModel
 
 from .. import runtime
 
-SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
-"""Soft keywords are fine as names (``type`` is the most common JSON key): Python reads them as
-keywords only in their statements. Listed so tests can draw them."""
+# Soft keywords (match, case, type, _) are fine as names: Python reads them as keywords only in
+# their own statements, and `type` is the most common JSON key.
 
 SYNAPSE_BASE_FIELDS = frozenset(
     {"name", "timeout", "total_size", "header_size", "dendrite", "axon", "computed_body_hash",
