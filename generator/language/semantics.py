@@ -198,7 +198,7 @@ class Checker:
         pending = [start]
         while pending:
             schema = self.defs.get(pending.pop())
-            if schema is None or (schema.properties and found):
+            if schema is None or schema.properties:  # a model breaks the cycle (start is none)
                 continue
             for _, _, sub in _walk(schema, (), ()):
                 match = _REF.fullmatch(sub.ref or "")
