@@ -1,15 +1,7 @@
-"""Bounded state behind the Axon's checks: the nonce store and the priority gate.
+"""Bounded state behind the Axon's checks: the priority gate (and, re-exported, the nonce store).
 
-``NonceStore`` remembers the last accepted nonce per ``"<hotkey>:<uuid>"`` like bittensor's
-``axon.nonces`` dict, but bounded: the least recently used entry is evicted when full, and the
-largest nonce ever evicted becomes a *floor* that an unknown key's nonce must exceed. A replay of a
-request whose entry was evicted is therefore still refused (its nonce is at most the floor); the
-price is that, while the store churns, a brand-new client whose nonce predates the floor is refused
-once and succeeds on its next (newer) nonce. The floor never exceeds the clock at eviction time:
-nonces from the future are accepted, and letting them into the floor would let a flood of
-far-future nonces (any signer, throwaway uuids) lock out every new client for good. The cost is
-that a request whose nonce was still in the future when its entry was evicted could be replayed
-once until the clock passes that nonce.
+``NonceStore`` lives in ``replay`` beside the other replay stores; it is re-exported here for the
+old import path.
 
 ``PriorityGate`` bounds how many forwards run at once. When all slots are taken, waiters are let in
 by priority (higher first, FIFO among equals), which is what bittensor's ``priority_fn`` promises
@@ -22,55 +14,10 @@ import asyncio
 import heapq
 import itertools
 import math
-import time
-from collections import OrderedDict
+
+from .replay import NonceStore
 
 __all__ = ["NonceStore", "PriorityGate"]
-
-
-class NonceStore:
-    """Last accepted nonce per endpoint key, at most ``max_entries`` keys (LRU eviction)."""
-
-    def __init__(self, max_entries: int = 65536) -> None:
-        if max_entries < 1:
-            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
-        self._max_entries = max_entries
-        self._nonces: OrderedDict[str, int] = OrderedDict()
-        self._floor = 0
-
-    @property
-    def floor(self) -> int:
-        """Largest nonce evicted so far (0 if none): unknown keys must send a larger one."""
-        return self._floor
-
-    @property
-    def max_entries(self) -> int:
-        """Capacity of the store."""
-        return self._max_entries
-
-    def get(self, key: str) -> int | None:
-        """Last accepted nonce of ``key``, or None if the key is not (or no longer) stored."""
-        return self._nonces.get(key)
-
-    def accept(self, key: str, nonce: int) -> None:
-        """Record ``nonce`` as the last accepted one of ``key``, evicting the oldest key if full."""
-        nonces = self._nonces
-        nonces[key] = nonce
-        nonces.move_to_end(key)
-        while len(nonces) > self._max_entries:
-            _, evicted = nonces.popitem(last=False)
-            # Capped at the current time: nonces from the future are accepted (as by bittensor),
-            # and an uncapped floor would let anyone who can sign fill the store with far-future
-            # nonces and so lock every new client out for good.
-            evicted = min(evicted, time.time_ns())
-            if evicted > self._floor:
-                self._floor = evicted
-
-    def __len__(self) -> int:
-        return len(self._nonces)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._nonces
 
 
 class PriorityGate:
