@@ -43,7 +43,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ._axon_guards import NonceStore, PriorityGate
+from ._axon_guards import PriorityGate
 from ._axon_http import (
     RawHeaders,
     encode_headers,
@@ -57,6 +57,7 @@ from ._axon_http import (
     wait_for_disconnect,
 )
 from .errors import BodyTooLarge, ClientDisconnected, Rejected
+from .replay import ReplayStore
 from .signing import VERSION_AS_INT, axon_message, request_message, sign, verify_or_raise
 from .synapse import BTStreamingResponse, Synapse, TerminalInfo
 
@@ -131,7 +132,7 @@ class AxonApp:
 
     keypair: Keypair
     uuid: str
-    nonces: NonceStore
+    nonces: ReplayStore
     gate: PriorityGate
     max_body_bytes: int | None
     stream_timeout_grace: float | None
@@ -236,7 +237,7 @@ class AxonApp:
                 raise Rejected(403, f"Forbidden. Key is blacklisted: {reason}.")
         try:
             if route.verify is None:
-                self.default_verify(synapse)
+                await self.default_verify(synapse)
             else:
                 await _call(route.verify, synapse)
         except Exception as exc:
@@ -248,7 +249,7 @@ class AxonApp:
         except TimeoutError as exc:
             raise Rejected(408, f"Response timeout after: {synapse.timeout}s") from exc
 
-    def default_verify(self, synapse: Synapse) -> None:
+    async def default_verify(self, synapse: Synapse) -> None:
         """bittensor 10.5's ``default_verify``: nonce rules, then the dendrite's signature.
 
         Raises an ``Exception`` whose text becomes the 401 message. The nonce store is bounded
@@ -264,7 +265,7 @@ class AxonApp:
         nonce = dendrite.nonce
         if nonce is None:
             raise Exception("Missing Nonce")
-        stored = self.nonces.get(endpoint_key)
+        stored = await self.nonces.last_nonce(endpoint_key)
         if dendrite.version is not None and dendrite.version >= V_7_2_0 and stored is None:
             now = time.time_ns()
             timeout_ns = (synapse.timeout or 0) * NANOSECONDS_IN_SECOND
@@ -290,7 +291,10 @@ class AxonApp:
             str(synapse.computed_body_hash),
         )
         verify_or_raise(hotkey, message, dendrite.signature)
-        self.nonces.accept(endpoint_key, nonce)
+        # Checked again, atomically with the write: the same nonce may be racing on another
+        # worker sharing the store (or in another task while a shared store is awaited).
+        if not await self.nonces.accept_if_newer(endpoint_key, nonce):
+            raise Exception("Nonce is too old, a newer one was last processed")
 
     # ---- body side: parse, forward, respond -------------------------------------------------
 
