@@ -65,8 +65,7 @@ __all__ = ["AxonApp", "Route"]
 
 logger = logging.getLogger("synapsegen.runtime.axon")
 
-# bittensor/core/settings.py and bittensor/utils/axon_utils.py
-V_7_2_0 = 7_002_000
+# bittensor/utils/axon_utils.py
 ALLOWED_DELTA_NS = 4_000_000_000
 NANOSECONDS_IN_SECOND = 1_000_000_000
 
@@ -107,6 +106,30 @@ def _fill_success(synapse: Synapse, forward_start: float) -> None:
     axon.process_time = time.time() - forward_start
 
 
+def _adopt_verified(body_synapse: Synapse, synapse: Synapse) -> None:
+    """Give the body-parsed synapse the signer's identity and timeout from the checked headers.
+
+    The JSON body is covered by the signature only through ``required_hash_fields``: its
+    ``dendrite`` block and ``timeout`` are whatever the client wrote. bittensor hands them to
+    ``forward_fn`` as they are, so any signer could claim another validator's hotkey there. Here
+    the values the hooks saw and the verification accepted (the headers) replace them, and a
+    non-finite timeout never reaches ``forward_fn`` (a ``NaN`` made ``stream_response`` raise).
+    """
+    verified = synapse.dendrite
+    if verified is not None:
+        if body_synapse.dendrite is None:
+            body_synapse.dendrite = TerminalInfo()
+        # __dict__ like _stamp: the values were validated when the header synapse was built.
+        body_synapse.dendrite.__dict__.update(
+            hotkey=verified.hotkey,
+            nonce=verified.nonce,
+            uuid=verified.uuid,
+            signature=verified.signature,
+        )
+    timeout = _finite_or_none(synapse.timeout)
+    body_synapse.timeout = timeout if timeout is not None else _finite_or_none(body_synapse.timeout)
+
+
 def _valid_response_status(status: int | None) -> bool:
     # 1xx, 204 and 304 cannot carry the JSON body; other values are not HTTP statuses at all.
     return status is not None and 200 <= status <= 599 and status not in (204, 304)
@@ -137,7 +160,15 @@ class AxonApp:
     max_body_bytes: int | None
     stream_timeout_grace: float | None
     body_timeout: float | None = 60.0
+    max_request_age: float = 64.0
     routes: dict[str, Route] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_request_age) and self.max_request_age > 0):
+            raise ValueError(
+                f"max_request_age must be a finite number of seconds > 0, got "
+                f"{self.max_request_age!r}"
+            )
 
     # ---- ASGI entry point -------------------------------------------------------------------
 
@@ -253,7 +284,8 @@ class AxonApp:
         """bittensor 10.5's ``default_verify``: nonce rules, then the dendrite's signature.
 
         Raises an ``Exception`` whose text becomes the 401 message. The nonce store is bounded
-        (see ``NonceStore``); otherwise the rules and texts are bittensor's.
+        (see ``NonceStore``) and the freshness window is the server's (see ``_check_fresh``);
+        otherwise the rules and texts are bittensor's.
         """
         dendrite = synapse.dendrite
         if dendrite is None:
@@ -265,17 +297,8 @@ class AxonApp:
         nonce = dendrite.nonce
         if nonce is None:
             raise Exception("Missing Nonce")
+        self._check_fresh(nonce, synapse.timeout)
         stored = await self.nonces.last_nonce(endpoint_key)
-        if dendrite.version is not None and dendrite.version >= V_7_2_0 and stored is None:
-            now = time.time_ns()
-            timeout_ns = (synapse.timeout or 0) * NANOSECONDS_IN_SECOND
-            if nonce <= now - ALLOWED_DELTA_NS - timeout_ns:
-                age = (now - nonce) / NANOSECONDS_IN_SECOND
-                allowed = (ALLOWED_DELTA_NS + timeout_ns) / NANOSECONDS_IN_SECOND
-                raise Exception(
-                    f"Nonce is too old: acceptable delta is {allowed:.2f} seconds but request "
-                    f"was {age:.2f} seconds old"
-                )
         if (stored is not None and nonce <= stored) or (
             stored is None and nonce <= self.nonces.floor
         ):
@@ -295,6 +318,29 @@ class AxonApp:
         # worker sharing the store (or in another task while a shared store is awaited).
         if not await self.nonces.accept_if_newer(endpoint_key, nonce):
             raise Exception("Nonce is too old, a newer one was last processed")
+
+    def _check_fresh(self, nonce: int, timeout: float | None) -> None:
+        """Refuse a nonce older than the freshness window; raises ``Exception`` (401 text).
+
+        bittensor's window is ``4 s + timeout`` and only for dendrite versions >= 7.2.0, but the
+        timeout and version headers are not signed: dropping the version or sending ``timeout:
+        inf`` let a captured request of any age through. Here the window always applies, needs a
+        finite timeout, and never exceeds ``max_request_age`` (callers whose ``4 s + timeout``
+        fits get bittensor's window exactly, and its message). It also applies when a nonce of
+        the same key is stored: a request held back by an attacker is refused once it is stale.
+        """
+        if timeout is None:
+            raise Exception("Missing timeout: the request's age cannot be checked")
+        if not math.isfinite(timeout):
+            raise Exception(f"Invalid timeout {timeout}: must be a finite number of seconds")
+        window_s = min(ALLOWED_DELTA_NS / NANOSECONDS_IN_SECOND + timeout, self.max_request_age)
+        now = time.time_ns()
+        if nonce <= now - int(window_s * NANOSECONDS_IN_SECOND):
+            age = (now - nonce) / NANOSECONDS_IN_SECOND
+            raise Exception(
+                f"Nonce is too old: acceptable delta is {window_s:.2f} seconds but request "
+                f"was {age:.2f} seconds old"
+            )
 
     # ---- body side: parse, forward, respond -------------------------------------------------
 
@@ -339,6 +385,7 @@ class AxonApp:
                     f"Hash mismatch between header body hash {header_hash} and parsed body "
                     f"hash {parsed_hash}"
                 )
+            _adopt_verified(body_synapse, synapse)
         except Exception as exc:
             await self._send_internal_error(send, synapse, exc, start, "body parsing")
             return

@@ -253,6 +253,9 @@ class Axon:
             taken, so a stalled upload never blocks other requests. None: only ``timeout``.
         stream_timeout_grace: a stream is cancelled this many seconds after ``synapse.timeout``
             has passed since ``forward_fn`` was called; None: never.
+        max_request_age: the oldest request (by its signed nonce) the default verification
+            accepts, in seconds: the freshness window is bittensor's ``4 s + timeout`` capped by
+            this, so that an unsigned ``timeout`` can never widen it.
         http: uvicorn HTTP implementation; "auto" uses httptools when installed, else h11.
         shutdown_timeout: seconds ``stop()`` lets running requests finish before cancelling them.
     """
@@ -270,6 +273,7 @@ class Axon:
         max_body_bytes: int | None = 32 * 1024 * 1024,
         body_timeout: float | None = 60.0,
         stream_timeout_grace: float | None = 1.0,
+        max_request_age: float = 64.0,
         http: HttpImplementation = "auto",
         shutdown_timeout: float = 5.0,
     ) -> None:
@@ -293,6 +297,7 @@ class Axon:
             max_body_bytes=max_body_bytes,
             body_timeout=body_timeout,
             stream_timeout_grace=stream_timeout_grace,
+            max_request_age=max_request_age,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
