@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from .errors import StreamError as StreamError
     from .errors import StreamTooLarge as StreamTooLarge
     from .errors import TruncatedStream as TruncatedStream
+    from .replay import NonceStore as NonceStore
+    from .replay import RedisReplayStore as RedisReplayStore
+    from .replay import ReplayStore as ReplayStore
     from .streaming import token_streamer as token_streamer
     from .synapse import BTStreamingResponse as BTStreamingResponse
     from .synapse import BTStreamingResponseModel as BTStreamingResponseModel
@@ -68,6 +71,9 @@ _EXPORTS: dict[str, str] = {
     "LineDecoder": "codecs",
     "MalformedFrame": "errors",
     "MinerError": "errors",
+    "NonceStore": "replay",
+    "RedisReplayStore": "replay",
+    "ReplayStore": "replay",
     "SSEDecoder": "codecs",
     "SignatureError": "errors",
     "StreamError": "errors",

@@ -28,7 +28,8 @@ Deliberate differences from bittensor 10.2-10.5:
   logging configuration, and does not honour ``X-Forwarded-For`` (the peer is the TCP peer);
 - unsigned requests are refused (401 ``Missing Signature``, as 10.5; 10.2 served them);
 - the nonce store is bounded (``max_nonce_entries``, LRU) and stays replay-safe (see
-  ``NonceStore``); bittensor's grows forever;
+  ``NonceStore``); bittensor's grows forever. It can live in Redis (``replay_store=``), shared
+  by several worker processes (``workers=``) or hosts and kept across restarts;
 - ``max_workers`` really bounds concurrent forwards (streams included) and admits waiters by
   ``priority_fn`` (higher first); a request that waits longer than its ``timeout`` gets 408
   ``Response timeout after: {timeout}s``. bittensor's thread pool never limited anything;
@@ -59,6 +60,7 @@ import collections.abc
 import contextlib
 import importlib.util
 import inspect
+import ipaddress
 import logging
 import math
 import socket
@@ -75,7 +77,17 @@ import uvicorn
 from bittensor_wallet import Keypair
 
 from ._axon_app import AxonApp, Route
-from ._axon_guards import NonceStore, PriorityGate
+from ._axon_limits import (
+    ConnectionGuard,
+    ConnectionLimits,
+    default_max_connections,
+    guarded_protocol,
+    rate_limited_loop_errors,
+    uvicorn_protocol,
+)
+from ._axon_guards import PriorityGate
+from ._axon_workers import WorkerPool, bind_reuseport_sockets
+from .replay import NonceStore, RedisReplayStore, ReplayStore
 from .signing import VERSION_AS_INT
 from .synapse import Synapse
 
@@ -97,12 +109,21 @@ class WalletLike(Protocol):
 
 @dataclass(frozen=True)
 class AxonInfo:
-    """What a dendrite needs to call an axon (a subset of bittensor's ``AxonInfo``)."""
+    """What a dendrite needs to call an axon, with the fields of bittensor's ``AxonInfo``.
+
+    ``coldkey`` is empty when the Axon was built from a bare ``Keypair``; ``protocol`` 4 and the
+    placeholders 0 are what bittensor 10's ``serve_axon`` publishes.
+    """
 
     ip: str
     port: int
     hotkey: str
     version: int = VERSION_AS_INT
+    ip_type: int = 4
+    coldkey: str = ""
+    protocol: int = 4
+    placeholder1: int = 0
+    placeholder2: int = 0
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -111,6 +132,12 @@ class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        # asyncio reports each failed accept() (out of file descriptors) through the loop;
+        # under a connection flood that was a log line with a traceback per retry.
+        with rate_limited_loop_errors():
+            await super().serve(sockets)
 
 
 def _ping(synapse: Synapse) -> Synapse:
@@ -143,6 +170,34 @@ def _resolve_keypair(keypair_or_wallet: Keypair | WalletLike | None) -> Keypair:
             f"the Axon's hotkey {keypair.ss58_address} cannot sign (no private key?): {exc}"
         ) from exc
     return keypair
+
+
+def _pick_wallet(
+    keypair_or_wallet: Keypair | WalletLike | None, wallet: WalletLike | None
+) -> tuple[Keypair | WalletLike | None, WalletLike | None]:
+    """(what signs, the wallet if any): ``wallet=`` and a positional wallet mean the same."""
+    if wallet is not None:
+        if keypair_or_wallet is not None:
+            raise TypeError("give the Axon a keypair_or_wallet or wallet=, not both")
+        return wallet, wallet
+    if keypair_or_wallet is None or isinstance(keypair_or_wallet, Keypair):
+        return keypair_or_wallet, None
+    return keypair_or_wallet, keypair_or_wallet
+
+
+def _ip_type(ip: str) -> int:
+    """4 or 6 for an IP address (4 for a host name, which the chain cannot store anyway)."""
+    try:
+        return ipaddress.ip_address(ip).version
+    except ValueError:
+        return 4
+
+
+def _coldkey_of(wallet: WalletLike | None) -> str:
+    """SS58 address of the wallet's public coldkey, "" without one (as bittensor reads it)."""
+    coldkeypub = getattr(wallet, "coldkeypub", None)
+    address = getattr(coldkeypub, "ss58_address", None)
+    return address if isinstance(address, str) else ""
 
 
 def _pick_http(http: HttpImplementation) -> Literal["h11", "httptools"]:
@@ -231,6 +286,38 @@ def _check_hook(
         raise TypeError(f"{role} must return {expected}; it is annotated {returned!r}")
 
 
+# ---- replay store and workers -------------------------------------------------------------------
+
+
+def _make_replay_store(
+    replay_store: ReplayStore | str | None, max_nonce_entries: int, keypair: Keypair
+) -> ReplayStore:
+    """The store behind ``replay_store=``: a Redis URL is namespaced by the axon's hotkey."""
+    if replay_store is None:
+        return NonceStore(max_nonce_entries)
+    if isinstance(replay_store, str):
+        return RedisReplayStore(replay_store, namespace=keypair.ss58_address)
+    if not isinstance(replay_store, ReplayStore):
+        raise TypeError(
+            "replay_store must be None, a Redis URL or a ReplayStore (floor, last_nonce, "
+            f"accept_if_newer), got {type(replay_store).__name__}"
+        )
+    return replay_store
+
+
+def _check_workers(workers: int, replay_store: ReplayStore | str | None) -> int:
+    """``workers``, refused when not a positive int or above 1 with a per-process store."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if workers > 1 and (replay_store is None or isinstance(replay_store, NonceStore)):
+        raise ValueError(
+            f"workers={workers} needs a replay store shared by the worker processes: each would "
+            "keep its own in-memory nonces and accept a request replayed to another worker. "
+            "Pass replay_store='redis://host:6379/0' (pip install 'synapsegen[redis]')"
+        )
+    return workers
+
+
 # ---- the server ---------------------------------------------------------------------------------
 
 
@@ -241,12 +328,26 @@ class Axon:
         keypair_or_wallet: the hotkey (``bittensor_wallet.Keypair``) or a wallet whose ``hotkey``
             is one. It signs the axon's error responses and is the axon hotkey requests must be
             signed for. None: a throwaway key (logged), for tests.
+        wallet: the same as passing a wallet positionally (bittensor's ``Axon(wallet=...)``). A
+            wallet (not a bare keypair) is needed to publish the axon with bittensor's
+            ``subtensor.serve_axon``, which reads ``axon.wallet``.
         ip: address to bind; ``127.0.0.1`` by default (never all interfaces unless asked).
         port: port to bind; 0 picks a free one (read ``axon.port`` after ``start()``).
         external_ip / external_port: the address to advertise (default: ``ip`` / ``port``).
-        max_workers: most forwards (streams included) running at once; further requests wait,
-            highest ``priority_fn`` value first. None: unlimited.
-        max_nonce_entries: capacity of the nonce store (one entry per dendrite hotkey and uuid).
+        max_workers: most forwards (streams included) running at once in each worker process;
+            further requests wait, highest ``priority_fn`` value first, and get 408 if their
+            ``timeout`` passes while waiting. None: unlimited. The default, 256, suits async
+            handlers (a waiting coroutine costs little); lower it for handlers that use a scarce
+            resource (a GPU, a thread pool).
+        max_nonce_entries: capacity of the default in-memory nonce store (one entry per dendrite
+            hotkey and uuid).
+        replay_store: where the nonces of accepted requests are kept: None, the in-memory
+            ``NonceStore`` (one process); a Redis URL (``"redis://host:6379/0"``), a
+            ``RedisReplayStore`` namespaced by this axon's hotkey, shared by workers, hosts and
+            restarts (needs ``synapsegen[redis]``); or any ``ReplayStore``.
+        workers: processes serving the port (forked by ``start()``, one ``SO_REUSEPORT`` socket
+            each). Above 1 needs a shared ``replay_store``: with one store per process a replay
+            could land on another worker.
         max_body_bytes: largest request body accepted (413 beyond); None: unlimited.
         body_timeout: seconds a client may take to send its body (also bounded by the request's
             own ``timeout``); 408 beyond. The body is read before a ``max_workers`` slot is
@@ -256,6 +357,13 @@ class Axon:
         max_request_age: the oldest request (by its signed nonce) the default verification
             accepts, in seconds: the freshness window is bittensor's ``4 s + timeout`` capped by
             this, so that an unsigned ``timeout`` can never widen it.
+        header_timeout: seconds a connection may take to send a complete request head, from
+            when it opens or from its previous request; it is closed beyond. None: no limit.
+        keep_alive_timeout: seconds an idle keep-alive connection is kept (uvicorn's).
+        max_connections: most open connections; more are closed at once. "auto": three
+            quarters of the open-file limit. None: no limit.
+        max_connections_per_ip: most open connections from one peer address. None: no limit.
+        max_header_bytes: largest request head (request line and headers); 431 beyond.
         http: uvicorn HTTP implementation; "auto" uses httptools when installed, else h11.
         shutdown_timeout: seconds ``stop()`` lets running requests finish before cancelling them.
     """
@@ -268,12 +376,20 @@ class Axon:
         port: int = 0,
         external_ip: str | None = None,
         external_port: int | None = None,
-        max_workers: int | None = 64,
+        wallet: WalletLike | None = None,
+        max_workers: int | None = 256,
         max_nonce_entries: int = 65536,
+        replay_store: ReplayStore | str | None = None,
+        workers: int = 1,
         max_body_bytes: int | None = 32 * 1024 * 1024,
         body_timeout: float | None = 60.0,
         stream_timeout_grace: float | None = 1.0,
         max_request_age: float = 64.0,
+        header_timeout: float | None = 10.0,
+        keep_alive_timeout: float = 5.0,
+        max_connections: int | Literal["auto"] | None = "auto",
+        max_connections_per_ip: int | None = 128,
+        max_header_bytes: int = 64 * 1024,
         http: HttpImplementation = "auto",
         shutdown_timeout: float = 5.0,
     ) -> None:
@@ -281,7 +397,10 @@ class Axon:
             raise ValueError(f"port must be in 0..65535, got {port}")
         if http not in ("auto", "h11", "httptools"):
             raise ValueError(f"http must be 'auto', 'h11' or 'httptools', got {http!r}")
-        self._keypair = _resolve_keypair(keypair_or_wallet)
+        signer, self._wallet = _pick_wallet(keypair_or_wallet, wallet)
+        self._keypair = _resolve_keypair(signer)
+        self._workers = _check_workers(workers, replay_store)
+        self._pool: WorkerPool | None = None
         self._ip = ip
         self._port = port
         self._bound_port: int | None = None
@@ -289,10 +408,19 @@ class Axon:
         self._external_port = external_port
         self._http = _pick_http(http)
         self._shutdown_timeout = shutdown_timeout
+        self._keep_alive_timeout = keep_alive_timeout
+        self._limits = ConnectionLimits(
+            header_timeout=header_timeout,
+            max_connections=(
+                default_max_connections() if max_connections == "auto" else max_connections
+            ),
+            max_connections_per_ip=max_connections_per_ip,
+            max_header_bytes=max_header_bytes,
+        )
         self._app = AxonApp(
             keypair=self._keypair,
             uuid=str(uuid_module.uuid1()),
-            nonces=NonceStore(max_nonce_entries),
+            nonces=_make_replay_store(replay_store, max_nonce_entries, self._keypair),
             gate=PriorityGate(max_workers),
             max_body_bytes=max_body_bytes,
             body_timeout=body_timeout,
@@ -317,6 +445,29 @@ class Axon:
     def keypair(self) -> Keypair:
         """The axon's hotkey keypair."""
         return self._keypair
+
+    @property
+    def wallet(self) -> WalletLike:
+        """The wallet the Axon was built with (bittensor's ``subtensor.serve_axon`` reads it).
+
+        Raises ``AttributeError`` naming the fix when it was built from a bare ``Keypair``.
+        """
+        if self._wallet is None:
+            raise AttributeError(
+                "this Axon was built from a bare Keypair and has no wallet; to publish it with "
+                "subtensor.serve_axon, build it with Axon(wallet=bittensor_wallet.Wallet(...))"
+            )
+        return self._wallet
+
+    @property
+    def workers(self) -> int:
+        """Number of processes serving the port."""
+        return self._workers
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers (empty with ``workers=1``: this process serves)."""
+        return self._pool.pids if self._pool is not None else []
 
     @property
     def hotkey(self) -> str:
@@ -360,12 +511,14 @@ class Axon:
     @property
     def is_running(self) -> bool:
         """Whether the server is accepting connections."""
+        if self._pool is not None:
+            return self._pool.is_running()
         server = self._server
         return server is not None and server.started and not server.should_exit
 
     @property
-    def nonces(self) -> NonceStore:
-        """The nonce store used by the default verification."""
+    def nonces(self) -> ReplayStore:
+        """The replay store used by the default verification (``NonceStore`` by default)."""
         return self._app.nonces
 
     @property
@@ -379,9 +532,15 @@ class Axon:
         return list(self._app.routes)
 
     def info(self) -> AxonInfo:
-        """The advertised address and hotkey (``external_ip``/``external_port``), as bittensor's
+        """The advertised address and keys (``external_ip``/``external_port``), as bittensor's
         ``Axon.info()``; the runtime's ``Dendrite`` accepts it (or the Axon itself) as a target."""
-        return AxonInfo(ip=self.external_ip, port=self.external_port, hotkey=self.hotkey)
+        return AxonInfo(
+            ip=self.external_ip,
+            port=self.external_port,
+            hotkey=self.hotkey,
+            ip_type=_ip_type(self.external_ip),
+            coldkey=_coldkey_of(self._wallet),
+        )
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else "stopped"
@@ -444,16 +603,18 @@ class Axon:
         self._bound_port = int(sock.getsockname()[1])
         return sock
 
-    def _prepare(self) -> tuple[uvicorn.Server, socket.socket]:
-        """Bind the socket and build the uvicorn server (raises OSError if the bind fails)."""
-        if self._server is not None:
-            raise RuntimeError(f"{self!r} is already running")
-        sock = self._bind()
+    def _make_server(self) -> uvicorn.Server:
+        """The uvicorn server for the bound port (signal handlers left to the application)."""
         config = uvicorn.Config(
             self._app,
             host=self._ip,
             port=self.port,
-            http=self._http,
+            # Each server (each worker process) counts its own connections.
+            http=guarded_protocol(
+                uvicorn_protocol(self._http), ConnectionGuard(self._limits, logger)
+            ),
+            timeout_keep_alive=self._keep_alive_timeout,  # type: ignore[arg-type]  # a float works
+            h11_max_incomplete_event_size=self._limits.max_header_bytes,
             ws="none",
             lifespan="off",
             interface="asgi3",
@@ -463,9 +624,29 @@ class Axon:
             proxy_headers=False,
             timeout_graceful_shutdown=math.ceil(self._shutdown_timeout),
         )
-        server = _EmbeddedServer(config)
+        return _EmbeddedServer(config)
+
+    def _prepare(self) -> tuple[uvicorn.Server, socket.socket]:
+        """Bind the socket and build the uvicorn server (raises OSError if the bind fails)."""
+        if self._server is not None:
+            raise RuntimeError(f"{self!r} is already running")
+        if self._workers > 1:
+            raise RuntimeError(
+                f"workers={self._workers} run as processes: use start() and stop(), not "
+                "serve() or async with"
+            )
+        sock = self._bind()
+        server = self._make_server()
         self._server = server
         return server, sock
+
+    def _start_workers(self) -> None:
+        """Fork the worker processes; returns once each listens (raises ``RuntimeError``)."""
+        sockets = bind_reuseport_sockets(self._ip, self._port, self._workers)
+        self._bound_port = int(sockets[0].getsockname()[1])
+        pool = WorkerPool(self._make_server, self._workers)
+        pool.start(sockets, _START_TIMEOUT)
+        self._pool = pool
 
     async def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:
@@ -484,6 +665,10 @@ class Axon:
         """
         with self._lock:
             if self.is_running:
+                return self
+            if self._workers > 1:
+                self.stop()  # reaps workers left from a start whose worker died
+                self._start_workers()
                 return self
             server, sock = self._prepare()
             self._thread_error = None
@@ -512,7 +697,13 @@ class Axon:
         """Stop serving; waits (at most ``timeout`` seconds) for the background thread.
 
         Under ``serve()`` / ``async with`` it only signals the server, which then finishes.
+        With ``workers`` above 1 it waits for the workers (``shutdown_timeout`` each, then they
+        are killed), whatever ``timeout`` says.
         """
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop(self._shutdown_timeout)
+            return self
         server = self._server
         if server is not None:
             server.should_exit = True

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ._redis_server import redis_url  # noqa: F401 (a session fixture: one redis-server)
 from ._vectors import VECTORS_DIR
 
 
