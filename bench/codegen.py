@@ -1,11 +1,16 @@
 """Section 5: code generation, cold, in subprocesses (what a developer and pre-commit pay).
 
 ``synapsegen`` over 1 and 50 schemas (generate; ``--check`` with nothing changed) against
-``datamodel-codegen`` (the CLI, pinned 0.89.0) run once over the same request fields, written as
-one JSON Schema file per synapse in a directory. The 50 schemas are the examples in schemas/,
-cycled, with their synapse classes renamed. Targets: ``--check`` of 50 unchanged schemas under
-0.1 s wall; generating one schema in at most half of datamodel-codegen's time, and 50 no slower
-than datamodel-codegen, on the same fields.
+``datamodel-codegen`` (pinned 0.89.0) run once over the same request fields, written as one JSON
+Schema file per synapse in a directory. The 50 schemas are the examples in schemas/, cycled, with
+their synapse classes renamed. Targets: ``--check`` of 50 unchanged schemas under 0.1 s wall;
+generating one schema in at most half of datamodel-codegen's time, and 50 no slower than
+datamodel-codegen, on the same fields.
+
+Both tools run as pre-commit runs them: from a plain (non-editable) install, here a fresh venv
+holding a copy of the package, its dependencies reached through a ``.pth`` line. Run from the
+development venv instead, every command would also pay for setuptools' editable-install finder
+(~30 ms of pathlib and friends at interpreter start), which no user's hook environment has.
 """
 
 from __future__ import annotations
@@ -14,16 +19,17 @@ import json
 import re
 import shutil
 import subprocess
-import sys
+import sysconfig
 import tempfile
 import time
+import venv
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from . import generated
-from .common import SCHEMAS_DIR, SectionResult, Table, fmt_ratio, fmt_seconds, median
+from .common import REPO_ROOT, SCHEMAS_DIR, SectionResult, Table, fmt_ratio, fmt_seconds, median
 
 CHECK_TARGET_SECONDS = 0.1
 _OUR_KEYWORDS = ("hash", "frozen")
@@ -78,14 +84,36 @@ def write_request_schemas(schema_paths: list[Path], out_dir: Path) -> None:
             (out_dir / f"{name}.json").write_text(json.dumps(schema, indent=2))
 
 
-def _datamodel_codegen() -> list[str]:
-    script = Path(sys.executable).with_name("datamodel-codegen")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("datamodel-codegen")
-    if not found:
-        raise RuntimeError("datamodel-codegen is not installed (pip install synapsegen[generator])")
-    return [found]
+# Where each folder of the repository lands in an installed synapsegen (pyproject's package-dir).
+_PACKAGE_LAYOUT = {"generator": "synapsegen", "runtime": "synapsegen/runtime",
+                   "templates": "synapsegen/templates"}  # fmt: skip
+
+
+def installed_python(root: Path) -> Path:
+    """A fresh venv under ``root`` with synapsegen installed as a wheel would install it.
+
+    The package is copied in (and compiled, as pip does); its dependencies (Jinja, PyYAML,
+    pydantic, ruff, datamodel-code-generator) are the running venv's, reached through a ``.pth``
+    line, which adds that folder to ``sys.path`` without running its own ``.pth`` files (so not
+    the editable finder).
+    """
+    env = root / "installed"
+    venv.create(env, with_pip=False, symlinks=True)
+    python = env / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    for folder, target in _PACKAGE_LAYOUT.items():
+        shutil.copytree(
+            REPO_ROOT / folder, site / target, dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )  # fmt: skip
+    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([str(python), "-m", "compileall", "-q", str(site / "synapsegen")], check=True)
+    return python
 
 
 def _wall(cmd: list[str], expect_status: int = 0) -> float:
@@ -106,8 +134,6 @@ def run(quick: bool) -> SectionResult:
     result = SectionResult("codegen", "Code generation: synapsegen vs datamodel-codegen")
     repetitions = 2 if quick else 7
     counts = (1, 50)
-    synapsegen = generated.synapsegen_command()
-    dmcg = _datamodel_codegen()
     table = Table(
         f"cold subprocess wall clock, median of {repetitions}",
         ["schemas", "command", "median", "per schema", "vs datamodel-codegen"],
@@ -115,6 +141,9 @@ def run(quick: bool) -> SectionResult:
     medians: dict[tuple[int, str], float] = {}
     with tempfile.TemporaryDirectory(prefix="synapsegen-bench-codegen-") as tmp:
         root = Path(tmp)
+        python = str(installed_python(root))
+        synapsegen = [python, "-m", "synapsegen"]
+        dmcg = [python, "-m", "datamodel_code_generator"]
         for count in counts:
             src = root / f"schemas{count}"
             src.mkdir()

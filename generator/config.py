@@ -12,31 +12,39 @@ Keys (paths are relative to the ``pyproject.toml`` that sets them)::
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .kinds.targets import TARGETS
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+# typing and dataclasses (which loads inspect) cost the cold ``--check`` ~25 ms; mypy reads this
+# name as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConfigError(Exception):
     """``[tool.synapsegen]`` is malformed; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
 class Config:
     """Defaults found in a pyproject.toml (empty when there is none)."""
 
-    source: Path | None = None
-    schemas: tuple[Path, ...] = ()
-    output: Path | None = None
-    runtime: str | None = None
-    templates: Path | None = None
+    __slots__ = ("source", "schemas", "output", "runtime", "templates")
+
+    def __init__(
+        self,
+        source: Path | None = None,
+        schemas: tuple[Path, ...] = (),
+        output: Path | None = None,
+        runtime: str | None = None,
+        templates: Path | None = None,
+    ) -> None:
+        self.source = source
+        self.schemas = schemas
+        self.output = output
+        self.runtime = runtime
+        self.templates = templates
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -72,6 +80,10 @@ def load_config(start: Path) -> Config:
 
 def _read_table(path: Path) -> dict[str, Any] | None:
     """The ``[tool.synapsegen]`` table of ``path`` (None when absent), with known keys only."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # here, not at the top: most runs have no [tool.synapsegen] to read
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -6,16 +6,14 @@ Stream codecs still come from ``synapsegen.runtime``. Template:
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from . import Target
 
 
 class BittensorRuntime(Target):
     """bittensor 10.x's StreamingSynapse."""
 
-    name: ClassVar[str] = "bittensor"
-    summary: ClassVar[str] = "bittensor 10.x's StreamingSynapse"
+    name = "bittensor"
+    summary = "bittensor 10.x's StreamingSynapse"
 
 
 BITTENSOR = BittensorRuntime()
