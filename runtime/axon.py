@@ -77,6 +77,7 @@ import uvicorn
 from bittensor_wallet import Keypair
 
 from ._axon_app import AxonApp, Route
+from ._axon_guards import PriorityGate
 from ._axon_limits import (
     ConnectionGuard,
     ConnectionLimits,
@@ -85,11 +86,10 @@ from ._axon_limits import (
     rate_limited_loop_errors,
     uvicorn_protocol,
 )
-from ._axon_guards import PriorityGate
 from ._axon_workers import WorkerPool, bind_reuseport_sockets
 from .replay import NonceStore, RedisReplayStore, ReplayStore
 from .signing import VERSION_AS_INT
-from .synapse import Synapse
+from .synapse import Synapse, mixed_runtimes_error
 
 __all__ = ["Axon", "AxonInfo"]
 
@@ -232,10 +232,17 @@ def _first_parameter(sig: inspect.Signature, role: str) -> inspect.Parameter | N
     return None
 
 
+def _is_bittensor_class(cls: type) -> bool:
+    """Whether ``cls`` derives from a bittensor class (e.g. ``bittensor.Synapse``)."""
+    return any(base.__module__.split(".")[0] == "bittensor" for base in cls.__mro__)
+
+
 def _synapse_class_of(forward_fn: Callable[..., Any]) -> type[Synapse]:
     """The Synapse subclass named by the annotation of ``forward_fn``'s first parameter."""
     parameter = _first_parameter(_signature(forward_fn, "forward_fn"), "forward_fn")
     annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
+    if isinstance(annotation, type) and _is_bittensor_class(annotation):
+        raise mixed_runtimes_error(annotation, Axon, "an annotation of forward_fn")
     if not (isinstance(annotation, type) and issubclass(annotation, Synapse)):
         raise TypeError(
             "the first parameter of forward_fn must be annotated with a Synapse subclass "

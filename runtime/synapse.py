@@ -39,7 +39,15 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -280,6 +288,21 @@ def _base_field(name: str, default: Any, description: str, **more: Any) -> Any:
     return Field(default=default, title=name, repr=False, description=description, **more)
 
 
+def mixed_runtimes_error(synapse_class: type, foreign: type, where: str) -> TypeError:
+    """The ``TypeError`` for a class of one runtime used with the other runtime's objects.
+
+    ``synapsegen.runtime`` classes go with its ``Dendrite`` and ``Axon``; bittensor's go with
+    bittensor's. Naming both classes and the two ways out beats pydantic's bare complaint.
+    """
+    return TypeError(
+        f"{synapse_class.__module__}.{synapse_class.__qualname__} was given a "
+        f"{foreign.__module__}.{foreign.__qualname__} (in {where}): synapsegen.runtime and "
+        "bittensor classes do not mix. Use synapsegen.runtime's Dendrite and Axon with "
+        "synapsegen.runtime synapses, and bittensor's with bittensor synapses (generate those "
+        "with `synapsegen SCHEMA --runtime bittensor`)."
+    )
+
+
 class Synapse(BaseModel):
     """Base class of every synapse: the request/response model of one axon route.
 
@@ -322,6 +345,15 @@ class Synapse(BaseModel):
 
     _cast_ints = field_validator("total_size", "header_size", mode="before")(_to_int)
     _cast_floats = field_validator("timeout", mode="before")(_to_float)
+
+    @field_validator("dendrite", "axon", mode="before")
+    @classmethod
+    def _refuse_foreign_terminal(cls, value: Any, info: ValidationInfo) -> Any:
+        """A bittensor ``TerminalInfo`` here means this class was handed to bittensor's Dendrite
+        or Axon: refuse it with the fix (pydantic's "valid dictionary" error named none)."""
+        if isinstance(value, BaseModel) and not isinstance(value, TerminalInfo):
+            raise mixed_runtimes_error(cls, type(value), f".{info.field_name}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
