@@ -27,6 +27,7 @@ token streamer, so each chunk costs one ``send`` and nothing else.
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import json
 import logging
@@ -41,7 +42,7 @@ from typing import Any
 from bittensor_wallet import Keypair
 from starlette.datastructures import Headers
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from ._axon_guards import PriorityGate
 from ._axon_http import (
@@ -56,14 +57,17 @@ from ._axon_http import (
     send_json,
     wait_for_disconnect,
 )
-from .errors import BodyTooLarge, ClientDisconnected, Rejected
+from ._axon_limits import RateLimitedLogger, connection_control
+from .errors import BodyTooLarge, ClientDisconnected, Rejected, StreamAborted
 from .replay import ReplayStore
 from .signing import VERSION_AS_INT, axon_message, request_message, sign, verify_or_raise
 from .synapse import BTStreamingResponse, Synapse, TerminalInfo
 
 __all__ = ["AxonApp", "Route"]
 
-logger = logging.getLogger("synapsegen.runtime.axon")
+# Per-request messages, at most once per interval each: a flood of bad requests must not flood
+# the log.
+logger = RateLimitedLogger(logging.getLogger("synapsegen.runtime.axon"))
 
 # bittensor/utils/axon_utils.py
 ALLOWED_DELTA_NS = 4_000_000_000
@@ -71,6 +75,8 @@ NANOSECONDS_IN_SECOND = 1_000_000_000
 
 # How long a cancelled token streamer may take to clean up before the stream is ended anyway.
 _STREAMER_CANCEL_GRACE = 1.0
+# A send due at the stream's deadline still gets this long (the client may just be slow).
+_SEND_GRACE = 0.5
 
 Hook = Callable[[Any], Any]
 
@@ -128,6 +134,60 @@ def _adopt_verified(body_synapse: Synapse, synapse: Synapse) -> None:
         )
     timeout = _finite_or_none(synapse.timeout)
     body_synapse.timeout = timeout if timeout is not None else _finite_or_none(body_synapse.timeout)
+
+
+class StreamEnd(enum.Enum):
+    """How a streamed response's body ended."""
+
+    COMPLETE = "the streamer returned"
+    FAILED = "the streamer raised"
+    CUT = "cut at the stream's deadline"
+    STALLED = "the client stopped reading"
+    GONE = "the client disconnected"
+
+
+async def _send_before(send: Send, message: Message, deadline: float | None) -> bool:
+    """``send(message)``, given until ``deadline`` (loop time; None: no limit) plus a short
+    grace; False if it could not be sent in time (the client is not reading)."""
+    if deadline is None:
+        await send(message)
+        return True
+    remaining = max(0.0, deadline - asyncio.get_running_loop().time()) + _SEND_GRACE
+    try:
+        await asyncio.wait_for(send(message), remaining)
+    except asyncio.TimeoutError:  # a distinct class before Python 3.11
+        return False
+    return True
+
+
+def _bytes_only(send: Send) -> Send:
+    """``send`` refusing a body that is not bytes (a ``str`` body is a streamer bug).
+
+    bittensor's axon fails such a response; uvicorn would fail it mid-write. Raising here makes
+    the streamer fail cleanly, so the stream ends incomplete instead of looking like success.
+    """
+
+    async def checked(message: Message) -> None:
+        body = message.get("body", b"")
+        if not isinstance(body, bytes):
+            raise TypeError(f"token streamer sent a {type(body).__name__} body, not bytes")
+        await send(message)
+
+    return checked
+
+
+def _end_incomplete(scope: Scope, name: str, end: StreamEnd) -> None:
+    """End a streamed body without its final chunk, so the client sees an incomplete transfer.
+
+    Without an in-band end marker (e.g. ``format: text``) a clean end after a failure would look
+    like a complete answer. Under the Axon's server the connection is closed; elsewhere
+    ``StreamAborted`` is raised, which ASGI servers answer by dropping the connection.
+    """
+    control = connection_control(scope)
+    if control is None:
+        raise StreamAborted(f"{name}: {end.value}")
+    logger.info("%s: %s; connection closed without the final chunk", name, end.value)
+    control.close_incomplete(flush_within=_STREAMER_CANCEL_GRACE)
 
 
 def _valid_response_status(status: int | None) -> bool:
@@ -367,6 +427,11 @@ class AxonApp:
             except json.JSONDecodeError as exc:
                 await send_json(send, 422, json_bytes(fastapi_json_error(exc)), [])
                 return
+            except RecursionError:
+                # Nested past the parser's recursion limit: was uvicorn's plain-text 500.
+                detail = json_bytes({"detail": "The request body is nested too deeply"})
+                await send_json(send, 400, detail, [])
+                return
             except ValueError:  # not UTF-8/16/32: FastAPI's generic body error
                 detail = json_bytes({"detail": "There was an error parsing the body"})
                 await send_json(send, 400, detail, [])
@@ -409,7 +474,7 @@ class AxonApp:
             await self._send_synapse(send, result, synapse, forward_start, start)
         elif isinstance(result, BTStreamingResponse):
             await self._send_stream(
-                send, receive, result, body_synapse, synapse, forward_start, start
+                scope, send, receive, result, body_synapse, synapse, forward_start, start
             )
         elif isinstance(result, Response):
             await self._send_other_response(
@@ -452,6 +517,7 @@ class AxonApp:
 
     async def _send_stream(
         self,
+        scope: Scope,
         send: Send,
         receive: Receive,
         response: BTStreamingResponse,
@@ -460,7 +526,13 @@ class AxonApp:
         forward_start: float,
         start: float,
     ) -> None:
-        """A streaming response: 200 + headers up front, the streamer's sends, a clean end."""
+        """A streaming response: 200 + headers up front, the streamer's sends, then the end.
+
+        Every send is bounded by the stream's deadline (``timeout + stream_timeout_grace`` after
+        ``forward_fn`` was called), so a client that stops reading cannot hold the worker slot.
+        Only a streamer that returned normally gets the final (empty) chunk; a failed, cut or
+        stalled stream ends without it (see ``_end_incomplete``).
+        """
         stream_synapse: Synapse = response.synapse if response.synapse is not None else body_synapse
         try:
             _fill_success(stream_synapse, forward_start)
@@ -471,20 +543,25 @@ class AxonApp:
         except Exception as exc:
             await self._send_internal_error(send, synapse, exc, start, "stream headers")
             return
-        time_limit: float | None = None
+        deadline: float | None = None
         timeout = _finite_or_none(stream_synapse.timeout)
         if self.stream_timeout_grace is not None and timeout is not None:
-            time_limit = max(0.0, forward_start + timeout + self.stream_timeout_grace - time.time())
+            wall_deadline = forward_start + timeout + self.stream_timeout_grace
+            deadline = asyncio.get_running_loop().time() + max(0.0, wall_deadline - time.time())
+        name = type(stream_synapse).__name__
 
-        await send({"type": "http.response.start", "status": 200, "headers": raw})
-        finished = await self._run_streamer(
-            response.token_streamer, send, receive, time_limit, type(stream_synapse).__name__
-        )
-        if finished:
-            try:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except Exception as exc:  # e.g. the streamer already ended the body itself
-                logger.debug("could not end the stream: %s", exc)
+        start_message = {"type": "http.response.start", "status": 200, "headers": raw}
+        end = StreamEnd.STALLED
+        if await _send_before(send, start_message, deadline):
+            end = await self._run_streamer(
+                response.token_streamer, _bytes_only(send), receive, deadline, name
+            )
+        if end is StreamEnd.COMPLETE:
+            last = {"type": "http.response.body", "body": b"", "more_body": False}
+            if not await _send_before(send, last, deadline):
+                end = StreamEnd.STALLED
+        if end in (StreamEnd.FAILED, StreamEnd.CUT, StreamEnd.STALLED):
+            _end_incomplete(scope, name, end)
         if response.background is not None:
             await response.background()
 
@@ -493,17 +570,17 @@ class AxonApp:
         streamer: Callable[[Send], Awaitable[None]],
         send: Send,
         receive: Receive,
-        time_limit: float | None,
+        deadline: float | None,
         name: str,
-    ) -> bool:
-        """Run the token streamer with uvicorn's own ``send``; stop it on timeout or disconnect.
-
-        Returns False when the client disconnected (nothing more to send).
-        """
+    ) -> StreamEnd:
+        """Run the token streamer with uvicorn's own ``send``; stop it at the deadline or on a
+        disconnect, and say how it ended."""
 
         async def stream() -> None:
             await streamer(send)
 
+        loop = asyncio.get_running_loop()
+        time_limit = None if deadline is None else max(0.0, deadline - loop.time())
         stream_task = asyncio.ensure_future(stream())
         disconnect_task = asyncio.ensure_future(wait_for_disconnect(receive))
         try:
@@ -516,22 +593,30 @@ class AxonApp:
             disconnect_task.cancel()
             if not stream_task.done():
                 stream_task.cancel()
-        disconnected = disconnect_task in done and not disconnect_task.cancelled()
-        if stream_task not in done:
-            if disconnected:
+        if disconnect_task in done and not disconnect_task.cancelled():
+            if stream_task not in done:
                 logger.debug("%s: client disconnected; token streamer cancelled", name)
-            else:
-                logger.warning(
-                    "%s: stream still running %.1f s after synapse.timeout; cancelled",
-                    name,
-                    self.stream_timeout_grace or 0.0,
-                )
+                await asyncio.wait((stream_task,), timeout=_STREAMER_CANCEL_GRACE)
+            return StreamEnd.GONE
+        if stream_task not in done:
+            # A streamer ignoring its timeout, or a send waiting on a client that stopped reading.
+            logger.warning(
+                "%s: stream still running %.1f s after synapse.timeout; cancelled",
+                name,
+                self.stream_timeout_grace or 0.0,
+            )
             await asyncio.wait((stream_task,), timeout=_STREAMER_CANCEL_GRACE)
-        if stream_task.done() and not stream_task.cancelled():
-            exc = stream_task.exception()
-            if exc is not None:
-                logger.error("%s: token streamer raised; ending the stream", name, exc_info=exc)
-        return not disconnected
+            return StreamEnd.CUT
+        exc = stream_task.exception()
+        if exc is None:
+            return StreamEnd.COMPLETE
+        if isinstance(exc, StreamAborted):
+            logger.info("%s: %s; ending the stream incomplete", name, exc)
+        else:
+            logger.error(
+                "%s: token streamer raised; ending the stream incomplete", name, exc_info=exc
+            )
+        return StreamEnd.FAILED
 
     async def _send_other_response(
         self,

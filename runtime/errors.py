@@ -18,7 +18,8 @@ Exception
 ├── Rejected                Axon checks (blacklist/verify/priority): answered with .status
 ├── BodyTooLarge            Axon body read: over max_body_bytes; answered with 413
 ├── ClientDisconnected      Axon body read: the client left mid-body; nothing is answered
-└── _ClientGone             token_streamer: send() hit a disconnect; the stream stops quietly
+├── _ClientGone             token_streamer: send() hit a disconnect; the stream stops quietly
+└── StreamAborted           token_streamer: failed/timed out, no event to say so; Axon: cut body
 
 The Dendrite raises neither ``StreamError`` nor ``FirstByteTimeout`` at its caller: a
 ``StreamError`` from a generated client's ``process_streaming_response`` is recorded as 422
@@ -134,3 +135,11 @@ class ClientDisconnected(Exception):
 
 class _ClientGone(Exception):
     """``send`` failed because the client disconnected."""
+
+
+class StreamAborted(Exception):
+    """A stream cannot end well and has no in-band event to say so: end it incomplete.
+
+    Raised out of a token streamer; the Axon then closes the connection without the terminating
+    chunk, so the client sees an incomplete transfer instead of a truncated success.
+    """

@@ -22,9 +22,11 @@ pending ``__anext__`` is kept, so no token is lost). When ``tokens`` ends normal
 tokens and the ``trailer`` (the SSE sentinel or final event of the schema) go out in one send.
 When the token iterator raises (or ``encode`` fails, or returns something other than bytes),
 pending tokens are flushed first, then ``encode_error(exc)`` is sent if given (the schema's
-declared error event), and the exception is logged and not re-raised into the ASGI server (the
-response must still end cleanly). When ``timeout`` passes (counted from the first call; zero or
-less means already expired), pending tokens are flushed, then ``on_timeout()`` is sent if given,
+declared error event) and the response ends cleanly; the exception is logged. Without an error
+event, ``StreamAborted`` is raised after the flush: the Axon then ends the body without its final
+chunk, so the client sees an incomplete transfer rather than a truncated success. When ``timeout``
+passes (counted from the first call; zero or less means already expired), pending tokens are
+flushed, then ``on_timeout()`` is sent if given (else ``StreamAborted`` is raised, as above),
 and the token iterator is closed (``aclose``); the wait for a token is cancelled, a send in
 progress is not. A client that disconnects (``send`` raises OSError, ``ClientDisconnect``, or
 anyio's broken/closed stream error) stops the iteration and closes the iterator; the streamer then
@@ -50,7 +52,7 @@ import anyio
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Send
 
-from .errors import MinerError, _ClientGone
+from .errors import MinerError, StreamAborted, _ClientGone
 from .errors import StreamError as StreamError  # importable here before errors.py existed
 
 __all__ = ["MinerError", "token_streamer"]
@@ -246,19 +248,20 @@ class _Pump(Generic[T]):
         logger.error("%s; ending the token stream", what, exc_info=exc)
         await self._flush()
         encode_error = self._encode_error
-        if encode_error is not None:
-            event = self._call(lambda: encode_error(exc))
-            if event:
-                await self._emit(event)
+        event = None if encode_error is None else self._call(lambda: encode_error(exc))
+        if not event:
+            # Nothing in-band says the answer is incomplete: a clean end would look like success.
+            raise StreamAborted(f"{what}: {exc!r}") from exc
+        await self._emit(event)
 
     async def _finish_timeout(self) -> None:
         logger.info("token stream timed out; ending it")
         await self._stop_next_task()
         await self._flush()
-        if self._on_timeout is not None:
-            event = self._call(self._on_timeout)
-            if event:
-                await self._emit(event)
+        event = None if self._on_timeout is None else self._call(self._on_timeout)
+        if not event:
+            raise StreamAborted("the token stream timed out")
+        await self._emit(event)
 
     def _call(self, make_event: Callable[[], bytes]) -> bytes | None:
         """Run a user callback that builds an event; log and skip it if it fails."""

@@ -13,6 +13,7 @@ import uvicorn
 from starlette.requests import ClientDisconnect
 
 from synapsegen.runtime.codecs import SSEDecoder, StreamError, encode_sse, encode_sse_json
+from synapsegen.runtime.errors import StreamAborted
 from synapsegen.runtime.streaming import MinerError, token_streamer
 
 
@@ -153,8 +154,23 @@ async def test_iterator_failure_without_error_event() -> None:
     async def fail() -> None:
         raise RuntimeError("boom")
 
-    await run_streamer(token_streamer(tokens.gen("a", then=fail), encode, batch_count=3), send)
+    streamer = token_streamer(tokens.gen("a", then=fail), encode, batch_count=3)
+    # No error event to say so: the pending tokens go out, then the stream must end incomplete.
+    with pytest.raises(StreamAborted, match="boom"):
+        await run_streamer(streamer, send)
     assert send.bodies == [b"a"]
+    assert tokens.closed
+
+
+async def test_timeout_without_timeout_event_aborts() -> None:
+    tokens = Tokens()
+    send = Recorder()
+    never = asyncio.Event()
+    streamer = token_streamer(tokens.gen("a", then=never.wait), encode, timeout=0.05)
+    with pytest.raises(StreamAborted, match="timed out"):
+        await run_streamer(streamer, send)
+    assert send.bodies == [b"a"]
+    assert tokens.closed
 
 
 async def test_encode_returning_str_is_reported_as_error() -> None:
