@@ -22,9 +22,11 @@ Deliberate differences from bittensor 10.5.0 (each is a fix of a known bug or co
     ``synapse.axon`` and mirrored into ``synapse.dendrite``, and nothing is yielded but the final
     synapse. The same tolerant reading applies to non-200 answers of ``call`` (bittensor gives 422
     "Failed to parse response" when such a body is not ``application/json``).
-(b) **Deep copies.** ``forward`` gives every axon its own ``model_copy(deep=True)`` of the synapse,
-    so list/dict fields are never shared between miners or with the caller's template.
-    (``call``/``call_stream`` fill in and return the synapse they are given, like bittensor's.)
+(b) **Deep copies.** ``forward`` gives every axon its own copy of the synapse sharing nothing
+    mutable, so list/dict fields are never shared between miners or with the caller's template.
+    It is signed as bittensor's shallow ``model_copy()`` and deep-copied right after, so its
+    ``total_size`` header is bittensor's too. (``call``/``call_stream`` fill in and return the
+    synapse they are given, like bittensor's.)
 (c) **First-byte timeout.** ``first_byte_timeout`` (per Dendrite, overridable per call) bounds the
     time until the response headers *and* the first body byte arrived, beside the total
     ``timeout``. Exceeding it gives 408 "Request timeout after {s} seconds waiting for the first
@@ -52,7 +54,23 @@ Deliberate differences from bittensor 10.5.0 (each is a fix of a known bug or co
     ``"127.0.0.1"``; ``None`` sends no ``bt_header_dendrite_ip``); bittensor calls
     ``get_external_ip()``, which queries external services. IPv6 target addresses are bracketed in
     the URL (bittensor builds a broken URL for them).
-(i) ``dendrite.process_time`` is set on failures too (bittensor leaves it None).
+(i) **Timing.** ``dendrite.process_time`` is set on failures (and cancellations) too (bittensor
+    leaves it None). It starts when the request is sent, after signing: in a fan-out every
+    request is signed before any is sent, so no miner's time (nor its first-byte budget)
+    includes the signing of the others, and no signing runs while answers arrive.
+(j) **Never raises.** A ``deserialize()`` that raises (e.g. a generated model response the miner
+    did not send) makes ``call``/``forward`` return, and ``call_stream`` yield last, None; on an
+    otherwise successful call the synapse records 422 "Failed to parse response: deserialize()
+    failed: ..." (an earlier failure is kept). bittensor raises to the caller.
+(k) **Header text.** Response header values are decoded as latin-1, which is what HTTP header
+    bytes are (aiohttp decodes UTF-8 and turns other bytes into lone surrogates, so a latin-1
+    "Grüß" broke ``model_dump_json()``), and on a non-200 answer the JSON body's ``message``
+    wins over the ``bt_header_axon_status_message`` header.
+(l) **Fan-out policies.** ``forward(..., policy=FirstK(3))``: ``WaitAll`` (default), ``FirstK``,
+    ``Quorum``, ``Deadline``; see ``forward``.
+
+The ``total_size`` header is computed as bittensor's dendrite computes it (its outgoing-request
+log line calls ``get_total_size()`` once before ``to_headers()`` does again).
 """
 
 from __future__ import annotations
@@ -61,11 +79,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid as uuid_module
 from collections import deque
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass
 from types import SimpleNamespace, TracebackType
 from typing import Any, Final, Protocol
@@ -80,8 +100,13 @@ __all__ = [
     "DENDRITE_DEFAULT_ERROR",
     "DENDRITE_ERROR_MAPPING",
     "AxonTarget",
+    "Deadline",
     "Dendrite",
+    "FanOutPolicy",
     "FirstByteTimeout",
+    "FirstK",
+    "Quorum",
+    "WaitAll",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -98,6 +123,11 @@ DENDRITE_ERROR_MAPPING: Final[dict[type[BaseException], tuple[int | None, str]]]
     aiohttp.ServerConnectionError: (503, "Service connection error"),
 }
 DENDRITE_DEFAULT_ERROR: Final[tuple[int, str]] = (422, "Failed to parse response")
+
+# What asyncio.wait_for raises on expiry: asyncio.TimeoutError, which before Python 3.11 is not
+# the builtin TimeoutError (catching only one of them let a first-byte timeout through as a total
+# timeout on 3.10).
+_WAIT_FOR_TIMEOUTS: Final = (TimeoutError, asyncio.TimeoutError)
 
 # Error bodies are small JSON documents; never buffer more than this of one.
 _MAX_ERROR_BODY_BYTES: Final = 64 * 1024
@@ -159,6 +189,174 @@ class AxonTarget:
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"{host}:{self.port}"
+
+
+# ----------------------------------------------------------------------------- fan-out policies
+
+
+class FanOutPolicy(Protocol):
+    """When ``Dendrite.forward`` stops waiting for the axons of one call (see its docstring).
+
+    ``forward`` returns as soon as ``successes_needed(number_of_axons)`` answers succeeded
+    (status 200), every request finished, or ``deadline`` seconds passed since ``forward`` was
+    called, whichever comes first. Requests still running then are cancelled and reported as
+    408 with a message naming the policy. ``WaitAll``, ``FirstK``, ``Quorum`` and ``Deadline``
+    implement it; any object with these two members does.
+    """
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds after which the requests still running are cancelled (None: no limit)."""
+        ...
+
+    def successes_needed(self, targets: int) -> int:
+        """How many successful answers out of ``targets`` are enough."""
+        ...
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is None:
+        return
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
+        raise TypeError(f"deadline must be a number of seconds or None, got {deadline!r}")
+    if not 0 < deadline < float("inf"):
+        raise ValueError(f"deadline must be a positive, finite number of seconds, got {deadline}")
+
+
+@dataclass(frozen=True, slots=True)
+class WaitAll:
+    """Wait for every axon (the default), or until ``deadline`` seconds have passed."""
+
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_deadline(self.deadline)
+
+    def successes_needed(self, targets: int) -> int:
+        return targets
+
+
+@dataclass(frozen=True, slots=True)
+class FirstK:
+    """Return once ``k`` axons answered successfully (status 200); cancel the others.
+
+    Failed answers (timeouts, 4xx/5xx, refused connections) do not count towards ``k``; when
+    fewer than ``k`` can still succeed, ``forward`` returns when every request has finished (or
+    at ``deadline``). ``k`` larger than the number of axons means all of them.
+    """
+
+    k: int
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int):
+            raise TypeError(f"FirstK.k must be an int, got {self.k!r}")
+        if self.k < 1:
+            raise ValueError(f"FirstK.k must be at least 1, got {self.k}")
+        _check_deadline(self.deadline)
+
+    def successes_needed(self, targets: int) -> int:
+        return min(self.k, targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """Return once a ``fraction`` of the axons (rounded up) answered successfully.
+
+    ``Quorum(0.5)`` over 7 axons waits for 4 successes. A quorum by count is ``FirstK(count)``.
+    Failures count as in ``FirstK``.
+    """
+
+    fraction: float
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fraction, bool) or not isinstance(self.fraction, (int, float)):
+            raise TypeError(f"Quorum.fraction must be a number, got {self.fraction!r}")
+        if not 0 < self.fraction <= 1:
+            raise ValueError(f"Quorum.fraction must be in (0, 1], got {self.fraction}")
+        _check_deadline(self.deadline)
+
+    def successes_needed(self, targets: int) -> int:
+        # Rounded to 9 places first: 0.7 * 10 is 7.000000000000001, which must need 7, not 8.
+        return math.ceil(round(self.fraction * targets, 9))
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """Return what arrived within ``seconds`` of calling ``forward``; cancel the rest.
+
+    Unlike ``timeout`` (how long each axon may take, and what it is told in
+    ``synapse.timeout``), this bounds the caller's wait for the whole fan-out.
+    """
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        _check_deadline(self.seconds)
+
+    @property
+    def deadline(self) -> float:
+        return self.seconds
+
+    def successes_needed(self, targets: int) -> int:
+        return targets
+
+
+class _StartGate:
+    """Holds the requests of one fan-out until every one of them is signed (see (i)).
+
+    Every participant calls ``arrive()`` exactly once (also when its signing failed), then
+    awaits ``opened()``.
+    """
+
+    __slots__ = ("_opened", "_waiting")
+
+    def __init__(self, participants: int) -> None:
+        self._waiting = participants
+        self._opened = asyncio.Event()
+        if participants <= 0:
+            self._opened.set()
+
+    def arrive(self) -> None:
+        self._waiting -= 1
+        if self._waiting <= 0:
+            self._opened.set()
+
+    async def opened(self) -> None:
+        await self._opened.wait()
+
+
+async def _wait_under_policy(
+    tasks: Sequence[asyncio.Task[None]], synapses: Sequence[Synapse], policy: FanOutPolicy
+) -> str | None:
+    """Wait for ``tasks`` until ``policy`` is satisfied; return why it stopped early, or None
+    when every task finished. ``synapses[i]`` is what ``tasks[i]`` fills in."""
+    needed = policy.successes_needed(len(tasks))
+    loop = asyncio.get_running_loop()
+    deadline = policy.deadline
+    ends_at = None if deadline is None else loop.time() + deadline
+    synapse_of = dict(zip(tasks, synapses, strict=True))
+    pending: set[asyncio.Task[None]] = set(tasks)
+    successes = 0
+    while pending:
+        if successes >= needed:
+            return f"{successes} successful answers were enough"
+        remaining = None if ends_at is None else ends_at - loop.time()
+        if remaining is not None and remaining <= 0:
+            return f"the fan-out deadline of {deadline} seconds passed"
+        done, pending = await asyncio.wait(
+            pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+        )
+        successes += sum(1 for task in done if synapse_of[task].is_success)
+    return None
+
+
+def _record_cancelled(synapse: Synapse, policy: FanOutPolicy, reason: str) -> None:
+    """Mark a request a fan-out policy cancelled: 408 (``is_timeout``), the policy and why."""
+    dendrite = _terminal(synapse, "dendrite")
+    dendrite.status_code = 408
+    dendrite.status_message = f"Request cancelled by fan-out policy {policy!r}: {reason}"
 
 
 class _UuidLanes:
@@ -379,6 +577,18 @@ class Dendrite:
         _terminal(synapse, "dendrite").signature = sign(self.keypair, message)
         return synapse
 
+    def _signed_request(
+        self, target: AxonTarget, synapse: Synapse, timeout: float, lane: str
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """Stamp and sign ``synapse``; return the request headers and JSON body."""
+        self.preprocess_synapse_for_request(target, synapse, timeout, uuid=lane)
+        # bittensor's dendrite computes get_total_size() once (for its outgoing-request log line)
+        # before to_headers() computes it again; the second value, which counts the first one,
+        # is what it sends. Doing the same keeps the total_size header equal to bittensor's.
+        synapse.get_total_size()
+        headers = synapse.to_headers()  # before model_dump: it refreshes total_size
+        return headers, synapse.model_dump()
+
     async def _send(
         self,
         target: AxonTarget,
@@ -387,20 +597,25 @@ class Dendrite:
         lane: str,
         watch: _FirstByteWatch | None,
         started: float,
+        signed: tuple[dict[str, str], dict[str, Any]],
     ) -> aiohttp.ClientResponse:
-        """Sign and POST; returns the response once its headers arrived (see (c), (g))."""
+        """POST the ``signed`` request; returns the response once its headers arrived.
+
+        See (c) and (g); a retry is signed again, with a fresh nonce.
+        """
         url = self._endpoint_url(target, type(synapse).__name__)
         session = self._get_session()
         for attempt in (1, 2):
-            self.preprocess_synapse_for_request(target, synapse, timeout, uuid=lane)
-            headers = synapse.to_headers()  # before model_dump: it refreshes total_size
+            if attempt == 2:
+                signed = self._signed_request(target, synapse, timeout, lane)
+            headers, body = signed
             trace_ctx = SimpleNamespace(reused=False)
             # A retry gets only what is left of the total timeout.
             remaining_total = max(started + timeout - time.monotonic(), 0.001)
             request = session.post(
                 url,
                 headers=headers,
-                json=synapse.model_dump(),
+                json=body,
                 timeout=aiohttp.ClientTimeout(total=remaining_total),
                 trace_request_ctx=trace_ctx,
             )
@@ -410,7 +625,7 @@ class Dendrite:
                 deadline = started + watch.seconds
                 try:
                     return await asyncio.wait_for(request, max(deadline - time.monotonic(), 0.0))
-                except TimeoutError as exc:
+                except _WAIT_FOR_TIMEOUTS as exc:
                     if time.monotonic() < deadline:
                         raise  # aiohttp's own (total) timeout
                     raise FirstByteTimeout(watch.seconds) from exc
@@ -434,14 +649,36 @@ class Dendrite:
         """Send one non-streaming request; fill in and return ``synapse`` (or its deserialize()).
 
         Never raises for transport or parse failures: they are recorded in
-        ``synapse.dendrite.status_code/status_message`` (§12).
+        ``synapse.dendrite.status_code/status_message`` (§12). Neither does a ``deserialize()``
+        that raises: see (j).
         """
         synapse = synapse if synapse is not None else Synapse()
-        exchange = self._exchange(target_axon, synapse, timeout, first_byte_timeout, stream=False)
+        await self._call(target_axon, synapse, timeout, first_byte_timeout, None)
+        return self._result(synapse, deserialize)
+
+    async def _call(
+        self,
+        target_axon: Any,
+        synapse: Synapse,
+        timeout: float,
+        first_byte_timeout: float | None,
+        gate: _StartGate | None,
+        *,
+        detach: bool = False,
+    ) -> None:
+        """``call`` without the result: one non-streaming exchange that fills in ``synapse``."""
+        exchange = self._exchange(
+            target_axon,
+            synapse,
+            timeout,
+            first_byte_timeout,
+            stream=False,
+            gate=gate,
+            detach=detach,
+        )
         async with contextlib.aclosing(exchange):
             async for _ in exchange:
                 pass  # a JSON answer yields nothing
-        return synapse.deserialize() if deserialize else synapse
 
     async def call_stream(
         self,
@@ -456,7 +693,8 @@ class Dendrite:
         filled-in synapse (or its deserialize()) as the last item.
 
         A non-200 answer yields only that last item (see (a)). Failures never raise; they are
-        recorded in ``synapse.dendrite`` (§12), after the tokens already yielded.
+        recorded in ``synapse.dendrite`` (§12), after the tokens already yielded. A
+        ``deserialize()`` that raises is recorded too, and None is the last item (see (j)).
         """
         synapse = synapse if synapse is not None else Synapse()
         exchange = self._exchange(target_axon, synapse, timeout, first_byte_timeout, stream=True)
@@ -465,7 +703,40 @@ class Dendrite:
         async with contextlib.aclosing(exchange):
             async for item in exchange:
                 yield item
-        yield synapse.deserialize() if deserialize else synapse
+        yield self._result(synapse, deserialize)
+
+    async def _detached_stream(
+        self,
+        target: AxonTarget,
+        synapse: Synapse,
+        timeout: float,
+        deserialize: bool,
+        first_byte_timeout: float | None,
+    ) -> AsyncGenerator[Any, None]:
+        """``call_stream`` for one of ``forward``'s shallow copies (see _detach_values)."""
+        exchange = self._exchange(
+            target, synapse, timeout, first_byte_timeout, stream=True, detach=True
+        )
+        async with contextlib.aclosing(exchange):
+            async for item in exchange:
+                yield item
+        yield self._result(synapse, deserialize)
+
+    def _result(self, synapse: Synapse, deserialize: bool) -> Any:
+        """``synapse.deserialize()`` (or the synapse itself); a deserialize() that raises gives
+        None and, on an otherwise successful call, a 422 status naming the error (see (j))."""
+        if not deserialize:
+            return synapse
+        try:
+            return synapse.deserialize()
+        except Exception as exc:  # noqa: BLE001 - a miner's bad answer must not raise in the caller
+            _logger.debug("%s.deserialize() failed: %r", type(synapse).__name__, exc)
+            if synapse.is_success:  # an earlier failure (timeout, 4xx/5xx) says more: keep it
+                status_code, label = DENDRITE_DEFAULT_ERROR
+                dendrite = _terminal(synapse, "dendrite")
+                dendrite.status_code = status_code
+                dendrite.status_message = f"{label}: deserialize() failed: {exc}"
+            return None
 
     async def _exchange(
         self,
@@ -475,21 +746,38 @@ class Dendrite:
         first_byte_timeout: float | None,
         *,
         stream: bool,
+        gate: _StartGate | None = None,
+        detach: bool = False,
     ) -> AsyncGenerator[Any, None]:
         """One request and its answer, shared by ``call`` and ``call_stream``.
 
         Yields the items of ``process_streaming_response`` when ``stream`` (nothing otherwise),
-        then fills in ``synapse`` from the answer or from the failure.
+        then fills in ``synapse`` from the answer or from the failure. With a ``gate`` (fan-out),
+        the request is signed, then waits until every request of the fan-out is signed, so no
+        signing runs while answers arrive; its timing starts only then (see (i)). ``detach``:
+        ``synapse`` is a shallow copy to deep-copy once signed (see _detach_values).
         """
         _check_timeout("timeout", timeout)
         target = AxonTarget.from_axon_info(target_axon)
         request_name = type(synapse).__name__
-        started_wall, started = time.time(), time.monotonic()
+        started = time.monotonic()
         watch = self._first_byte_watch(first_byte_timeout, timeout)
         response: aiohttp.ClientResponse | None = None
         with self._lanes.acquire(target) as lane:
             try:
-                response = await self._send(target, synapse, timeout, lane, watch, started)
+                try:
+                    signed = self._signed_request(target, synapse, timeout, lane)
+                    if detach:
+                        _detach_values(synapse)
+                finally:
+                    if gate is not None:
+                        gate.arrive()  # also when signing failed: the others must not wait on it
+                if gate is not None:
+                    await gate.opened()
+                # Timing (process_time, the first-byte budget) starts when this request does,
+                # not when its task was scheduled or while other requests were being signed.
+                started = time.monotonic()
+                response = await self._send(target, synapse, timeout, lane, watch, started, signed)
                 if watch is not None:
                     watch.arm(response, _loop_deadline(started, watch.seconds))
                 if response.status != 200:
@@ -507,13 +795,17 @@ class Dendrite:
                 self.process_error_message(synapse, request_name, exc)
                 if response is not None:
                     response.close()  # never pool a connection in an unknown state
+            except BaseException:
+                # Cancelled (a fan-out policy, or the caller): the timing is still recorded.
+                _terminal(synapse, "dendrite").process_time = time.monotonic() - started
+                raise
             finally:
                 if watch is not None:
                     watch.disarm()
                 if response is not None:
                     # A body the subclass stopped reading early is closed, not pooled (aiohttp).
                     response.release()
-        _terminal(synapse, "dendrite").process_time = time.time() - started_wall
+        _terminal(synapse, "dendrite").process_time = time.monotonic() - started
         self._remember(synapse)
 
     async def forward(
@@ -526,15 +818,38 @@ class Dendrite:
         streaming: bool = False,
         *,
         first_byte_timeout: float | None = None,
+        policy: FanOutPolicy | None = None,
     ) -> Any:
         """Query one axon (returns its result) or a list of axons (returns a list, in order).
 
         Each axon gets its own deep copy of ``synapse``. With a StreamingSynapse (or
         ``streaming=True``) the results are ``call_stream`` generators, not awaited.
+
+        Fan-out: ``policy`` says when to stop waiting (non-streaming calls with ``run_async``):
+
+        - ``WaitAll()`` (the default): every axon answers or fails (its ``timeout``);
+        - ``FirstK(k)``: ``k`` axons answered successfully;
+        - ``Quorum(fraction)``: that fraction of the axons, rounded up, answered successfully;
+        - ``Deadline(seconds)``: whatever finished within ``seconds`` of this call; the other
+          policies take a ``deadline=`` too (``FirstK(3, deadline=2.0)``).
+
+        The result always has one entry per axon, in order. Requests still running when the
+        policy is satisfied are cancelled (their connections closed) and their synapses report
+        status 408 (``is_timeout``) with "Request cancelled by fan-out policy FirstK(k=3, ...):
+        3 successful answers were enough" (or "... the fan-out deadline of 2.0 seconds passed").
+
+        Every request of one fan-out is signed before any is sent, and each request's
+        ``dendrite.process_time`` (and its first-byte budget) starts when it is sent, so a
+        miner's time does not include the signing of the others (see (i)).
+
+        Raises ``TypeError``/``ValueError`` for a bad axon, timeout or policy, and
+        ``ValueError`` for a policy other than ``WaitAll()`` with streaming or ``run_async=False``.
         """
         template = synapse if synapse is not None else Synapse()
         many = isinstance(axons, (list, tuple))
-        targets: Sequence[Any] = axons if many else [axons]
+        targets = [AxonTarget.from_axon_info(axon) for axon in (axons if many else [axons])]
+        _check_timeout("timeout", timeout)
+        self._first_byte_watch(first_byte_timeout, timeout)  # validates it before any request
         is_streaming_class = isinstance(template, StreamingSynapse)
         if streaming != is_streaming_class:
             _logger.warning(
@@ -544,29 +859,53 @@ class Dendrite:
                 "" if is_streaming_class else " not",
                 streaming or is_streaming_class,
             )
+        streaming = streaming or is_streaming_class
+        policy = _checked_policy(policy, streaming=streaming, run_async=run_async)
+        # Shallow copies, detached (deep-copied) right after signing: see _detach_values.
+        copies = [template.model_copy() for _ in targets]
         results: list[Any]
-        if streaming or is_streaming_class:
+        if streaming:
             results = [
-                self.call_stream(
-                    target,
-                    template.model_copy(deep=True),
-                    timeout,
-                    deserialize,
-                    first_byte_timeout=first_byte_timeout,
-                )
-                for target in targets
+                self._detached_stream(target, copy, timeout, deserialize, first_byte_timeout)
+                for target, copy in zip(targets, copies, strict=True)
             ]
         else:
-            copies = [template.model_copy(deep=True) for _ in targets]
-            calls = (
-                self.call(target, copy, timeout, deserialize, first_byte_timeout=first_byte_timeout)
-                for target, copy in zip(targets, copies, strict=True)
-            )
             if run_async:
-                results = list(await asyncio.gather(*calls))
+                await self._fan_out(targets, copies, timeout, first_byte_timeout, policy)
             else:
-                results = [await pending for pending in calls]
+                for target, copy in zip(targets, copies, strict=True):
+                    await self._call(target, copy, timeout, first_byte_timeout, None, detach=True)
+            results = [self._result(copy, deserialize) for copy in copies]
         return results if many else results[0]
+
+    async def _fan_out(
+        self,
+        targets: Sequence[AxonTarget],
+        synapses: Sequence[Synapse],
+        timeout: float,
+        first_byte_timeout: float | None,
+        policy: FanOutPolicy,
+    ) -> None:
+        """Call every target concurrently under ``policy``, filling in ``synapses`` in place;
+        the requests the policy no longer waits for are cancelled and recorded as such."""
+        gate = _StartGate(len(targets))
+        tasks = [
+            asyncio.create_task(
+                self._call(target, synapse, timeout, first_byte_timeout, gate, detach=True)
+            )
+            for target, synapse in zip(targets, synapses, strict=True)
+        ]
+        reason = None
+        try:
+            reason = await _wait_under_policy(tasks, synapses, policy)
+        finally:
+            # Also when the caller cancels forward(): no request outlives it.
+            for task in tasks:
+                task.cancel()  # does nothing to a finished task
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task, synapse in zip(tasks, synapses, strict=True):
+            if task.cancelled():
+                _record_cancelled(synapse, policy, reason or "cancelled")
 
     __call__ = forward
 
@@ -578,10 +917,14 @@ class Dendrite:
         deserialize: bool = True,
         run_async: bool = True,
         streaming: bool = False,
+        *,
+        policy: FanOutPolicy | None = None,
     ) -> Any:
         """``forward``, then close the session (bittensor's ``aquery``)."""
         try:
-            return await self.forward(axons, synapse, timeout, deserialize, run_async, streaming)
+            return await self.forward(
+                axons, synapse, timeout, deserialize, run_async, streaming, policy=policy
+            )
         finally:
             await self.aclose_session()
 
@@ -593,10 +936,13 @@ class Dendrite:
         deserialize: bool = True,
         run_async: bool = True,
         streaming: bool = False,
+        *,
+        policy: FanOutPolicy | None = None,
     ) -> Any:
         """Synchronous ``forward`` in a fresh event loop (closes the session afterwards)."""
-
-        return asyncio.run(self.aquery(axons, synapse, timeout, deserialize, run_async, streaming))
+        return asyncio.run(
+            self.aquery(axons, synapse, timeout, deserialize, run_async, streaming, policy=policy)
+        )
 
     # ----------------------------------------------------------------------------- responses
 
@@ -613,7 +959,13 @@ class Dendrite:
         ``message`` go to ``local.axon``. Then the response headers' terminal infos overlay the
         local ones (non-None values win, written to ``__dict__`` like bittensor), and the axon
         status is mirrored into the dendrite status.
+
+        Two fixes (see (k)): header values are decoded as latin-1 from the raw header bytes
+        (aiohttp decodes them as UTF-8 and turns other bytes into lone surrogates, which
+        ``model_dump_json()`` then refuses), and on a non-200 answer a JSON ``message`` wins over
+        the ``bt_header_axon_status_message`` header (bittensor lets the header win).
         """
+        message: Any = None
         if server_response.status == 200:
             server_synapse = type(local_synapse)(**json_response)
             for name, field in type(local_synapse).model_fields.items():
@@ -628,7 +980,7 @@ class Dendrite:
             message = json_response.get("message") if isinstance(json_response, dict) else None
             axon.status_message = message
 
-        header_parts = split_terminal_headers(server_response.headers)
+        header_parts = split_terminal_headers(_latin1_headers(server_response))
         local_dendrite = _terminal(local_synapse, "dendrite")
         local_axon = _terminal(local_synapse, "axon")
         for local_info, header_values in (
@@ -640,6 +992,8 @@ class Dendrite:
             local_info.__dict__.update(
                 {name: value for name, value in header_values.items() if value is not None}
             )
+        if isinstance(message, str):
+            local_axon.status_message = message  # the body's own words, not the header's copy
 
         local_dendrite.status_code = local_axon.status_code
         local_dendrite.status_message = local_axon.status_message
@@ -696,6 +1050,49 @@ class Dendrite:
                     axon=synapse.axon.model_copy() if synapse.axon else None,
                 )
             )
+
+
+def _checked_policy(
+    policy: FanOutPolicy | None, *, streaming: bool, run_async: bool
+) -> FanOutPolicy:
+    """``policy`` (``WaitAll()`` if None), refused where it cannot apply."""
+    if policy is None:
+        return WaitAll()
+    if not callable(getattr(policy, "successes_needed", None)) or not hasattr(policy, "deadline"):
+        raise TypeError(f"policy must be a FanOutPolicy (e.g. FirstK(3)), got {policy!r}")
+    if policy != WaitAll():
+        if streaming:
+            raise ValueError(
+                "fan-out policies apply to non-streaming calls; streaming forward() returns "
+                "generators the caller consumes"
+            )
+        if not run_async:
+            raise ValueError("fan-out policies need run_async=True (requests run concurrently)")
+    return policy
+
+
+def _detach_values(synapse: Synapse) -> None:
+    """Replace the values of ``synapse`` (a shallow copy of forward's template) by deep copies,
+    in place, so that it shares nothing mutable with the template or the other axons' copies.
+
+    Called right after signing: the shallow copy is what bittensor's forward signs and measures,
+    so ``total_size`` is the same as bittensor's; replacing values in place keeps the instance
+    dict as it was (see (b)).
+    """
+    memo: dict[int, Any] = {}
+    values = synapse.__dict__
+    for name, value in values.items():
+        values[name] = deepcopy(value, memo)
+    for slot in ("__pydantic_extra__", "__pydantic_private__"):
+        shared = getattr(synapse, slot)
+        if shared:
+            object.__setattr__(synapse, slot, deepcopy(shared, memo))
+
+
+def _latin1_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """The response headers decoded as latin-1, which is what HTTP header bytes are (the last
+    of repeated names wins, as in ``split_terminal_headers``)."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in response.raw_headers}
 
 
 async def _note_connection_reused(

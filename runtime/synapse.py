@@ -32,6 +32,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import sys
 import warnings
 import weakref
@@ -228,7 +229,10 @@ def split_terminal_headers(headers: Mapping[str, str]) -> dict[str, dict[str, An
     - values are validated as ``TerminalInfo`` would (``"200"`` becomes ``200``); a value that fails
       (e.g. ``status_code: abc``) is dropped instead of raising, so a bad header can never turn a
       good response into a parse failure;
-    - when a name repeats, the last value wins.
+    - when a name repeats, the last value wins;
+    - a value holding lone surrogates (what aiohttp makes of header bytes that are not UTF-8,
+      e.g. a latin-1 ``ü`` from a starlette axon) is decoded again as latin-1 from those bytes,
+      so ``Grüß`` arrives as ``Grüß`` and ``model_dump_json()`` still works.
 
     Generated ``extract_response_json`` methods return these dicts as the ``axon`` and ``dendrite``
     entries, so the rebuilt synapse keeps the server's status, message and process time.
@@ -243,8 +247,20 @@ def split_terminal_headers(headers: Mapping[str, str]) -> dict[str, dict[str, An
         else:
             continue
         if field in TerminalInfo.model_fields:
-            raw[side][field] = value
+            raw[side][field] = _latin1_repaired(value)
     return {side: _validated_terminal_values(values) for side, values in raw.items()}
+
+
+# What surrogateescape decoding makes of the bytes 0x80-0xFF that are not part of valid UTF-8.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _latin1_repaired(value: Any) -> Any:
+    """``value`` decoded as latin-1 if it is a str that was decoded as UTF-8 with
+    ``surrogateescape`` and held bytes that are not UTF-8; anything else unchanged."""
+    if isinstance(value, str) and _ESCAPED_BYTE.search(value):
+        return value.encode("utf-8", "surrogateescape").decode("latin-1")
+    return value
 
 
 def _validated_terminal_values(values: dict[str, Any]) -> dict[str, Any]:
