@@ -37,8 +37,14 @@ Deliberate differences from bittensor 10.2-10.5:
   was called is cancelled and ended cleanly (bittensor never stops a stream; its dendrite gives up
   at ``timeout`` anyway). A client disconnect also cancels the token streamer. ``None`` disables
   the time limit;
-- a token streamer that raises is logged and the stream still ends cleanly with the connection
-  kept usable (bittensor also ends cleanly, but may leave the keep-alive connection broken);
+- a token streamer that raises, is cut at its deadline or sends a ``str`` body ends the body
+  without its final chunk (the client sees an incomplete transfer; bittensor ends it cleanly,
+  so a truncated answer looked complete); every stream send is bounded by that deadline;
+- the nonce freshness window is capped by ``max_request_age``, applies whatever the version
+  header says, needs a finite ``timeout``, and ``forward_fn`` sees the verified dendrite
+  ``hotkey``/``nonce``/``uuid``/``signature`` (bittensor passes the body's claims); connections
+  are limited (head deadline, caps per server and per address, head size): see
+  ``docs/runtime.md``, "Hardening";
 - the request body is read before a ``max_workers`` slot is taken and within the request's
   ``timeout`` (capped by ``body_timeout``): a stalled upload gets 408 ``Request body not received
   within {t}s`` and never holds a slot (bittensor reads it with no time limit);
