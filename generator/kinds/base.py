@@ -11,6 +11,17 @@ A kind is one module under ``synapsegen.kinds`` plus one template under ``templa
 
 The front end and the back end look kinds up in :mod:`synapsegen.kinds` and ask them; nothing
 outside a kind's module compares its name.
+
+A kind declares itself in its class statement. The keywords (name, option and IR classes,
+flags) become the class attributes of the same name, listed first in each base below; the body
+gives the texts people read, the tables, and the methods where the kind differs from its base::
+
+    class SSE(Framing, name="sse", Options=SSEOptions, IR=SSEIR):
+        summary = "server-sent events, one token per event's data"
+        frames = {"text": "text", "json": "data"}  # payload -> loop variable over its frames
+
+``__init_subclass__`` (below, in :class:`Framing` and :class:`Op`) does the storing; a keyword
+left out keeps its default.
 """
 
 from __future__ import annotations
@@ -45,19 +56,48 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+OptionsModel = Options
+"""``Options`` under a name the kinds' class bodies below (which have an ``Options``) keep."""
+
+
 class Framing:
     """How a byte stream is cut into tokens: raw text, lines, SSE events, JSON values."""
 
+    # Keywords of the class statement:
     name: ClassVar[str]
-    summary: ClassVar[str]
-    payloads: ClassVar[tuple[str, ...]]
-    """The payloads (``text``, ``json``) the framing can carry; with one, it is the default."""
     Options: ClassVar[type[Options]] = Options
+    IR: ClassVar[type[FramingIR]] = FramingIR
+    flushes_at_close: ClassVar[bool] = False
+    """Whether the decoder's ``close()`` may return one last token."""
+    # The class body:
+    summary: ClassVar[str]
+    frames: ClassVar[dict[str, str]]
+    """The payloads (``text``, ``json``) the framing can carry, each with the loop variable over
+    its decoded frames (``data``, ``frame``, ...)."""
+    refusal: ClassVar[str | None] = None
+    """Why it cannot carry a payload missing from ``frames`` (None: a plain message)."""
+
+    def __init_subclass__(
+        cls,
+        *,
+        name: str,
+        Options: type[OptionsModel] = OptionsModel,  # named as the attribute it sets
+        IR: type[FramingIR] = FramingIR,
+        flushes_at_close: bool = False,
+    ) -> None:
+        super().__init_subclass__()
+        cls.name, cls.Options, cls.IR = name, Options, IR
+        cls.flushes_at_close = flushes_at_close
 
     @property
     def template(self) -> str:
         """The template holding this framing's macros."""
         return f"framings/{self.name.replace('-', '_')}.py.jinja"
+
+    @property
+    def payloads(self) -> tuple[str, ...]:
+        """The payloads the framing can carry; with one, it is the default."""
+        return tuple(self.frames)
 
     def default_payload(self) -> str | None:
         """The payload when the schema names none (only a framing with one payload has one)."""
@@ -65,7 +105,9 @@ class Framing:
 
     def payload_problem(self, payload: str) -> str | None:
         """Why this framing cannot carry ``payload`` (None when it can)."""
-        return None if payload in self.payloads else f"framing {self.name!r} cannot carry {payload}"
+        if payload in self.frames:
+            return None
+        return self.refusal or f"framing {self.name!r} cannot carry {payload}"
 
     def has_sentinel(self, stream: StreamSpec) -> bool:
         """Whether the stream ends with an in-band sentinel this framing recognises."""
@@ -73,12 +115,6 @@ class Framing:
 
     def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
         """The framing's own checks of an expanded stream (its options, its rules)."""
-
-    IR: ClassVar[type[FramingIR]] = FramingIR
-    frames: ClassVar[dict[str, str]]
-    """The loop variable over decoded frames, by payload (``data``, ``frame``, ...)."""
-    flushes_at_close: ClassVar[bool] = False
-    """Whether the decoder's ``close()`` may return one last token."""
 
     def build(self, stream: StreamSpec) -> FramingIR:
         """The framing's IR for an expanded, validated stream."""
@@ -95,23 +131,38 @@ class Framing:
         )
 
     def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
-        """The framing's own values in its IR (its options, as the template needs them)."""
-        return {}
+        """The framing's own values in its IR: its options, as the template needs them (by
+        default as the schema gives them)."""
+        return {key: getattr(stream, key) for key in self.Options.model_fields}
 
     def option_defaults(self) -> dict[str, Any]:
         """The framing's own keys and their defaults."""
         return {name: info.default for name, info in self.Options.model_fields.items()}
 
 
-class Op:
-    """How a rule turns one token into response field values."""
+@dataclass(frozen=True)
+class ReadInto:
+    """The IR of an op that reads one value into one field: what it reads, where it goes."""
 
+    read: ReadIR
+    target: AccumulatorIR
+
+
+TARGET_TYPES: dict[str, str | None] = {"text": "string", "list": "array", "dict": "object"}
+"""The JSON type a field collected by each accumulator must have (``value``: any)."""
+
+
+class Op:
+    """How a rule turns one token into response field values.
+
+    By default it reads the value at ``path`` (or the token) into its ``field``: its ``IR`` is
+    :class:`ReadInto`, or a subclass holding the op's own values (``own_ir``).
+    """
+
+    # Keywords of the class statement:
     name: ClassVar[str]
-    summary: ClassVar[str]
     accumulator: ClassVar[str]
     """The local that collects the target during the stream: text, list, dict or value."""
-    target_type: ClassVar[str | None] = None
-    """The JSON type the target field must have (None: any)."""
     reads_text: ClassVar[bool] = False
     """Whether the op applies to text tokens (``payload: text``)."""
     yields_text: ClassVar[bool] = False
@@ -120,11 +171,38 @@ class Op:
     """Whether applying it to text however it was split gives one result (raw text has no
     token boundaries: each network chunk is a token)."""
     Options: ClassVar[type[Options]] = Options
+    IR: ClassVar[type[ReadInto]] = ReadInto
+    # The class body:
+    summary: ClassVar[str]
+    description: ClassVar[str]
+    """What a rule does, for the comment above its code: a format string of ``source`` (what
+    it reads), ``field`` and ``key`` (the rule's keys)."""
+
+    def __init_subclass__(
+        cls,
+        *,
+        name: str,
+        accumulator: str,
+        reads_text: bool = False,
+        yields_text: bool = False,
+        chunk_independent: bool = False,
+        Options: type[OptionsModel] = OptionsModel,  # named as the attribute it sets
+        IR: type[ReadInto] = ReadInto,
+    ) -> None:
+        super().__init_subclass__()
+        cls.name, cls.accumulator, cls.Options, cls.IR = name, accumulator, Options, IR
+        cls.reads_text, cls.yields_text = reads_text, yields_text
+        cls.chunk_independent = chunk_independent
 
     @property
     def template(self) -> str:
         """The template holding this op's ``apply`` macro."""
         return f"ops/{self.name}.py.jinja"
+
+    @property
+    def target_type(self) -> str | None:
+        """The JSON type the target field must have (None: any)."""
+        return TARGET_TYPES.get(self.accumulator)
 
     def targets(self, rule: RuleSpec) -> list[str]:
         """The response fields the rule writes."""
@@ -141,24 +219,15 @@ class Op:
 
     def describe(self, rule: RuleSpec, source: str) -> str:
         """What the rule does, for the comment above its code (``source``: what it reads)."""
-        raise NotImplementedError
+        return self.description.format(source=source, field=rule.field, key=rule.key)
 
     def build(self, rule: RuleSpec, context: RuleContext) -> Any:
         """The op's IR: ``context`` gives the reads of the token and the fields' accumulators."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class ReadInto:
-    """The IR of an op that reads one value into one field: what it reads, where it goes."""
-
-    read: ReadIR
-    target: AccumulatorIR
-
-
-class FieldOp(Op):
-    """An op that reads the value at ``path`` (or the token) into its ``field``."""
-
-    def build(self, rule: RuleSpec, context: RuleContext) -> ReadInto:
         assert rule.field is not None  # SG404
-        return ReadInto(read=context.read(rule.path), target=context.accumulator(rule.field))
+        read = context.read(rule.path)
+        own = self.own_ir(rule, context, read)
+        return self.IR(read=read, target=context.accumulator(rule.field), **own)
+
+    def own_ir(self, rule: RuleSpec, context: RuleContext, read: ReadIR) -> dict[str, Any]:
+        """The op's own values in its IR, beside what it reads (``read``) and its target."""
+        return {}

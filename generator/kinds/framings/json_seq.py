@@ -7,35 +7,15 @@ Template: ``templates/framings/json_seq.py.jinja``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
-
-from ...codegen.ir import FramingIR
 from ..base import Framing
 
-if TYPE_CHECKING:
-    pass
 
-
-@dataclass(frozen=True)
-class JSONSeqIR(FramingIR):
+class JSONSeq(Framing, name="json-seq", flushes_at_close=True):
     """Concatenated JSON values."""
 
-
-class JSONSeq(Framing):
-    """Concatenated JSON values."""
-
-    name: ClassVar[str] = "json-seq"
-    summary: ClassVar[str] = "JSON values back to back"
-    payloads: ClassVar[tuple[str, ...]] = ("json",)
-    IR: ClassVar[type[FramingIR]] = JSONSeqIR
-    frames: ClassVar[dict[str, str]] = {"json": "event"}
-    flushes_at_close: ClassVar[bool] = True
-
-    def payload_problem(self, payload: str) -> str | None:
-        if payload == "text":
-            return "framing 'json-seq' carries JSON values; `payload: text` contradicts it"
-        return None
+    summary = "JSON values back to back"
+    frames = {"json": "event"}
+    refusal = "framing 'json-seq' carries JSON values; `payload: text` contradicts it"
 
 
 JSON_SEQ = JSONSeq()

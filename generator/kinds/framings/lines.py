@@ -7,7 +7,7 @@ line never splits a token. Template: ``templates/framings/lines.py.jinja``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
@@ -40,15 +40,11 @@ class LinesIR(FramingIR):
         return self.delimiter == b"\n"
 
 
-class Lines(Framing):
+class Lines(Framing, name="lines", Options=LinesOptions, IR=LinesIR):
     """Frames separated by a delimiter."""
 
-    name: ClassVar[str] = "lines"
-    summary: ClassVar[str] = "frames ending with a delimiter (JSON Lines for JSON)"
-    payloads: ClassVar[tuple[str, ...]] = ("text", "json")
-    Options: ClassVar[type[BaseOptions]] = LinesOptions
-    IR: ClassVar[type[FramingIR]] = LinesIR
-    frames: ClassVar[dict[str, str]] = {"text": "frame", "json": "frame"}
+    summary = "frames ending with a delimiter (JSON Lines for JSON)"
+    frames = {"text": "frame", "json": "frame"}
 
     def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
         # Compact JSON escapes every control character inside strings and has no whitespace

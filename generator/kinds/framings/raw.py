@@ -6,8 +6,8 @@ text token. Template: ``templates/framings/raw.py.jinja``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ...codegen.ir import FramingIR
 from ..base import FRAMING_PAYLOAD, Framing, Report
@@ -17,27 +17,15 @@ if TYPE_CHECKING:
     from ...language.spec import StreamSpec
 
 
-@dataclass(frozen=True)
-class RawIR(FramingIR):
-    """Raw text: only the total size is bounded (there are no frames)."""
-
-
-class Raw(Framing):
+class Raw(Framing, name="raw"):
     """Raw UTF-8 text concatenated as it arrives."""
 
-    name: ClassVar[str] = "raw"
-    summary: ClassVar[str] = "raw UTF-8 text, no token boundaries"
-    payloads: ClassVar[tuple[str, ...]] = ("text",)
-    IR: ClassVar[type[FramingIR]] = RawIR
-    frames: ClassVar[dict[str, str]] = {"text": "text"}
-
-    def payload_problem(self, payload: str) -> str | None:
-        if payload == "json":
-            return (
-                "framing 'raw' has no token boundaries, so it cannot carry JSON tokens; "
-                "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`"
-            )
-        return None
+    summary = "raw UTF-8 text, no token boundaries"
+    frames = {"text": "text"}
+    refusal = (
+        "framing 'raw' has no token boundaries, so it cannot carry JSON tokens; "
+        "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`"
+    )
 
     def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
         # Each network chunk is a token here, so only a result that does not depend on how the

@@ -7,7 +7,7 @@ Owns the ``sentinel`` key (e.g. ``[DONE]``): a data line equal to it ends the st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -33,15 +33,11 @@ class SSEIR(FramingIR):
     sentinel: str | None = None
 
 
-class SSE(Framing):
+class SSE(Framing, name="sse", Options=SSEOptions, IR=SSEIR):
     """Server-sent events."""
 
-    name: ClassVar[str] = "sse"
-    summary: ClassVar[str] = "server-sent events, one token per event's data"
-    payloads: ClassVar[tuple[str, ...]] = ("text", "json")
-    Options: ClassVar[type[BaseOptions]] = SSEOptions
-    IR: ClassVar[type[FramingIR]] = SSEIR
-    frames: ClassVar[dict[str, str]] = {"text": "text", "json": "data"}
+    summary = "server-sent events, one token per event's data"
+    frames = {"text": "text", "json": "data"}
 
     def has_sentinel(self, stream: StreamSpec) -> bool:
         return stream.sentinel is not None
@@ -54,9 +50,6 @@ class SSE(Framing):
                 "an SSE data line cannot hold a line break; the sentinel must not contain "
                 "\\r or \\n",
             )
-
-    def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
-        return {"sentinel": stream.sentinel}
 
 
 SSE_FRAMING = SSE()

@@ -5,25 +5,14 @@ Template: ``templates/ops/append.py.jinja``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
-
-from ..base import FieldOp
-
-if TYPE_CHECKING:
-    from ...language.spec import RuleSpec
+from ..base import Op
 
 
-class Append(FieldOp):
+class Append(Op, name="append", accumulator="list", reads_text=True):
     """Append one item to a list field."""
 
-    name: ClassVar[str] = "append"
-    summary: ClassVar[str] = "add the value to a list field"
-    accumulator: ClassVar[str] = "list"
-    target_type: ClassVar[str | None] = "array"
-    reads_text: ClassVar[bool] = True
-
-    def describe(self, rule: RuleSpec, source: str) -> str:
-        return f"append {source} to {rule.field}"
+    summary = "add the value to a list field"
+    description = "append {source} to {field}"
 
 
 APPEND = Append()

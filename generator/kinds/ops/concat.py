@@ -8,35 +8,36 @@ Template: ``templates/ops/concat.py.jinja``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from ..base import Op
+from ..base import Op, ReadInto
 
 if TYPE_CHECKING:
     from ...codegen.build import RuleContext
-    from ...codegen.ir import AccumulatorIR, ReadIR
+    from ...codegen.ir import ReadIR
     from ...language.spec import JsonSchema, RuleSpec
 
 
 @dataclass(frozen=True)
-class ConcatIR:
+class ConcatIR(ReadInto):
     """Append the value read to the target's text parts; yield it when the synapse yields text."""
 
-    read: ReadIR
-    target: AccumulatorIR
     yields: bool
 
 
-class Concat(Op):
+class Concat(
+    Op,
+    name="concat",
+    accumulator="text",
+    IR=ConcatIR,
+    reads_text=True,
+    yields_text=True,
+    chunk_independent=True,
+):
     """Concatenate text into a string field."""
 
-    name: ClassVar[str] = "concat"
-    summary: ClassVar[str] = "add text to a string field"
-    accumulator: ClassVar[str] = "text"
-    target_type: ClassVar[str | None] = "string"
-    reads_text: ClassVar[bool] = True
-    yields_text: ClassVar[bool] = True
-    chunk_independent: ClassVar[bool] = True
+    summary = "add text to a string field"
+    description = "concat {source} onto {field}"
 
     def target_problem(self, target: str, schema: JsonSchema) -> str | None:
         if schema.enum is not None or "const" in schema.model_fields_set:
@@ -47,16 +48,8 @@ class Concat(Op):
             )
         return None
 
-    def describe(self, rule: RuleSpec, source: str) -> str:
-        return f"concat {source} onto {rule.field}"
-
-    def build(self, rule: RuleSpec, context: RuleContext) -> ConcatIR:
-        assert rule.field is not None
-        return ConcatIR(
-            read=context.read(rule.path),
-            target=context.accumulator(rule.field),
-            yields=context.yields_text,
-        )
+    def own_ir(self, rule: RuleSpec, context: RuleContext, read: ReadIR) -> dict[str, Any]:
+        return {"yields": context.yields_text}
 
 
 CONCAT = Concat()

@@ -6,24 +6,14 @@ Template: ``templates/ops/extend.py.jinja``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
-
-from ..base import FieldOp
-
-if TYPE_CHECKING:
-    from ...language.spec import RuleSpec
+from ..base import Op
 
 
-class Extend(FieldOp):
+class Extend(Op, name="extend", accumulator="list"):
     """Extend a list field with a list of items."""
 
-    name: ClassVar[str] = "extend"
-    summary: ClassVar[str] = "add the items of a list value"
-    accumulator: ClassVar[str] = "list"
-    target_type: ClassVar[str | None] = "array"
-
-    def describe(self, rule: RuleSpec, source: str) -> str:
-        return f"extend {rule.field} with {source}"
+    summary = "add the items of a list value"
+    description = "extend {field} with {source}"
 
 
 EXTEND = Extend()

@@ -7,16 +7,16 @@ is not a string, is a stream error. Template: ``templates/ops/put.py.jinja``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from ..base import RULE_OPTIONS, Op, Report
+from ..base import RULE_OPTIONS, Op, ReadInto, Report
 from ..base import Options as BaseOptions
 
 if TYPE_CHECKING:
     from ...codegen.build import RuleContext
-    from ...codegen.ir import AccumulatorIR, ReadIR
+    from ...codegen.ir import ReadIR
     from ...diagnostics import NodePath
     from ...language.spec import JsonSchema, RuleSpec
 
@@ -30,22 +30,17 @@ class PutOptions(BaseOptions):
 
 
 @dataclass(frozen=True)
-class PutIR:
+class PutIR(ReadInto):
     """Store the value read under the key read from it."""
 
-    read: ReadIR
     key: ReadIR
-    target: AccumulatorIR
 
 
-class Put(Op):
+class Put(Op, name="put", accumulator="dict", Options=PutOptions, IR=PutIR):
     """Store an object in a dict field, keyed by one of its properties."""
 
-    name: ClassVar[str] = "put"
-    summary: ClassVar[str] = "store the value in a dict field under the key found at `key`"
-    accumulator: ClassVar[str] = "dict"
-    target_type: ClassVar[str | None] = "object"
-    Options: ClassVar[type[BaseOptions]] = PutOptions
+    summary = "store the value in a dict field under the key found at `key`"
+    description = "put {source} into {field}, keyed by its {key}"
 
     def check(self, rule: RuleSpec, path: NodePath, report: Report) -> None:
         super().check(rule, path, report)
@@ -64,17 +59,9 @@ class Put(Op):
             )
         return None
 
-    def describe(self, rule: RuleSpec, source: str) -> str:
-        return f"put {source} into {rule.field}, keyed by its {rule.key}"
-
-    def build(self, rule: RuleSpec, context: RuleContext) -> PutIR:
-        assert rule.field is not None and rule.key is not None
-        read = context.read(rule.path)
-        return PutIR(
-            read=read,
-            key=context.key_read(rule.key, read),
-            target=context.accumulator(rule.field),
-        )
+    def own_ir(self, rule: RuleSpec, context: RuleContext, read: ReadIR) -> dict[str, Any]:
+        assert rule.key is not None  # SG404
+        return {"key": context.key_read(rule.key, read)}
 
 
 PUT = Put()

@@ -7,24 +7,14 @@ Template: ``templates/ops/replace.py.jinja`` (its ``assign`` macro serves ``set`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
-
-from ..base import FieldOp
-
-if TYPE_CHECKING:
-    from ...language.spec import RuleSpec
+from ..base import Op
 
 
-class Replace(FieldOp):
+class Replace(Op, name="replace", accumulator="value", reads_text=True):
     """Overwrite a field."""
 
-    name: ClassVar[str] = "replace"
-    summary: ClassVar[str] = "overwrite the field"
-    accumulator: ClassVar[str] = "value"
-    reads_text: ClassVar[bool] = True
-
-    def describe(self, rule: RuleSpec, source: str) -> str:
-        return f"replace {rule.field} with {source}"
+    summary = "overwrite the field"
+    description = "replace {field} with {source}"
 
 
 REPLACE = Replace()

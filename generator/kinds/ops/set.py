@@ -7,7 +7,7 @@ field is assigned like ``replace``. Template: ``templates/ops/set.py.jinja``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -37,13 +37,10 @@ class SetIR:
     assignments: tuple[tuple[ReadIR, AccumulatorIR], ...]
 
 
-class Set(Op):
+class Set(Op, name="set", accumulator="value", Options=SetOptions):
     """Overwrite several fields from one token."""
 
-    name: ClassVar[str] = "set"
-    summary: ClassVar[str] = "overwrite several fields from one (trailer) event, see `fields`"
-    accumulator: ClassVar[str] = "value"
-    Options: ClassVar[type[BaseOptions]] = SetOptions
+    summary = "overwrite several fields from one (trailer) event, see `fields`"
 
     def targets(self, rule: RuleSpec) -> list[str]:
         return list(field_paths(rule))
