@@ -2,7 +2,8 @@
 and a runtime Axon serving them the way ``bt_side/axon_server.py`` serves them on bittensor.
 
 The class definitions mirror ``bt_side/bt_synapses.py`` field for field (same names, types,
-defaults, ``required_hash_fields``): the route name and the body hash must agree on both sides.
+defaults, ``required_hash_fields``): the route name and the body hash must agree on both sides
+(the plain ones come from ``common.plain_synapses``, on each side's base class).
 Reusable by the benchmarks (:func:`start_our_axon`).
 
 No ``from __future__ import annotations``: like bittensor's, the runtime Axon may read the forward
@@ -33,6 +34,7 @@ from .bt_side.common import (
     UNSERVED_SYNAPSE,
     blacklist_verdict,
     echo_completion,
+    plain_synapses,
     raise_if_asked,
     token_bytes,
 )
@@ -74,25 +76,7 @@ class InteropStream(StreamingSynapse):
         return self.completion
 
 
-class InteropEcho(Synapse):
-    """Plain request/response: the axon fills ``completion`` and answers with JSON."""
-
-    required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
-
-    prompt: str
-    n_tokens: int
-    completion: str = ""
-
-    def deserialize(self) -> str:
-        return self.completion
-
-
-class InteropUnserved(Synapse):
-    """A synapse no interop axon attaches (-> 404)."""
-
-    prompt: str = ""
-
-
+InteropEcho, InteropUnserved = plain_synapses(Synapse)
 assert (InteropStream.__name__, InteropEcho.__name__, InteropUnserved.__name__) == (
     STREAM_SYNAPSE,
     PLAIN_SYNAPSE,

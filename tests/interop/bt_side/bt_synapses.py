@@ -13,7 +13,7 @@ import json
 from typing import Any, ClassVar
 
 from bootstrap import bt  # bittensor, imported after the loopback guard is installed
-from common import PLAIN_SYNAPSE, STREAM_SYNAPSE, UNSERVED_SYNAPSE
+from common import PLAIN_SYNAPSE, STREAM_SYNAPSE, UNSERVED_SYNAPSE, plain_synapses
 from pydantic import PrivateAttr
 
 _AXON_PREFIX = "bt_header_axon_"
@@ -82,29 +82,8 @@ class InteropStream(bt.StreamingSynapse):
 assert InteropStream.__name__ == STREAM_SYNAPSE
 
 
-class InteropEcho(bt.Synapse):
-    """Plain request/response: the axon fills ``completion`` and answers with JSON."""
-
-    required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
-
-    prompt: str
-    n_tokens: int
-    completion: str = ""
-
-    def deserialize(self) -> str:
-        return self.completion
-
-
-assert InteropEcho.__name__ == PLAIN_SYNAPSE
-
-
-class InteropUnserved(bt.Synapse):
-    """A synapse no interop axon attaches (-> 404)."""
-
-    prompt: str = ""
-
-
-assert InteropUnserved.__name__ == UNSERVED_SYNAPSE
+InteropEcho, InteropUnserved = plain_synapses(bt.Synapse)
+assert (InteropEcho.__name__, InteropUnserved.__name__) == (PLAIN_SYNAPSE, UNSERVED_SYNAPSE)
 
 # bittensor's base class too: every axon serves it at /Synapse (the ping route).
 SYNAPSE_CLASSES: dict[str, type[bt.Synapse]] = {

@@ -7,6 +7,8 @@ sides agree on keys, class names and the exact bytes a stream carries.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 # Fixed test keys, copied from shared/vectors/signatures.json (public test keys, never real ones).
 VALIDATOR_SEED = "0xfac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e"
 VALIDATOR_SS58 = "5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV"
@@ -92,3 +94,28 @@ def chat_tokens(content: str, max_tokens: int) -> list[str]:
 def count_tokens(text: str) -> int:
     """How many complete tokens ``text`` holds (a token starts with the emoji, ends in a space)."""
     return sum(1 for part in text.split(" ")[:-1] if part.startswith("\N{GRINNING FACE}"))
+
+
+def plain_synapses(base: Any) -> tuple[Any, Any]:
+    """``InteropEcho`` and ``InteropUnserved`` on ``base``, bittensor's ``Synapse`` or
+    synapsegen's: defined once, so both sides agree field for field (the route is the class
+    name, the body hash covers ``required_hash_fields``)."""
+
+    class InteropEcho(base):
+        """Plain request/response: the axon fills ``completion`` and answers with JSON."""
+
+        required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
+
+        prompt: str
+        n_tokens: int
+        completion: str = ""
+
+        def deserialize(self) -> str:
+            return self.completion
+
+    class InteropUnserved(base):
+        """A synapse no interop axon attaches (-> 404)."""
+
+        prompt: str = ""
+
+    return InteropEcho, InteropUnserved
