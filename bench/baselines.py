@@ -56,8 +56,14 @@ async def floor_text(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
     out["completion"] = "".join(parts)
 
 
-async def floor_lines(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
-    """Newline-framed text: split on b"\\n" keeping the unfinished tail, decode each frame."""
+async def floor_lines(
+    response: Any, out: dict[str, Any], events: bool = False
+) -> AsyncIterator[str]:
+    """Newline-framed text: split on b"\\n" keeping the unfinished tail, decode each frame.
+
+    With ``events``, JSON Lines events instead (``floor_ndjson``): parse each line, dispatch on
+    type. The split is the same; the branch is taken once per chunk, not per frame.
+    """
     tail = b""
     parts: list[str] = []
     async for chunk in response.content.iter_any():
@@ -66,14 +72,32 @@ async def floor_lines(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
             continue
         frames = (tail + chunk).split(b"\n")
         tail = frames.pop()
+        if not events:
+            for frame in frames:
+                if frame:
+                    text = frame.decode("utf-8")
+                    parts.append(text)
+                    yield text
+            continue
         for frame in frames:
-            if frame:
-                text = frame.decode("utf-8")
-                parts.append(text)
-                yield text
+            if not frame:
+                continue
+            event = _parse_frame(frame)
+            kind = event["type"]
+            if kind == "text":
+                parts.append(event["text"])
+                yield event["text"]
+            elif kind == "meta":
+                out["sources"] = event["sources"]
+                out["latency_ms"] = event["latency_ms"]
     if tail:
         raise ValueError("stream ended inside a line")
     out["completion"] = "".join(parts)
+
+
+def floor_ndjson(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
+    """JSON Lines events: ``floor_lines`` parsing each line and dispatching on its type."""
+    return floor_lines(response, out, events=True)
 
 
 async def floor_sse(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
@@ -104,32 +128,6 @@ async def floor_sse(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
                 out["usage"] = value["usage"]
     if tail or not done:
         raise ValueError("stream ended before [DONE]")
-    out["completion"] = "".join(parts)
-
-
-async def floor_ndjson(response: Any, out: dict[str, Any]) -> AsyncIterator[str]:
-    """JSON Lines events: split on b"\\n", parse each line, dispatch on type."""
-    tail = b""
-    parts: list[str] = []
-    async for chunk in response.content.iter_any():
-        if b"\n" not in chunk:
-            tail += chunk
-            continue
-        frames = (tail + chunk).split(b"\n")
-        tail = frames.pop()
-        for frame in frames:
-            if not frame:
-                continue
-            event = _parse_frame(frame)
-            kind = event["type"]
-            if kind == "text":
-                parts.append(event["text"])
-                yield event["text"]
-            elif kind == "meta":
-                out["sources"] = event["sources"]
-                out["latency_ms"] = event["latency_ms"]
-    if tail:
-        raise ValueError("stream ended inside a line")
     out["completion"] = "".join(parts)
 
 
@@ -194,24 +192,21 @@ FLOORS: dict[str, Floor] = {
 # ---------------------------------------------------------------- hand-written (subnet style)
 
 
-async def handwritten_text(self: Any, response: Any, errors: str = "strict") -> AsyncIterator[Any]:
-    """The subnet template's streaming tutorial, verbatim apart from logging.
+def handwritten_text(self: Any, response: Any, errors: str = "strict") -> AsyncIterator[Any]:
+    """The subnet template's streaming tutorial, verbatim apart from logging: after setting a
+    missing ``completion`` to "", the loop of ``handwritten_lines`` (the same code).
 
     Wrong twice: a character split across chunks raises (or vanishes with errors="ignore"), and
     splitting on "\\n" deletes the newlines of the text.
     """
     if self.completion is None:
         self.completion = ""
-    async for chunk in response.content.iter_any():
-        tokens = chunk.decode("utf-8", errors).split("\n")
-        for token in tokens:
-            if token:
-                self.completion += token
-        yield tokens
+    return handwritten_lines(self, response, errors)
 
 
 async def handwritten_lines(self: Any, response: Any, errors: str = "strict") -> AsyncIterator[Any]:
-    """Early SN1 / Targon: the same per-chunk decode and split, for line-framed tokens."""
+    """Early SN1 / Targon (and the tutorial's loop): per-chunk decode and split, for line-framed
+    tokens."""
     async for chunk in response.content.iter_any():
         tokens = chunk.decode("utf-8", errors).split("\n")
         for token in tokens:

@@ -20,15 +20,7 @@ from typing import Any
 
 from . import generated
 from .baselines import FLOORS, HANDWRITTEN
-from .common import (
-    SectionResult,
-    SectionSkipped,
-    Table,
-    fmt_rate,
-    fmt_ratio,
-    fmt_seconds,
-    median,
-)
+from .common import SectionResult, SectionSkipped, Table, fmt_rate, fmt_ratio, fmt_seconds, median
 from .streams import (
     FORMATS,
     FakeResponse,
