@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 # For type checkers: ``__all__`` below is computed, so each name is re-exported explicitly
 # (``import X as X``). tests/runtime/test_runtime_imports.py checks these match _EXPORTS.
 if TYPE_CHECKING:
+    from .accumulate import UNSET as UNSET
     from .accumulate import TextParts as TextParts
+    from .accumulate import Unset as Unset
     from .accumulate import commit_fields as commit_fields
     from .accumulate import response_json as response_json
     from .axon import Axon as Axon
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     "TextParts": "accumulate",
+    "UNSET": "accumulate",
+    "Unset": "accumulate",
     "response_json": "accumulate",
     "commit_fields": "accumulate",
     "Axon": "axon",

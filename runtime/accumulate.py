@@ -1,14 +1,17 @@
-"""What generated parsers collect a stream into, on the client side.
+"""What generated classes fill their fields with: a stream's parts, or a miner's answer.
 
 :class:`TextParts` holds the text of a string field received in parts, one per token, and joins
-it once at the end; :func:`commit_fields` stores what a stream filled, all fields or none;
-:func:`response_json` is the body of every generated ``extract_response_json``.
+it once at the end; :func:`commit_fields` stores what a stream filled (client side) or what a
+plain synapse's ``respond()`` was given (server side), all fields or none, skipping
+:data:`UNSET` keywords; :func:`response_json` is the body of every generated
+``extract_response_json``.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 
@@ -18,6 +21,19 @@ JOIN_PARTS = 4096
 """``TextParts.compact`` joins the parts into one block once there are more than this."""
 
 _NOT_REBUILT = frozenset({"dendrite", "axon", "computed_body_hash"})
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: a keyword not given, where ``None`` is a value of its own."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""The default of ``respond()``'s keywords: the field keeps its value."""
 
 
 class TextParts(list[str]):
@@ -56,8 +72,10 @@ def commit_fields(synapse: BaseModel, values: Mapping[str, Any]) -> None:
 
     Each value is validated first, on a shallow copy (pydantic's assignment validation), so a
     value the declared type rejects raises ``ValidationError`` naming its field and leaves the
-    synapse as it was: never half filled. Then every validated value is stored.
+    synapse as it was: never half filled. Then every validated value is stored. Values that
+    are :data:`UNSET` are skipped.
     """
+    values = {name: value for name, value in values.items() if value is not UNSET}
     if len(values) == 1:  # one assignment is all or nothing by itself: no copy needed
         for name, value in values.items():
             setattr(synapse, name, value)

@@ -17,7 +17,7 @@ from typing import Any
 from ..kinds import FRAMINGS, OPS, TARGETS
 from ..language.names import MODULE_NAMES
 from ..language.paths import parse_path
-from ..language.spec import RuleSpec, SchemaFile, StreamSpec, SynapseSpec
+from ..language.spec import DeserializeSpec, RuleSpec, SchemaFile, StreamSpec, SynapseSpec
 from .ir import (
     AccumulatorIR,
     DeserializeIR,
@@ -53,7 +53,8 @@ def build_module(
         for name, synapse in schema.synapses.items()
     ]
     nested = build_models(mapper)
-    description = (schema.description or "").strip() or f"Streaming synapses from {source}."
+    kind = "Streaming synapses" if any(s.stream for s in schema.synapses.values()) else "Synapses"
+    description = (schema.description or "").strip() or f"{kind} from {source}."
     return ModuleIR(
         stem=stem,
         header=header,
@@ -76,15 +77,21 @@ def _build_synapse(
     ]
     field_types = {field.name: field.type for field in fields}
     all_specs = {**synapse.request, **synapse.response}
-    stream = _build_stream(synapse, module_names | set(mapper.defs))
-    description = (synapse.description or "").strip() or f"The {name} streaming synapse."
+    if synapse.stream is not None:
+        stream = _build_stream(synapse, module_names | set(mapper.defs))
+        deserialize = synapse.stream.deserialize
+        kind = "streaming synapse"
+    else:
+        stream, deserialize, kind = None, synapse.deserialize, "synapse"
+    description = (synapse.description or "").strip() or f"The {name} {kind}."
     return SynapseIR(
         name=name,
         description=description,
         hash_fields=tuple(n for n, spec in all_specs.items() if spec.hash),
         fields=tuple(fields),
+        response=tuple(field for field in fields if field.name in synapse.response),
         stream=stream,
-        deserialize=_build_deserialize(synapse.stream, field_types),
+        deserialize=_build_deserialize(deserialize, field_types),
     )
 
 
@@ -198,6 +205,7 @@ def _rule_summary(rule: RuleSpec) -> str:
 
 def _build_stream(synapse: SynapseSpec, module_names: set[str]) -> StreamIR:
     stream = synapse.stream
+    assert stream is not None, "plain synapses have no stream to build"
     assert stream.framing is not None and stream.end is not None  # filled by the presets stage
     framing = FRAMINGS[stream.framing].build(stream)
     text_payload = framing.payload == "text"
@@ -301,8 +309,7 @@ def _token_type(stream: StreamSpec) -> str:
     return "Any"
 
 
-def _build_deserialize(stream: StreamSpec, field_types: dict[str, str]) -> DeserializeIR:
-    spec = stream.deserialize
+def _build_deserialize(spec: DeserializeSpec | None, field_types: dict[str, str]) -> DeserializeIR:
     if not isinstance(spec, dict):
         return DeserializeIR(return_type="Self")
     options = {str(key): value for key, value in spec.items()}

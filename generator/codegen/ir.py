@@ -180,13 +180,14 @@ class DeserializeIR:
 
 @dataclass(frozen=True)
 class SynapseIR:
-    """One generated StreamingSynapse subclass."""
+    """One generated synapse class: a StreamingSynapse, or a plain Synapse without ``stream``."""
 
     name: str
     description: str
     hash_fields: tuple[str, ...]
     fields: tuple[FieldIR, ...]
-    stream: StreamIR
+    response: tuple[FieldIR, ...]  # the response fields (also in ``fields``), for respond()
+    stream: StreamIR | None
     deserialize: DeserializeIR
 
 

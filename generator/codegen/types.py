@@ -261,7 +261,7 @@ class TypeMapper:
                 default = DefaultIR(value, factory=type(value).__name__, validate=not plain)
             else:
                 validate = value is not None and self.references_model(node)
-                default = DefaultIR(value, validate=validate)
+                default = DefaultIR(_as_number(value, node), validate=validate)
         constraints = tuple(
             (argument, node[keyword]) for keyword, argument in CONSTRAINTS if keyword in node
         )
@@ -275,6 +275,25 @@ class TypeMapper:
             frozen=frozen,
             default=default,
         )
+
+
+def _as_number(value: Any, node: dict[str, Any]) -> Any:
+    """An integral default of a ``number`` field as a float (``0`` -> ``0.0``).
+
+    pydantic does not validate defaults, so ``score: float = 0`` would hold the int ``0`` until
+    the value crosses the wire and comes back as ``0.0``; bittensor's body hash signs
+    ``str(value)``, and ``"0" != "0.0"`` fails the signature check of a hashed field.
+    """
+    declared = node.get("type")
+    number_only = declared == "number" or (
+        isinstance(declared, list) and "number" in declared and "integer" not in declared
+    )
+    if number_only and isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # beyond any float: the front end's default check refuses it
+            return value
+    return value
 
 
 def _literal(values: list[Any]) -> str:

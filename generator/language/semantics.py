@@ -55,8 +55,10 @@ class SynapseParts:
     name: str
     request: dict[str, FieldSpec | None] = field(default_factory=dict)
     response: dict[str, FieldSpec | None] = field(default_factory=dict)
-    stream: StreamSpec | None = None
+    stream: StreamSpec | None = None  # also None when broken: see ``plain``
     expansion: Expansion | None = None
+    plain: bool = False  # no `stream` key: a plain Synapse
+    deserialize: Any = None  # a plain synapse's `deserialize` as written (checked if well-formed)
 
 
 class Checker:
@@ -468,7 +470,12 @@ class Checker:
                 f"`yields: text` yields the text of {yielding} rules, and this stream has "
                 "none: it would yield nothing; use `yields: token`",
             )
-        self._check_deserialize(stream, path, synapse, response)
+        # A derived deserialize follows a rule, whose own target is checked.
+        if "deserialize" in given and isinstance(stream.deserialize, dict):
+            where = (*path, "deserialize")
+            self.check_deserialize(
+                stream.deserialize, where, synapse, synapse.expansion.added_response
+            )
 
     def _check_framing(self, stream: StreamSpec, path: NodePath, given: set[str]) -> None:
         if stream.framing is None:
@@ -656,19 +663,21 @@ class Checker:
         if problem is not None:
             self.report(path, RULE_TYPE, problem)
 
-    def _check_deserialize(
+    def check_plain(self, synapse: SynapseParts, path: NodePath) -> None:
+        """A plain synapse (no ``stream``): its ``deserialize``, if given, names real fields."""
+        if isinstance(synapse.deserialize, dict):
+            self.check_deserialize(synapse.deserialize, (*path, "deserialize"), synapse, {})
+
+    def check_deserialize(
         self,
-        stream: StreamSpec,
-        path: NodePath,
+        deserialize: dict[Any, Any],
+        where: NodePath,
         synapse: SynapseParts,
-        response: dict[str, FieldSpec | None],
+        added_response: dict[str, FieldSpec],
     ) -> None:
-        given = synapse.stream is not None and "deserialize" in synapse.stream.model_fields_set
-        if not isinstance(stream.deserialize, dict) or not given:
-            return  # a derived deserialize follows a rule, whose own target is checked
-        spec: dict[str, str] = {str(key): value for key, value in stream.deserialize.items()}
-        where = (*path, "deserialize")
-        everything = {**synapse.request, **response}
+        """``deserialize: {field: ...}`` or ``{parse: ..., model: ...}`` names what exists."""
+        spec: dict[str, str] = {str(key): value for key, value in deserialize.items()}
+        everything = {**synapse.request, **synapse.response, **added_response}
         if "field" in spec:
             if spec["field"] not in everything:
                 self.report(

@@ -224,16 +224,34 @@ class StreamSpec(*_FRAMING_OPTIONS, _Strict):  # type: ignore[misc]  # framings'
 
 
 class SynapseSpec(_Strict):
-    """One StreamingSynapse subclass."""
+    """One synapse class: a StreamingSynapse with ``stream``, a plain Synapse without."""
 
     description: str | None = None
     request: Annotated[
         dict[str, FieldSpec], Field(description="Fields the validator sets before the call.")
     ] = {}
     response: Annotated[
-        dict[str, FieldSpec], Field(description="Fields the miner's stream fills.")
+        dict[str, FieldSpec],
+        Field(description="Fields the miner fills (with a stream: the stream fills them)."),
     ] = {}
-    stream: StreamSpec
+    stream: Annotated[
+        StreamSpec | None,
+        Field(
+            description=(
+                "The token stream (a StreamingSynapse). Without it the synapse is a plain"
+                " Synapse: one request, one JSON answer."
+            )
+        ),
+    ] = None
+    deserialize: Annotated[
+        DeserializeSpec | None,
+        Field(
+            description=(
+                "Plain synapses only (a stream has its own): what deserialize() returns;"
+                " default: the synapse."
+            )
+        ),
+    ] = None
 
 
 class SchemaFile(_Strict):

@@ -84,7 +84,7 @@ from ..diagnostics import Diagnostic, NodePath
 from . import names
 from .load import Document
 from .presets import Expansion, expand_stream
-from .semantics import DUPLICATE_NAME, Checker, SynapseParts
+from .semantics import DESERIALIZE, DUPLICATE_NAME, Checker, SynapseParts
 from .spec import FieldSpec, JsonSchema, SchemaFile, StreamSpec
 from .structure import WRONG_TYPE, validate_structure
 
@@ -156,6 +156,9 @@ def _parse_synapses(doc: Document, raw: Any) -> dict[str, SynapseParts]:
                 parts.stream, _ = validate_structure(
                     doc, StreamSpec, body["stream"], (*path, "stream")
                 )
+            else:
+                parts.plain = True
+            parts.deserialize = body.get("deserialize")
         result[name] = parts
     return result
 
@@ -214,6 +217,15 @@ def _check_synapse(
     if parts.stream is not None and all(spec is not None for spec in parts.response.values()):
         _expand(checker, parts, parts.stream, path)
     checker.check_fields(parts, path, class_names)
+    if parts.plain:
+        checker.check_plain(parts, path)
+    elif parts.deserialize is not None:
+        checker.report(
+            (*path, "deserialize"),
+            DESERIALIZE,
+            "a streaming synapse's `deserialize` goes under `stream`",
+            at_key=True,
+        )
     if parts.expansion is not None:
         _check_expansion(checker, parts, parts.expansion, path, class_names)
 
@@ -302,6 +314,9 @@ def _expanded(schema: SchemaFile, synapses: dict[str, SynapseParts]) -> SchemaFi
     """The schema with every stream explicit and preset-added response fields present."""
     updated = {}
     for name, synapse in schema.synapses.items():
+        if synapse.stream is None:
+            updated[name] = synapse  # a plain synapse: nothing to expand
+            continue
         expansion = synapses[name].expansion
         assert expansion is not None, "a clean file has every stream expanded"
         updated[name] = synapse.model_copy(

@@ -254,9 +254,11 @@ class SynapsePlan:
     request: dict[str, Schema]
     response: dict[str, Schema]
     request_values: dict[str, Json]
-    stream: StreamPlan
+    stream: StreamPlan | None  # None: a plain synapse
     defs: dict[str, Schema]
     parse_value: Json = None  # deserialize: {parse}: the model value the text encodes
+    respond_values: dict[str, Json] = dataclass_field(default_factory=dict)  # plain: respond()
+    deserialize: Any = "synapse"  # plain: what deserialize() returns
 
 
 @dataclass
@@ -1095,10 +1097,38 @@ def _request(
     return request, values
 
 
+def _plain_synapse(
+    draw: st.DrawFn, ctx: _Context, module: str, name: str
+) -> tuple[SynapsePlan, dict[str, Any]]:
+    """A synapse without ``stream``: response fields the miner sets with ``respond()``."""
+    taken: set[str] = set()
+    request, values = _request(draw, ctx, taken)
+    fields = _Fields(ctx, _name(_tiers("FIELD"), ctx.hostile), taken=set(taken))
+    for _ in range(draw(st.integers(0, 3))):
+        fields.new(draw, _with_default(draw, schemas(draw, ctx), ctx))
+    synapse_doc: dict[str, Any] = {"request": request, "response": fields.response}
+    respond = {
+        field: sample(draw, schema, ctx.defs, 1)
+        for field, schema in fields.response.items()
+        if draw(st.booleans())
+    }
+    deserialize: Any = "synapse"
+    everything = [*request, *fields.response]
+    if everything and draw(st.booleans()):
+        deserialize = {"field": draw(st.sampled_from(everything))}
+        synapse_doc["deserialize"] = deserialize
+    synapse = SynapsePlan(module=module, name=name, request=request, response=fields.response,
+                          request_values=values, stream=None, defs=ctx.defs,
+                          respond_values=respond, deserialize=deserialize)  # fmt: skip
+    return synapse, synapse_doc
+
+
 def synapse_plans(
     draw: st.DrawFn, ctx: _Context, module: str, name: str
 ) -> tuple[SynapsePlan, dict[str, Any]]:
     """One synapse: its document and its plan."""
+    if draw(st.integers(0, 5)) == 0:
+        return _plain_synapse(draw, ctx, module, name)
     taken: set[str] = set()
     request, values = _request(draw, ctx, taken)
     names = _name(_tiers("FIELD"), ctx.hostile)
@@ -1317,6 +1347,7 @@ def token_lists(draw: st.DrawFn, synapse: SynapsePlan) -> list[Json]:
     text tokens are ones the framing can carry.
     """
     plan = synapse.stream
+    assert plan is not None, "a plain synapse has no tokens"
     pieces = {id(s): list(s.pieces) for r in plan.rules for s in r.slots if s.pieces is not None}
     count = draw(st.integers(0, 5))
     tokens: list[Json] = []
@@ -1360,6 +1391,7 @@ def _object_token(
 ) -> dict[str, Json]:
     """One JSON object token: tags, then a valid value, null or nothing at each rule's path."""
     plan = synapse.stream
+    assert plan is not None, "a plain synapse has no tokens"
     token: dict[str, Json] = dict(draw(st.sampled_from(tag_sets)))
     for rule in plan.rules:
         if rule.when is not None and not matches(rule.when, token):

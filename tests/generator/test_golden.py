@@ -34,6 +34,8 @@ def _generate(schema: Path, runtime: str = "synapsegen") -> dict[str, str]:
 
 
 def _on_disk(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():  # a new example: no golden yet
+        return {}
     return {p.name: p.read_bytes().decode() for p in sorted(folder.iterdir()) if p.is_file()}
 
 

@@ -67,6 +67,17 @@ synapses:
         - {op: append, field: events}
         - {op: concat, path: text, field: text}
 """,
+    # Found by the property test once it drew plain synapses: an integral default of a number
+    # field stayed an int (`score: float = 0`) until it crossed the wire as 0.0, and the body
+    # hash signs str(value): "0" on the validator, "0.0" on the miner, so every call failed.
+    "number_defaults": """\
+version: 1
+synapses:
+  Scored:
+    request:
+      score: {type: number, default: 0, hash: true}
+      weights: {type: object, additionalProperties: {type: number}, default: {a: 1}, hash: true}
+""",
 }
 
 
@@ -111,6 +122,11 @@ def test_they_run(package: Path) -> None:
         pathless = importlib.import_module(f"{package.name}.pathless_first").Pathless()
         asyncio.run(_decode(pathless, b'{"text": "hi"} {"text": "!"}'))
         assert pathless.text == "hi!" and len(pathless.events) == 2
+
+        scored = importlib.import_module(f"{package.name}.number_defaults").Scored()
+        arrived = type(scored).model_validate_json(scored.model_dump_json())
+        assert repr(scored.score) == repr(arrived.score) == "0.0"
+        assert scored.body_hash == arrived.body_hash
 
 
 @pytest.mark.parametrize("stem", ["class", "import", "None", "True", "lambda"])

@@ -133,12 +133,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(base)
 
 
+def failure(message: str, exc: BaseException, case: Case) -> AssertionError:
+    """The failure ``message``, then the traceback of ``exc``, then the case."""
+    trace = "".join(traceback.format_exception(exc))
+    return AssertionError(f"{message}\n{trace}\n{case.describe()}")
+
+
 def internal_error(case: Case, exc: BaseException) -> AssertionError:
     """The failure for an exception escaping ``generate``."""
-    trace = "".join(traceback.format_exception(exc))
-    return AssertionError(
-        f"internal error: generate() raised {type(exc).__name__}: {exc}\n{trace}\n{case.describe()}"
-    )
+    return failure(f"internal error: generate() raised {type(exc).__name__}: {exc}", exc, case)
 
 
 def generate_case(case: Case, store: Store) -> tuple[Path | None, tuple[str, ...]]:
@@ -212,11 +215,8 @@ def import_package(package: Path, case: Case) -> dict[str, ModuleType]:
                 if path.name != "__init__.py"
             }
         except Exception as exc:
-            trace = "".join(traceback.format_exception(exc))
-            raise AssertionError(
-                f"the generated package does not import: {type(exc).__name__}: {exc}\n{trace}\n"
-                f"{case.describe()}"
-            ) from exc
+            message = f"the generated package does not import: {type(exc).__name__}: {exc}"
+            raise failure(message, exc, case) from exc
 
 
 def forget(package: Path) -> None:
@@ -443,7 +443,8 @@ def _same(got: Any, want: Any) -> bool:
 def check_synapse(
     module: ModuleType, synapse: SynapsePlan, case: Case, data: st.DataObject
 ) -> None:
-    """Construct the synapse, stream tokens through its own server helper and decode them."""
+    """Construct the synapse, stream tokens through its own server helper and decode them (a
+    plain synapse: respond, and survive the wire's JSON round trip)."""
     where = f"synapse {synapse.module}.{synapse.name}"
     cls = getattr(module, synapse.name, None)
     assert isinstance(cls, type), f"{where}: no class\n{case.describe()}"
@@ -453,8 +454,11 @@ def check_synapse(
         raise AssertionError(
             f"{where} does not construct from {synapse.request_values!r}: {exc}\n{case.describe()}"
         ) from exc
-    assert built.stream_complete is False
     plan = synapse.stream
+    if plan is None:
+        check_plain(cls, synapse, built, case)
+        return
+    assert built.stream_complete is False
     tokens = data.draw(token_lists(synapse), label=f"tokens of {where}")
     failure = None
     if plan.error_event is not None and plan.payload == "json" and data.draw(st.booleans()):
@@ -462,11 +466,8 @@ def check_synapse(
     try:
         body, logged = asyncio.run(serve(cls(**synapse.request_values), tokens, failure))
     except Exception as exc:
-        trace = "".join(traceback.format_exception(exc))
-        raise AssertionError(
-            f"{where}: stream_response fails for tokens {tokens!r}: {exc!r}\n{trace}\n"
-            f"{case.describe()}"
-        ) from exc
+        message = f"{where}: stream_response fails for tokens {tokens!r}: {exc!r}"
+        raise failure(message, exc, case) from exc
     context = f"{where}, tokens {tokens!r}, miner error {failure!r}, body {body!r}"
     if plan.framing == "raw":
         context += " (framing raw: the client sees network chunks, not the server's tokens)"
@@ -483,10 +484,8 @@ def check_synapse(
                 f"{case.describe()}"
             )
         elif raised is not None:
-            trace = "".join(traceback.format_exception(raised))
-            raise AssertionError(
-                f"{label}: process_streaming_response raised {raised!r}\n{trace}\n{case.describe()}"
-            )
+            message = f"{label}: process_streaming_response raised {raised!r}"
+            raise failure(message, raised, case)
         assert len(items) == len(expected.items) and all(
             _same(a, b) for a, b in zip(items, expected.items, strict=True)
         ), f"{label}: yielded {items!r}, expected {expected.items!r}\n{case.describe()}"
@@ -531,9 +530,32 @@ def check_fields(
         )
 
 
+def check_plain(cls: type, synapse: SynapsePlan, built: Any, case: Case) -> None:
+    """``respond()`` sets exactly what it is given; the answer survives the wire (JSON)."""
+    where = f"plain synapse {synapse.module}.{synapse.name}"
+    assert not hasattr(cls, "process_streaming_response"), where
+    if synapse.response:
+        assert built.respond(**synapse.respond_values) is built, where
+    else:
+        assert not hasattr(cls, "respond"), f"{where}: respond() without response fields"
+    reference = cls(**synapse.request_values, **synapse.respond_values)
+    received = cls.model_validate_json(built.model_dump_json())
+    for name in [*synapse.request, *synapse.response]:
+        for got in (getattr(built, name), getattr(received, name)):
+            assert _same(got, getattr(reference, name)), (
+                f"{where}: field {name!r} is {got!r}, expected {getattr(reference, name)!r}\n"
+                f"{case.describe()}"
+            )
+    spec = synapse.deserialize
+    want = received if spec == "synapse" else getattr(received, spec["field"])
+    got = received.deserialize()
+    assert got is want or _same(got, want), (where, got, case.describe())
+
+
 def check_methods(module: ModuleType, synapse: SynapsePlan, received: Any, case: Case) -> None:
     """``deserialize`` returns what the schema says; ``extract_response_json`` every field."""
     where = f"synapse {synapse.module}.{synapse.name}"
+    assert synapse.stream is not None
     spec = synapse.stream.deserialize
     if spec == "synapse":
         assert received.deserialize() is received, f"{where}: deserialize()\n{case.describe()}"
@@ -623,7 +645,7 @@ def _user_code(store: Store) -> str:
                     module = importlib.import_module(f"{package.name}.{path.stem}")
                     for name in getattr(module, "__all__", []):
                         cls = getattr(module, name)
-                        if isinstance(cls, type) and issubclass(cls, runtime.StreamingSynapse):
+                        if isinstance(cls, type) and issubclass(cls, runtime.Synapse):
                             fields = cls.model_fields.items()
                             required = [f for f, info in fields if info.is_required()]
                             arguments = ", ".join(f"{f}=cast(Any, None)" for f in required)

@@ -138,8 +138,11 @@ def test_mutations_give_located_diagnostics(data: dict[str, Any], draw: st.DataO
     parent = _parent(data, path)
     mutation = draw.draw(st.sampled_from(["delete_required", "unknown_key", "retype"]))
     if mutation == "delete_required":
+        # A synapse without `stream` is a valid plain synapse; one whose stream lacks both
+        # `format` and `framing` is not.
         target = draw.draw(st.sampled_from([("version",), ("synapses",)] + [
-            ("synapses", name, "stream") for name in data["synapses"]]))  # fmt: skip
+            ("synapses", name, "stream", "format" if "format" in synapse["stream"] else "framing")
+            for name, synapse in data["synapses"].items()]))  # fmt: skip
         del _parent(data, target)[target[-1]]
     elif mutation == "unknown_key":
         if path[-2:-1] == ("when",):  # `when` matches any property: no key is unknown there

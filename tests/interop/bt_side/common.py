@@ -119,3 +119,9 @@ def plain_synapses(base: Any) -> tuple[Any, Any]:
         prompt: str = ""
 
     return InteropEcho, InteropUnserved
+
+
+def availability_answer(tasks: list[str]) -> dict[str, object]:
+    """What the miners of the plain-synapse interop tests answer (schemas/prompting.yaml's
+    AvailabilitySynapse): the keywords of its generated ``respond()``."""
+    return {"available": {task: task == "chat" for task in tasks}, "load": 0.25}

@@ -4,8 +4,9 @@ Usage: python generated_axon.py --module PACKAGE.MODULE --synapse CLASS  (PYTHON
 generated package; synapsegen is installed in this venv, because the generated module imports
 its runtime helpers).
 
-The forward function answers with ``synapse.stream_response(tokens)`` (the generated server
-helper), where tokens are common.chat_tokens(last message content, max_tokens). Prints
+A streaming class is answered with ``synapse.stream_response(tokens)`` (the generated server
+helper), where tokens are common.chat_tokens(last message content, max_tokens); a plain one with
+``synapse.respond(**common.availability_answer(synapse.tasks))``. Prints
 {"ready": port, "hotkey": ss58} once it serves; serves until stdin closes.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator
 
 from axon_server import bound_port
 from bootstrap import LOOPBACK, bt, emit, log, wallet_for
-from common import chat_tokens
+from common import availability_answer, chat_tokens
 
 
 def build_axon(synapse_class: type) -> "bt.Axon":
@@ -31,8 +32,11 @@ def build_axon(synapse_class: type) -> "bt.Axon":
         content = synapse.messages[-1].content if synapse.messages else ""
         return synapse.stream_response(tokens(content, synapse.max_tokens))
 
+    async def answer(synapse: synapse_class):  # type: ignore[valid-type]  # noqa: ANN202
+        return synapse.respond(**availability_answer(synapse.tasks))
+
     axon = bt.Axon(wallet=wallet_for("miner"), ip=LOOPBACK, external_ip=LOOPBACK, port=8091)
-    axon.attach(forward_fn=forward)
+    axon.attach(forward_fn=forward if issubclass(synapse_class, bt.StreamingSynapse) else answer)
     axon.fast_config.host = LOOPBACK
     axon.fast_config.port = 0
     return axon

@@ -15,9 +15,9 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from bootstrap import LOOPBACK, bt, emit, keypair, wallet_for
 from bittensor.core.chain_data import NeuronInfo
 from bittensor_wallet import Keypair
+from bootstrap import LOOPBACK, bt, emit, keypair, wallet_for
 
 from synapsegen.runtime import Axon, Dendrite
 from synapsegen.runtime import Synapse as OurSynapse
@@ -37,8 +37,13 @@ class RecordingSubstrate:
         payload = json.dumps(call, sort_keys=True).encode()
         signature = "0x" + keypair.sign(payload).hex()
         self.signed.append(
-            {"call": call, "signer": keypair.ss58_address, "payload": payload.decode(),
-             "signature": signature, "options": options}  # fmt: skip
+            {
+                "call": call,
+                "signer": keypair.ss58_address,
+                "payload": payload.decode(),
+                "signature": signature,
+                "options": options,
+            }  # fmt: skip
         )
         return self.signed[-1]
 
@@ -115,7 +120,10 @@ async def mixing() -> dict[str, Any]:
                     "status_message": mixed.dendrite.status_message,
                 }
             except Exception as exc:
-                found["our_dendrite_bt_synapse"] = {"error": type(exc).__name__, "message": str(exc)}
+                found["our_dendrite_bt_synapse"] = {
+                    "error": type(exc).__name__,
+                    "message": str(exc),
+                }
         finally:
             await ours.aclose()
 

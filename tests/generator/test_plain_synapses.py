@@ -1,0 +1,121 @@
+"""Plain synapses (no ``stream``): one request, one JSON answer, over a real Axon and Dendrite.
+
+schemas/prompting.yaml holds a plain ``AvailabilitySynapse`` beside a streaming
+``PromptingSynapse``; both are generated into one module and served by one axon.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import pytest
+from bittensor_wallet import Keypair
+from pydantic import ValidationError
+
+from synapsegen.runtime import UNSET, Synapse
+from synapsegen.runtime.axon import Axon
+from synapsegen.runtime.dendrite import Dendrite
+
+from ._generated import generate_package, on_sys_path
+from ._paths import ROOT, SCHEMAS
+
+MINER = Keypair.create_from_seed("0x" + "31" * 32)
+VALIDATOR = Keypair.create_from_seed("0x" + "32" * 32)
+
+
+@pytest.fixture(scope="module")
+def prompting(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    base = tmp_path_factory.mktemp("plain")
+    generate_package(SCHEMAS, ROOT, base / "sg_plain_pkg")
+    with on_sys_path(base):
+        return importlib.import_module("sg_plain_pkg.prompting")
+
+
+def test_a_synapse_without_stream_is_a_plain_synapse(prompting: ModuleType) -> None:
+    cls = prompting.AvailabilitySynapse
+    assert issubclass(cls, Synapse)
+    assert not hasattr(cls, "process_streaming_response")
+    assert cls.required_hash_fields == ("tasks",)
+    synapse = cls(tasks=["chat"])
+    assert synapse.available == {} and synapse.load == 0
+    assert synapse.deserialize() == {}
+
+
+def test_respond_sets_the_given_fields_and_keeps_the_others(prompting: ModuleType) -> None:
+    synapse = prompting.AvailabilitySynapse(tasks=["chat"])
+    assert synapse.respond(load=0.5) is synapse
+    assert synapse.load == 0.5 and synapse.available == {}
+    synapse.respond(available={"chat": True})
+    assert synapse.available == {"chat": True} and synapse.load == 0.5
+    synapse.respond(available=UNSET, load=UNSET)
+    assert synapse.available == {"chat": True} and synapse.load == 0.5
+
+
+def test_respond_validates_together_and_sets_nothing_on_failure(prompting: ModuleType) -> None:
+    synapse = prompting.AvailabilitySynapse(tasks=["chat"])
+    with pytest.raises(ValidationError) as caught:
+        synapse.respond(available={"chat": True}, load=2)  # load is at most 1
+    assert "load" in str(caught.value)
+    assert synapse.available == {} and synapse.load == 0  # not half filled
+
+
+def _attach(axon: Axon, forward: Any, cls: type) -> None:
+    forward.__annotations__ = {"synapse": cls, "return": cls}
+    axon.attach(forward)
+
+
+async def test_plain_and_streaming_synapses_on_one_axon(prompting: ModuleType) -> None:
+    availability, prompt = prompting.AvailabilitySynapse, prompting.PromptingSynapse
+
+    async def answer_availability(synapse: Any) -> Any:
+        return synapse.respond(
+            available={task: task == "chat" for task in synapse.tasks}, load=0.25
+        )
+
+    async def answer_prompt(synapse: Any) -> Any:
+        async def tokens() -> Any:
+            for word in ("Grüß ", "dich, ", "🌍"):
+                yield word
+
+        return synapse.stream_response(tokens())
+
+    axon = Axon(MINER, port=0)
+    _attach(axon, answer_availability, availability)
+    _attach(axon, answer_prompt, prompt)
+    async with axon, Dendrite(VALIDATOR) as client:
+        available = await client.call(axon, availability(tasks=["chat", "translate"]), timeout=10)
+        filled = await client.call(
+            axon, availability(tasks=["chat"]), timeout=10, deserialize=False
+        )
+        items = [
+            item
+            async for item in client.call_stream(
+                axon, prompt(messages=["hi"]), timeout=10, deserialize=False
+            )
+        ]
+    assert available == {"chat": True, "translate": False}
+    assert filled.is_success and filled.load == 0.25 and filled.tasks == ["chat"]
+    assert "".join(items[:-1]) == "Grüß dich, 🌍" == items[-1].completion
+    assert items[-1].stream_complete
+
+
+async def test_a_response_the_declared_type_rejects_fails_the_call_cleanly(
+    prompting: ModuleType,
+) -> None:
+    availability = prompting.AvailabilitySynapse
+
+    async def answer(synapse: Any) -> Any:
+        synapse.respond(load=3)  # out of range: ValidationError in the miner's handler
+        return synapse
+
+    axon = Axon(MINER, port=0)
+    _attach(axon, answer, availability)
+    async with axon, Dendrite(VALIDATOR) as client:
+        result = await client.call(
+            axon, availability(tasks=["chat"]), timeout=10, deserialize=False
+        )
+    assert not result.is_success
+    assert result.dendrite.status_code == 500
+    assert result.load == 0
