@@ -352,6 +352,12 @@ def _json_synapses(doc: dict[str, Any]) -> list[str]:
     return [name for name in _synapses(doc) if _json_payload(doc, name)]
 
 
+def _framed(doc: dict[str, Any], framing: str, preset: str) -> list[str]:
+    """The synapses whose stream has ``framing``, given or through the ``format`` preset."""
+    return [name for name in _synapses(doc) if _stream(doc, name).get("framing") == framing
+            or _stream(doc, name).get("format") == preset]  # fmt: skip
+
+
 PRESET_RULES: dict[str, list[dict[str, Any]]] = {
     "openai-sse": [
         {"op": "concat", "path": "choices[0].delta.content", "field": "completion"},
@@ -472,6 +478,15 @@ def _fallback(mut: Mutation) -> None:
     text = mut.text()
     synapse, name = _new_field(mut, {"type": "string", "default": "", "description": text})
     mut.expect("field", cls=synapse, field=name, attr="description", value=text)
+
+
+def _pick_or_fallback(mut: Mutation, names: Sequence[str]) -> str | None:
+    """One of the synapses ``names``; when there is none (the base schema lacks the position),
+    None after the :func:`_fallback` mutation."""
+    if not names:
+        _fallback(mut)
+        return None
+    return _pick_synapse(mut, names)
 
 
 def pos_file_description(mut: Mutation) -> None:
@@ -771,49 +786,47 @@ def pos_choice_keyword(mut: Mutation) -> None:
         stream[key] = text
 
 
+def _framing_option(mut: Mutation, framing: str, preset: str, key: str) -> str | None:
+    """Hostile text as the option ``key`` of a stream with ``framing`` (given or through the
+    ``preset``): the text, or None after the fallback when the base has no such stream."""
+    synapse = _pick_or_fallback(mut, _framed(mut.doc, framing, preset))
+    if synapse is None:
+        return None
+    text = mut.text()
+    _stream(mut.doc, synapse)[key] = text
+    return text
+
+
 def pos_sentinel(mut: Mutation) -> None:
     """An SSE stream's ``sentinel``."""
-    sse = [n for n in _synapses(mut.doc) if _stream(mut.doc, n).get("framing") == "sse"
-           or _stream(mut.doc, n).get("format") == "openai-sse"]  # fmt: skip
-    if not sse:
-        _fallback(mut)
-        return
-    text = mut.text()
-    _stream(mut.doc, _pick_synapse(mut, sse))["sentinel"] = text
-    mut.expect("constant", value=text)
+    text = _framing_option(mut, "sse", "openai-sse", "sentinel")
+    if text is not None:
+        mut.expect("constant", value=text)
 
 
 def pos_delimiter(mut: Mutation) -> None:
     """A line-framed stream's ``delimiter``."""
-    lines = [n for n in _synapses(mut.doc) if _stream(mut.doc, n).get("framing") == "lines"
-             or _stream(mut.doc, n).get("format") == "ndjson-events"]  # fmt: skip
-    if not lines:
-        _fallback(mut)
-        return
-    text = mut.text()
-    _stream(mut.doc, _pick_synapse(mut, lines))["delimiter"] = text
+    text = _framing_option(mut, "lines", "ndjson-events", "delimiter")
     if text and not has_surrogate(text):
         mut.expect("constant", bytes_hex=text.encode().hex())
 
 
 def pos_when(mut: Mutation) -> None:
     """``when`` keys and values of a rule."""
-    synapses = _json_synapses(mut.doc)
-    if not synapses:
-        _fallback(mut)
+    synapse = _pick_or_fallback(mut, _json_synapses(mut.doc))
+    if synapse is None:
         return
-    rules = _rules(mut.doc, _pick_synapse(mut, synapses))
+    rules = _rules(mut.doc, synapse)
     rule = rules[mut.draw(st.integers(0, len(rules) - 1))]
     rule["when"] = _tags(mut)
 
 
 def pos_rule_path(mut: Mutation) -> None:
     """A rule ``path`` whose segments are hostile JSON keys."""
-    synapses = _json_synapses(mut.doc)
-    if not synapses:
-        _fallback(mut)
+    synapse = _pick_or_fallback(mut, _json_synapses(mut.doc))
+    if synapse is None:
         return
-    rules = [r for r in _rules(mut.doc, _pick_synapse(mut, synapses)) if r.get("op") != "set"]
+    rules = [r for r in _rules(mut.doc, synapse) if r.get("op") != "set"]
     if not rules:
         _fallback(mut)
         return
@@ -834,11 +847,9 @@ def pos_put_key(mut: Mutation) -> None:
 
 def pos_set_paths(mut: Mutation) -> None:
     """The paths of a ``set`` rule's ``fields``."""
-    synapses = _json_synapses(mut.doc)
-    if not synapses:
-        _fallback(mut)
+    synapse = _pick_or_fallback(mut, _json_synapses(mut.doc))
+    if synapse is None:
         return
-    synapse = _pick_synapse(mut, synapses)
     rules = _rules(mut.doc, synapse)
     sets = [rule for rule in rules if rule.get("op") == "set"]
     if sets:
@@ -855,23 +866,21 @@ def pos_set_paths(mut: Mutation) -> None:
 
 def pos_end_event(mut: Mutation) -> None:
     """``end.event`` tags of a JSON stream."""
-    synapses = [n for n in _json_synapses(mut.doc) if _stream(mut.doc, n).get("framing") != "sse"
-                and _stream(mut.doc, n).get("format") != "openai-sse"]  # fmt: skip
-    if not synapses:
-        _fallback(mut)
+    sse = _framed(mut.doc, "sse", "openai-sse")
+    synapse = _pick_or_fallback(mut, [n for n in _json_synapses(mut.doc) if n not in sse])
+    if synapse is None:
         return
-    stream = _stream(mut.doc, _pick_synapse(mut, synapses))
+    stream = _stream(mut.doc, synapse)
     stream["end"] = {"signal": "event", "event": _tags(mut),
                      "keep_partial": mut.draw(st.booleans())}  # fmt: skip
 
 
 def pos_error_event(mut: Mutation) -> None:
     """``server.error_event`` keys and values, and ``error_message_key``."""
-    synapses = _json_synapses(mut.doc)
-    if not synapses:
-        _fallback(mut)
+    synapse = _pick_or_fallback(mut, _json_synapses(mut.doc))
+    if synapse is None:
         return
-    stream = _stream(mut.doc, _pick_synapse(mut, synapses))
+    stream = _stream(mut.doc, synapse)
     server = stream.setdefault("server", {})
     server["error_event"] = _tags(mut)
     if mut.draw(st.booleans()):
@@ -882,11 +891,10 @@ def pos_error_event(mut: Mutation) -> None:
 
 def pos_token_schema(mut: Mutation) -> None:
     """Text in a stream's ``token`` schema (documentation only)."""
-    synapses = _json_synapses(mut.doc)
-    if not synapses:
-        _fallback(mut)
+    synapse = _pick_or_fallback(mut, _json_synapses(mut.doc))
+    if synapse is None:
         return
-    stream = _stream(mut.doc, _pick_synapse(mut, synapses))
+    stream = _stream(mut.doc, synapse)
     token = stream.setdefault("token", {"type": "object"})
     token[mut.draw(st.sampled_from(("description", "title")))] = mut.text()
 
@@ -1831,44 +1839,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--examples", type=int, default=1000, help="how many (default 1000)")
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="random seed (default: derandomized, the same examples every run)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="processes generating in parallel (default: one per CPU)",
-    )
-    parser.add_argument("--batch", type=int, default=50, help="modules per import subprocess")
-    parser.add_argument(
-        "--save",
-        type=Path,
-        default=None,
-        help="folder for the first failing examples (default: a new temp folder)",
-    )
-    parser.add_argument("--max-saved", type=int, default=5, help="failing examples saved per class")
-    parser.add_argument(
-        "--rev",
-        default=None,
-        help="fuzz this git revision's generator instead of the installed one",
-    )
-    parser.add_argument(
-        "--jsonl",
-        type=Path,
-        default=None,
-        help="also write every failing example here, one JSON object a line",
-    )
+    workers = os.cpu_count() or 1
+    for option, kind, default, text in (
+        ("--examples", int, 1000, "how many (default 1000)"),
+        ("--seed", int, None, "random seed (default: derandomized, the same examples every run)"),
+        ("--workers", int, workers, "processes generating in parallel (default: one per CPU)"),
+        ("--batch", int, 50, "modules per import subprocess"),
+        ("--save", Path, None, "folder for the first failing examples (default: a temp folder)"),
+        ("--max-saved", int, 5, "failing examples saved per class"),
+        ("--rev", str, None, "fuzz this git revision's generator instead of the installed one"),
+        ("--jsonl", Path, None, "also write every failing example here, one JSON object a line"),
+    ):
+        parser.add_argument(option, type=kind, default=default, help=text)
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
 
     if args.rev is not None:
-        args.rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.rev],
-                                  capture_output=True, text=True, check=True).stdout.strip()
+        args.rev = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", args.rev],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         if "synapsegen" in sys.modules:
             parser.error("--rev needs a fresh interpreter (synapsegen is already imported)")
         folder = Path(tempfile.mkdtemp(prefix="synapsegen-rev-"))
