@@ -146,7 +146,10 @@ class Checker:
             self._check_required(sub, sub_path)
             self._check_constraints(sub, sub_path)
             if python_names:
-                self._check_properties(sub, sub_path, owner, sub_steps, class_names)
+                self._check_properties(sub, sub_path)
+                if sub.properties and sub_steps:
+                    model_name = names.inline_model_name(owner, sub_steps)
+                    self._check_inline_model(model_name, sub_path, class_names)
             if "default" in sub.model_fields_set:
                 self.check_default(sub, sub_path)
 
@@ -233,22 +236,12 @@ class Checker:
                     f"'required' names {required!r}, which is not in 'properties'",
                 )
 
-    def _check_properties(
-        self,
-        schema: JsonSchema,
-        path: NodePath,
-        owner: str,
-        steps: tuple[str | int, ...],
-        class_names: dict[str, NodePath],
-    ) -> None:
-        """Property names (they become attributes) and the class an inline model becomes."""
-        properties = schema.properties or {}
-        for prop in properties:
+    def _check_properties(self, schema: JsonSchema, path: NodePath) -> None:
+        """Property names: they become attributes."""
+        for prop in schema.properties or {}:
             prop_path = (*path, "properties", prop)
             self.check_name(prop_path, "property", prop, names.model_property_problem(prop))
             self.properties.append((prop_path, prop))
-        if properties and steps:
-            self._check_inline_model(names.inline_model_name(owner, steps), path, class_names)
 
     def _check_inline_model(
         self, model_name: str, path: NodePath, class_names: dict[str, NodePath]
