@@ -32,6 +32,7 @@ SECTIONS: dict[str, str] = {
     "load": "Load: concurrent streaming calls",
     "memory": "Memory: 100 MB stream and oversized frames",
     "codegen": "Code generation vs datamodel-codegen",
+    "fanout": "Fan-out to many axons vs bittensor 10.5.0, and first-k",
 }
 
 
