@@ -257,6 +257,8 @@ def _run(argv: Sequence[str]) -> int:
     result = _generate(settings)
     if result.diagnostics:
         return _report_diagnostics(result.diagnostics)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
 
     from .output.layout import display_path
 

@@ -60,6 +60,7 @@ class Generated:
 
     files: dict[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()  # with files: worth printing, not worth stopping for
 
 
 def sources_for(paths: Sequence[Path], cwd: Path) -> tuple[list[Source], list[Diagnostic]]:
@@ -88,10 +89,12 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     """Generate every file of the output folder from ``paths`` (all diagnostics, or files)."""
     sources, diagnostics = sources_for(paths, cwd)
     validated = []
+    warnings: list[Diagnostic] = []
     for source in sources:
         document = load_document(source.path)
         result = validate(document)
         diagnostics.extend(result.diagnostics)
+        warnings.extend(result.warnings)
         validated.append((source, document.sha256, result.schema))
     if diagnostics:
         return Generated(diagnostics=tuple(sorted(diagnostics)))
@@ -135,7 +138,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
         ) from exc
     files = {name: stamp(text) for name, text in formatted.items()}
     files[PY_TYPED] = py_typed_text()
-    return Generated(files=dict(sorted(files.items())))
+    return Generated(files=dict(sorted(files.items())), warnings=tuple(warnings))
 
 
 def _synapse_clashes(

@@ -44,6 +44,7 @@ BAD_PATTERN = "SG307"
 RESPONSE_HASH = "SG308"
 RECURSIVE_ALIAS = "SG309"
 YIELDS = "SG413"
+NO_HASH_FIELD = "SG501"  # a warning: the file still generates
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
 
@@ -68,6 +69,7 @@ class Checker:
         self.doc = doc
         self.defs = defs
         self.diagnostics: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []  # printed, but the file still generates
         self._format_key: dict[NodePath, NodePath] = {}  # stream path -> its `format` key path
         self.properties: list[tuple[NodePath, str]] = []  # properties of generated models
 
@@ -82,6 +84,10 @@ class Checker:
                     path, at_key = format_path, True
                     break
         self.diagnostics.append(self.doc.diagnostic(path, code, message, at_key=at_key))
+
+    def warn(self, path: NodePath, code: str, message: str) -> None:
+        """Add a warning at ``path``'s key: worth reading, not worth refusing the file."""
+        self.warnings.append(self.doc.diagnostic(path, code, f"warning: {message}", at_key=True))
 
     def check_name(
         self, path: NodePath, kind: str, name: str, problem: names.Problem | None
@@ -655,6 +661,21 @@ class Checker:
         problem = op.target_problem(target, resolved) if resolved is not None else None
         if problem is not None:
             self.report(path, RULE_TYPE, problem)
+
+    def check_hash_fields(self, synapse: SynapseParts, path: NodePath) -> None:
+        """SG501 (a warning): no request field has ``hash: true``.
+
+        The signature then covers a constant body hash, not the request: whoever sees a signed
+        request can change its fields and still pass verification (bittensor#3407).
+        """
+        if not any(spec is not None and spec.hash for spec in synapse.request.values()):
+            self.warn(
+                path,
+                NO_HASH_FIELD,
+                f"synapse {synapse.name!r} has no `hash: true` request field, so its signature "
+                "covers none of the request: anyone who sees a signed request can change its "
+                "fields and still pass verification; mark the fields that must not change",
+            )
 
     def check_plain(self, synapse: SynapseParts, path: NodePath) -> None:
         """A plain synapse (no ``stream``): its ``deserialize``, if given, names real fields."""

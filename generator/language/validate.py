@@ -63,6 +63,8 @@ SG410   ``deserialize`` names a missing field, parses a non-string field or an u
 SG411   Explicit stream without framing or without rules.
 SG412   A rule ``path``, ``key`` or ``set`` path that is not a path (``a..b``, ``a[x]``, empty).
 SG413   ``yields: text`` on a stream with no rule whose text it could yield (no ``concat``).
+SG501   (warning) A synapse with no ``hash: true`` request field: its signature covers none of
+        the request. Printed; the file still generates.
 SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
         fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
 SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).
@@ -97,6 +99,7 @@ class Validated:
 
     schema: SchemaFile | None
     diagnostics: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...] = ()  # printed; they do not stop generation
 
     @property
     def ok(self) -> bool:
@@ -127,7 +130,7 @@ def validate(doc: Document) -> Validated:
     )
     if diagnostics or schema is None:
         return Validated(None, tuple(diagnostics))
-    return Validated(_expanded(schema, synapse_parts), ())
+    return Validated(_expanded(schema, synapse_parts), (), tuple(sorted(checker.warnings)))
 
 
 def _parse_mapping(doc: Document, raw: Any, path: NodePath, model: type[Any]) -> dict[str, Any]:
@@ -217,6 +220,7 @@ def _check_synapse(
     if parts.stream is not None and all(spec is not None for spec in parts.response.values()):
         _expand(checker, parts, parts.stream, path)
     checker.check_fields(parts, path, class_names)
+    checker.check_hash_fields(parts, path)
     if parts.plain:
         checker.check_plain(parts, path)
     elif parts.deserialize is not None:

@@ -167,3 +167,18 @@ def test_fast_check_imports_no_heavy_stage(project: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "0 []", result.stderr
+
+
+def test_no_hash_field_is_a_warning_not_an_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = project / "schemas" / "unsigned.yaml"
+    schema.write_text(
+        "version: 1\nsynapses:\n  Unsigned:\n    request:\n"
+        "      prompt: {type: string, default: ''}\n    stream: {format: text}\n",
+        encoding="utf-8",
+    )
+    assert main([str(schema), "-o", "out"]) == 0
+    err = capsys.readouterr().err
+    assert "unsigned.yaml:3:3: SG501 warning: synapse 'Unsigned' has no `hash: true`" in err
+    assert (project / "out" / "unsigned.py").is_file()
