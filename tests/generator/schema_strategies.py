@@ -22,7 +22,7 @@ import keyword
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from hypothesis import strategies as st
@@ -60,69 +60,84 @@ TYPING_NAMES: tuple[str, ...] = (
     "ClientResponse", "AsyncIterator", "AsyncIterable",
 )  # fmt: skip
 
-# Each kind of name comes in three tiers: SAFE names, TRICKY ones (hostile, and mostly accepted:
-# the generated code's own locals, soft keywords, lower-case model names, ...) and RARE ones
-# (keywords, builtins, typing and runtime names: mostly refused, drawn in hostile files only).
 
-FIELD_NAMES_SAFE: tuple[str, ...] = (
-    "prompt", "query", "items", "count", "score", "tags", "meta", "links", "answer", "notes",
-    "alpha", "beta",
-)  # fmt: skip
-FIELD_NAMES_TRICKY: tuple[str, ...] = (
-    *GENERATED_LOCALS, "case", "match", "type", "id", "input", "format", "len", "isinstance",
-    "print", "anext", "super", "Field_", "received_text", "key_parts",
-)  # fmt: skip
-FIELD_NAMES_RARE: tuple[str, ...] = (
-    *PY_KEYWORDS, *BUILTIN_NAMES, *TYPING_NAMES, *RUNTIME_NAMES, "_", "model_x", "_x", "name",
-    "timeout", "dendrite", "copy", "schema", "json", "2x", "naïve", "a-b", "completion", "usage",
-    "finish_reason",
-)  # fmt: skip
+class Pools(NamedTuple):
+    """The names of one kind in three tiers: safe names, tricky ones (hostile, and mostly
+    accepted: the generated code's own locals, soft keywords, lower-case model names, ...) and
+    rare ones (keywords, builtins, typing and runtime names: mostly refused, drawn in hostile
+    files only)."""
 
-DEF_NAMES_SAFE: tuple[str, ...] = (
-    "Message", "Item", "Node", "Link", "Result", "Entry", "Tree", "Usage",
-)  # fmt: skip
-DEF_NAMES_TRICKY: tuple[str, ...] = (
-    "Value", "Key", "Event", "Text", "Frame", "Chunk", "Decoder", "Complete", "message",
-    "tree_node", "my_model", "Inner_Model", "x", "Decimal", "UUID", "date", "Model", "Root",
-    "Json", "Config", "A", "M2", "constr", "conint",
-)  # fmt: skip
-DEF_NAMES_RARE: tuple[str, ...] = (
-    *TYPING_NAMES, *RUNTIME_NAMES, "str", "list", "type", "id", "property", "None", "class",
-    "Enum", "annotations", "_Private", "2D",
+    safe: tuple[str, ...]
+    tricky: tuple[str, ...]
+    rare: tuple[str, ...]
+
+
+FIELD_NAMES = Pools(
+    safe=(
+        "prompt", "query", "items", "count", "score", "tags", "meta", "links", "answer", "notes",
+        "alpha", "beta",
+    ),
+    tricky=(
+        *GENERATED_LOCALS, "case", "match", "type", "id", "input", "format", "len", "isinstance",
+        "print", "anext", "super", "Field_", "received_text", "key_parts",
+    ),
+    rare=(
+        *PY_KEYWORDS, *BUILTIN_NAMES, *TYPING_NAMES, *RUNTIME_NAMES, "_", "model_x", "_x", "name",
+        "timeout", "dendrite", "copy", "schema", "json", "2x", "naïve", "a-b", "completion",
+        "usage", "finish_reason",
+    ),
 )  # fmt: skip
 
-PROPERTY_NAMES_SAFE: tuple[str, ...] = (
-    "x", "title", "url", "children", "content", "role", "score", "label", "next",
-)  # fmt: skip
-PROPERTY_NAMES_TRICKY: tuple[str, ...] = (
-    "id", "value", "self", "model", "fields", "key", "event", "text", "Message", "Node", "date",
-    "constr", "case", "match", "type",
-)  # fmt: skip
-PROPERTY_NAMES_RARE: tuple[str, ...] = (
-    "Field", "str", "Annotated", "Literal", "Any", "Optional", "List", "Dict", "Union",
-    "BaseModel", "ConfigDict", "RootModel", "TypeAlias", "TypeAliasType", "int", "float", "bool",
-    "list", "Self", "ClassVar", "None", "class", "_", "model_x", "_x", "schema", "copy", "json",
-    "dict", "a-b",
-)  # fmt: skip
-
-SYNAPSE_NAMES_SAFE: tuple[str, ...] = ("Chat", "Search", "Echo", "Query", "Summarize", "Stream")
-SYNAPSE_NAMES_TRICKY: tuple[str, ...] = (
-    "Value", "Event", "Text", "Node", "Model", "Match", "Case", "X", "HTTPStream", "Chat2",
-    "Decimal",
-)  # fmt: skip
-SYNAPSE_NAMES_RARE: tuple[str, ...] = (
-    "Synapse", "StreamingSynapse", "Field", "Any", "Self", "None", "chat", "Chat_Bot",
-    "BTStreamingResponse", "TextDecoder",
+DEF_NAMES = Pools(
+    safe=("Message", "Item", "Node", "Link", "Result", "Entry", "Tree", "Usage"),
+    tricky=(
+        "Value", "Key", "Event", "Text", "Frame", "Chunk", "Decoder", "Complete", "message",
+        "tree_node", "my_model", "Inner_Model", "x", "Decimal", "UUID", "date", "Model", "Root",
+        "Json", "Config", "A", "M2", "constr", "conint",
+    ),
+    rare=(
+        *TYPING_NAMES, *RUNTIME_NAMES, "str", "list", "type", "id", "property", "None", "class",
+        "Enum", "annotations", "_Private", "2D",
+    ),
 )  # fmt: skip
 
-MODULE_NAMES_SAFE: tuple[str, ...] = ("chat", "search", "my_schema", "chat-v2", "events")
-MODULE_NAMES_TRICKY: tuple[str, ...] = (
-    *SOFT_KEYWORDS, "str", "typing", "pydantic", "json", "aiohttp", "synapsegen", "runtime",
-    "value", "models", "asyncio", "enum",
+PROPERTY_NAMES = Pools(
+    safe=("x", "title", "url", "children", "content", "role", "score", "label", "next"),
+    tricky=(
+        "id", "value", "self", "model", "fields", "key", "event", "text", "Message", "Node", "date",
+        "constr", "case", "match", "type",
+    ),
+    rare=(
+        "Field", "str", "Annotated", "Literal", "Any", "Optional", "List", "Dict", "Union",
+        "BaseModel", "ConfigDict", "RootModel", "TypeAlias", "TypeAliasType", "int", "float",
+        "bool", "list", "Self", "ClassVar", "None", "class", "_", "model_x", "_x", "schema", "copy",
+        "json", "dict", "a-b",
+    ),
 )  # fmt: skip
-MODULE_NAMES_RARE: tuple[str, ...] = (
-    "class", "import", "None", "True", "__init__", "2chat", "chat.v2", "ü", "chat_v2",
+
+SYNAPSE_NAMES = Pools(
+    safe=("Chat", "Search", "Echo", "Query", "Summarize", "Stream"),
+    tricky=(
+        "Value", "Event", "Text", "Node", "Model", "Match", "Case", "X", "HTTPStream", "Chat2",
+        "Decimal",
+    ),
+    rare=(
+        "Synapse", "StreamingSynapse", "Field", "Any", "Self", "None", "chat", "Chat_Bot",
+        "BTStreamingResponse", "TextDecoder",
+    ),
 )  # fmt: skip
+
+MODULE_NAMES = Pools(
+    safe=("chat", "search", "my_schema", "chat-v2", "events"),
+    tricky=(
+        *SOFT_KEYWORDS, "str", "typing", "pydantic", "json", "aiohttp", "synapsegen", "runtime",
+        "value", "models", "asyncio", "enum",
+    ),
+    rare=(
+        "class", "import", "None", "True", "__init__", "2chat", "chat.v2", "ü", "chat_v2",
+    ),
+)  # fmt: skip
+
 EXTENSIONS: tuple[str, ...] = (".yaml", ".yml", ".json")
 
 PATH_KEYS: tuple[str, ...] = (
@@ -152,20 +167,14 @@ SPECIAL_TEXTS: tuple[str, ...] = (
 PATTERNS: dict[str, str] = {"^[a-z ]*$": "abc xyz", "^[^\"']*$": "ab Zü🙂;", "^\\S*$": "ab:ü🙂"}
 
 
-def _name(tiers: tuple[tuple[str, ...], ...], hostile: bool) -> st.SearchStrategy[str]:
-    """A name from the (safe, tricky, rare) pools: rare ones only in hostile files."""
-    safe, tricky, rare = tiers
+def _name(pools: Pools, hostile: bool) -> st.SearchStrategy[str]:
+    """A name from the pools: rare ones only in hostile files."""
+    safe, tricky, rare = pools
     if not hostile:
         return st.integers(0, 9).flatmap(lambda i: st.sampled_from(safe if i < 6 else tricky))
     return st.integers(0, 19).flatmap(
         lambda i: st.sampled_from(safe if i < 9 else tricky if i < 17 else rare)
     )
-
-
-def _tiers(kind: str) -> tuple[tuple[str, ...], ...]:
-    """The pools of one kind of name, read when drawn (a local run may have narrowed them)."""
-    names = globals()
-    return tuple(names[f"{kind}_NAMES_{tier}"] for tier in ("SAFE", "TRICKY", "RARE"))
 
 
 def texts(alphabet: str = TEXT_CHARS, max_size: int = 8) -> st.SearchStrategy[str]:
@@ -509,7 +518,7 @@ def object_schema(draw: st.DrawFn, ctx: _Context, depth: int) -> Schema:
     """An object with properties (a model); ``$ref`` properties are never required (finite)."""
     names = draw(
         st.lists(
-            _name(_tiers("PROPERTY"), ctx.hostile),
+            _name(PROPERTY_NAMES, ctx.hostile),
             min_size=1,
             max_size=4,
             unique=True,
@@ -1071,7 +1080,7 @@ def _request(
     draw: st.DrawFn, ctx: _Context, taken: set[str]
 ) -> tuple[dict[str, Schema], dict[str, Json]]:
     """Request fields (mostly with defaults) and the values to build the synapse with."""
-    names = _name(_tiers("FIELD"), ctx.hostile).filter(lambda n: n not in taken)
+    names = _name(FIELD_NAMES, ctx.hostile).filter(lambda n: n not in taken)
     request: dict[str, Schema] = {}
     values: dict[str, Json] = {}
     for _ in range(draw(st.integers(0, 3))):
@@ -1103,7 +1112,7 @@ def _plain_synapse(
     """A synapse without ``stream``: response fields the miner sets with ``respond()``."""
     taken: set[str] = set()
     request, values = _request(draw, ctx, taken)
-    fields = _Fields(ctx, _name(_tiers("FIELD"), ctx.hostile), taken=set(taken))
+    fields = _Fields(ctx, _name(FIELD_NAMES, ctx.hostile), taken=set(taken))
     for _ in range(draw(st.integers(0, 3))):
         fields.new(draw, _with_default(draw, schemas(draw, ctx), ctx))
     synapse_doc: dict[str, Any] = {"request": request, "response": fields.response}
@@ -1131,7 +1140,7 @@ def synapse_plans(
         return _plain_synapse(draw, ctx, module, name)
     taken: set[str] = set()
     request, values = _request(draw, ctx, taken)
-    names = _name(_tiers("FIELD"), ctx.hostile)
+    names = _name(FIELD_NAMES, ctx.hostile)
     fields = _Fields(ctx, names, taken=set(taken))
     kind = draw(st.sampled_from(["preset", "text", "json", "json"]))
     token: Schema | None = None
@@ -1217,7 +1226,7 @@ def files(
 ) -> tuple[dict[str, Any], list[SynapsePlan], list[str]]:
     """One schema file: 1-3 synapses and some $defs (and what in it is malformed on purpose)."""
     ctx = _Context(hostile=hostile)
-    ctx.def_names = draw(st.lists(_name(_tiers("DEF"), hostile), max_size=3, unique=True))
+    ctx.def_names = draw(st.lists(_name(DEF_NAMES, hostile), max_size=3, unique=True))
     for name in ctx.def_names:  # refs may point at names whose schema comes later
         ctx.defs[name] = {}
     for name in ctx.def_names:
@@ -1227,7 +1236,7 @@ def files(
         document["description"] = draw(texts())
     synapse_names = draw(
         st.lists(
-            _name(_tiers("SYNAPSE"), hostile).filter(lambda n: n not in used_synapses),
+            _name(SYNAPSE_NAMES, hostile).filter(lambda n: n not in used_synapses),
             min_size=1,
             max_size=3,
             unique=True,
@@ -1251,7 +1260,7 @@ def cases(draw: st.DrawFn) -> Case:
     hostile = draw(st.integers(0, 9)) < 3
     count = draw(st.sampled_from([1, 1, 1, 2, 3]))
     modules = draw(
-        st.lists(_name(_tiers("MODULE"), hostile), min_size=count,
+        st.lists(_name(MODULE_NAMES, hostile), min_size=count,
                  max_size=count, unique=True)
     )  # fmt: skip
     used: set[str] = set()

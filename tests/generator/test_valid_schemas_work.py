@@ -27,7 +27,8 @@ with, e.g.::
         tests/generator/test_valid_schemas_work.py
 
 To look past a failure that is already known, narrow the pools of ``schema_strategies`` (module
-tuples such as ``MODULE_NAMES_RARE`` or ``DELIMITERS``) in a local conftest.
+constants such as ``MODULE_NAMES``, e.g. to ``MODULE_NAMES._replace(rare=())``, or ``DELIMITERS``)
+in a local conftest.
 """
 
 from __future__ import annotations
