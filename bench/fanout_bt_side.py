@@ -8,7 +8,7 @@ with tests/interop/bt_side on its PYTHONPATH (its loopback-only network guard co
         prints {"ready": true}, then answers JSON lines {"ports": [...], "hotkey": H,
         "n_tokens": N, "repeats": R}: one warm-up ``Dendrite.forward`` to every port, then R
         timed ones; answers {"wall_s": [...], "ok": [...], "statuses": [...]} (ok: correct 200
-        answers per call; statuses: how many answers had each dendrite status code).
+        answers per call; statuses: how many answers had each dendrite status and message).
 """
 
 import argparse
@@ -73,7 +73,14 @@ async def fan_out(request: dict[str, Any]) -> dict[str, Any]:
             if index == 0:
                 continue  # the warm-up: connections opened, code paths warmed
             walls.append(wall)
-            statuses.append(dict(Counter(str(r.dendrite.status_code) for r in results)))
+            statuses.append(
+                dict(
+                    Counter(
+                        f"{r.dendrite.status_code} {str(r.dendrite.status_message)[:60]}"
+                        for r in results
+                    )
+                )
+            )
             oks.append(
                 sum(
                     1
