@@ -92,8 +92,17 @@ def _preset_values(preset: str, response_names: list[str]) -> dict[str, Any]:
             "framing": "lines",
             "delimiter": "\n",
             "payload": "json",
+            # Every key the rules read: a text event's `text`, a meta event's trailer fields.
             "token": JsonSchema.model_validate(
-                {"type": "object", "properties": {"type": {"type": "string"}}, "required": ["type"]}
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "text": {"type": "string"},
+                        **{name: {} for name in trailer},
+                    },
+                    "required": ["type"],
+                }
             ),
             "rules": rules,
             "end": EndSpec(signal="eof", keep_partial=True),

@@ -44,7 +44,9 @@ BAD_PATTERN = "SG307"
 RESPONSE_HASH = "SG308"
 RECURSIVE_ALIAS = "SG309"
 YIELDS = "SG413"
+UNDECLARED_KEY = "SG414"
 NO_HASH_FIELD = "SG501"  # a warning: the file still generates
+OPEN_TOKEN_KEY = "SG502"  # a warning
 
 _REF = re.compile(r"#/\$defs/([^/]+)")
 
@@ -460,6 +462,8 @@ class Checker:
                 *rule_path, "field")  # fmt: skip
             for target in op.targets(rule):
                 self._check_target(op, target, where, synapse, response)
+        if stream.token is not None:
+            self._check_token_keys(stream, stream.token, path)
         rules = stream.rules or []
         if stream.yields == "text" and rules and not any(OPS[r.op].yields_text for r in rules):
             yielding = ", ".join(name for name, op in OPS.items() if op.yields_text)
@@ -475,6 +479,61 @@ class Checker:
             self.check_deserialize(
                 stream.deserialize, where, synapse, synapse.expansion.added_response
             )
+
+    def _check_token_keys(self, stream: StreamSpec, token: JsonSchema, path: NodePath) -> None:
+        """Rule paths, ``when`` tags and the final event's tags name keys the token declares.
+
+        A key the declared token cannot have (its object is closed: ``additionalProperties:
+        false``) is SG414: the rule would never fire, or the stream never end. A key it does not
+        list but may have (an open object) is warned about (SG502): it is often a typo.
+        """
+        reads: list[tuple[NodePath, tuple[str | int, ...]]] = []
+        for index, rule in enumerate(stream.rules or []):
+            steps = parse_path(rule.path) if rule.path is not None else ()
+            reads.append(((*path, "rules", index, "path"), steps or ()))
+            for key in rule.when or {}:
+                reads.append(((*path, "rules", index, "when", key), (key,)))
+            for name, value in (rule.fields or {}).items():  # a `set` rule's paths
+                reads.append(((*path, "rules", index, "fields", name), parse_path(value) or ()))
+        if stream.end is not None and stream.end.signal == "event":
+            for key in stream.end.event or {}:
+                reads.append(((*path, "end", "event", key), (key,)))
+        for where, steps in reads:
+            found = self._undeclared_step(token, steps)
+            if found is None:
+                continue
+            step, closed = found
+            what = f"key {step!r}" if isinstance(step, str) else f"index [{step}]"
+            if closed:
+                closed_text = "its object allows no other keys (additionalProperties: false)"
+                self.report(
+                    where, UNDECLARED_KEY, f"the declared token has no {what}: {closed_text}"
+                )
+            else:
+                hint = "declare it under the token's properties if it is not a typo"
+                self.warn(where, OPEN_TOKEN_KEY, f"the declared token does not list {what}; {hint}")
+
+    def _undeclared_step(
+        self, schema: JsonSchema | None, steps: tuple[str | int, ...]
+    ) -> tuple[str | int, bool] | None:
+        """The first step ``schema`` does not declare, and whether its object is closed.
+
+        None when every step is declared, or when the schema stops saying (no ``properties``,
+        no ``items``, a union): only what the schema lists is checked.
+        """
+        for step in steps:
+            schema = self.resolve(schema)
+            if schema is None:
+                return None
+            if isinstance(step, int):
+                schema = schema.items
+                continue
+            if schema.properties is None:
+                return None
+            if step not in schema.properties:
+                return step, schema.additional_properties is False
+            schema = schema.properties[step]
+        return None
 
     def _check_framing(self, stream: StreamSpec, path: NodePath, given: set[str]) -> None:
         if stream.framing is None:

@@ -63,8 +63,12 @@ SG410   ``deserialize`` names a missing field, parses a non-string field or an u
 SG411   Explicit stream without framing or without rules.
 SG412   A rule ``path``, ``key`` or ``set`` path that is not a path (``a..b``, ``a[x]``, empty).
 SG413   ``yields: text`` on a stream with no rule whose text it could yield (no ``concat``).
+SG414   A rule ``path`` or ``when`` tag, or the final event's tag, names a key the declared
+        ``token`` cannot have (its object has ``additionalProperties: false``).
 SG501   (warning) A synapse with no ``hash: true`` request field: its signature covers none of
         the request. Printed; the file still generates.
+SG502   (warning) A rule ``path`` or tag names a key the declared ``token`` does not list (it may
+        have it: the object is open). Often a typo.
 SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
         fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
 SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).

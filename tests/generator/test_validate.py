@@ -169,3 +169,24 @@ def test_json_schema_export_is_deterministic_and_describes_the_language() -> Non
     assert schema["title"]
     assert set(schema["properties"]) == {"version", "description", "synapses", "$defs"}
     assert "framing" in schema["$defs"]["StreamSpec"]["properties"]
+
+
+def test_a_key_an_open_token_does_not_list_is_a_warning() -> None:
+    text = """\
+version: 1
+synapses:
+  Events:
+    request: {prompt: {type: string, default: "", hash: true}}
+    response: {text: {type: string, default: ""}}
+    stream:
+      framing: json-seq
+      payload: json
+      token: {type: object, properties: {delta: {type: string}}}
+      rules: [{op: concat, path: detla, field: text}]
+"""
+    result = validate(load_text(Path("open.yaml"), text))
+    assert result.schema is not None and not result.diagnostics
+    assert [str(w) for w in result.warnings] == [
+        "open.yaml:10:28: SG502 warning: the declared token does not list key 'detla'; declare "
+        "it under the token's properties if it is not a typo"
+    ]
