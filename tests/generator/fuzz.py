@@ -348,13 +348,18 @@ def _json_payload(doc: dict[str, Any], synapse: str) -> bool:
     )
 
 
+def _streaming(doc: dict[str, Any]) -> list[str]:
+    """The synapses with a ``stream`` (a plain synapse has none)."""
+    return [name for name in _synapses(doc) if "stream" in doc["synapses"][name]]
+
+
 def _json_synapses(doc: dict[str, Any]) -> list[str]:
-    return [name for name in _synapses(doc) if _json_payload(doc, name)]
+    return [name for name in _streaming(doc) if _json_payload(doc, name)]
 
 
 def _framed(doc: dict[str, Any], framing: str, preset: str) -> list[str]:
     """The synapses whose stream has ``framing``, given or through the ``format`` preset."""
-    return [name for name in _synapses(doc) if _stream(doc, name).get("framing") == framing
+    return [name for name in _streaming(doc) if _stream(doc, name).get("framing") == framing
             or _stream(doc, name).get("format") == preset]  # fmt: skip
 
 
@@ -763,7 +768,7 @@ def pos_names(mut: Mutation) -> None:
     elif which == "defs":
         mut.doc.setdefault("$defs", {})[name] = {"type": "string"}
     else:
-        synapse = _pick_synapse(mut)
+        synapse = _pick_synapse(mut, _streaming(mut.doc))
         where = mut.draw(st.sampled_from(("top", "synapse", "stream")))
         target = {"top": mut.doc, "synapse": mut.doc["synapses"][synapse],
                   "stream": _stream(mut.doc, synapse)}[where]  # fmt: skip
@@ -772,7 +777,7 @@ def pos_names(mut: Mutation) -> None:
 
 def pos_choice_keyword(mut: Mutation) -> None:
     """Hostile text where the language expects one of a few words (a diagnostic must follow)."""
-    synapse = _pick_synapse(mut)
+    synapse = _pick_synapse(mut, _streaming(mut.doc))
     stream = _stream(mut.doc, synapse)
     key = mut.draw(st.sampled_from(("framing", "payload", "yields", "version", "ref", "type")))
     text = mut.text()
@@ -936,7 +941,7 @@ def pos_number_values(mut: Mutation) -> None:
 
 def pos_number_stream(mut: Mutation) -> None:
     """Hostile numbers in the stream: tag values, limits, batching."""
-    synapse = _pick_synapse(mut)
+    synapse = _pick_synapse(mut, _streaming(mut.doc))
     stream = _stream(mut.doc, synapse)
     which = mut.draw(st.sampled_from(("tag", "limits", "batch_interval", "batch_count")))
     if which == "tag" and _json_payload(mut.doc, synapse):
