@@ -137,6 +137,30 @@ def test_a_plain_synapse_without_response_fields_has_no_respond(tmp_path: Path) 
     assert "def respond(" not in text
 
 
+def test_the_schema_reference_shows_prompting_yaml_verbatim() -> None:
+    doc = (ROOT / "docs" / "schema-reference.md").read_text(encoding="utf-8")
+    excerpt = re.search(r"```yaml\nsynapses:\n(  AvailabilitySynapse:\n.*?)```", doc, re.DOTALL)
+    assert excerpt is not None
+    assert excerpt.group(1) in (ROOT / "schemas" / "prompting.yaml").read_text(encoding="utf-8")
+
+
+def test_the_sg501_line_the_docs_show(tmp_path: Path) -> None:
+    """Both docs show the warning for the template's Dummy, which hashes nothing."""
+    schema = (MIGRATING / "protocol.yaml").read_text(encoding="utf-8")
+    hashed = "description: The number the validator sends.\n        hash: true\n"
+    assert hashed in schema
+    (tmp_path / "schemas").mkdir()
+    source = tmp_path / "schemas" / "protocol.yaml"
+    source.write_text(schema.replace(hashed, hashed.split("\n")[0] + "\n"), encoding="utf-8")
+    result = generate([source], Options(), tmp_path)
+    assert not result.diagnostics and result.files
+    # The command line prints the path as given: run from tmp_path, schemas/protocol.yaml.
+    [warning] = [str(w).replace(f"{tmp_path}/", "", 1) for w in result.warnings]
+    assert warning.startswith("schemas/protocol.yaml:4:3: SG501 warning: synapse 'Dummy'")
+    for doc in (MIGRATING_DOC, ROOT / "docs" / "schema-reference.md"):
+        assert f"```\n{warning}\n```" in doc.read_text(encoding="utf-8"), doc.name
+
+
 # ---- docs/generated-code.md: a plain synapse on both sides --------------------------------------
 
 
