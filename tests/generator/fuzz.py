@@ -911,6 +911,8 @@ def pos_number_default(mut: Mutation) -> None:
     kind = "integer" if integer else "number"
     synapse, name = _new_field(mut, {"type": kind, "default": value})
     finite = mut.finite(value)
+    if not integer:
+        finite = _as_float(finite)
     if finite is not None and not mut.must_diagnose and (not integer or isinstance(finite, int)):
         mut.expect("field", cls=synapse, field=name, attr="default", value=finite)
         mut.expect("instance", cls=synapse, field=name, value=finite)
@@ -961,9 +963,20 @@ def pos_number_defs(mut: Mutation) -> None:
     mut.doc.setdefault("$defs", {})["FzNumbers"] = {
         "type": "object", "properties": {"n": {"type": "number", "default": value}},
     }  # fmt: skip
-    finite = mut.finite(value)
+    finite = _as_float(mut.finite(value))
     if finite is not None and not mut.must_diagnose:
         mut.expect("field", cls="FzNumbers", field="n", attr="default", value=finite)
+
+
+def _as_float(value: Any) -> Any:
+    """The default a ``number`` field gets for ``value``: an integral one is written as a float
+    (its wire value is one), unless no float holds it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return value
+    return value
 
 
 Position = Callable[[Mutation], None]
