@@ -78,7 +78,7 @@ def _build_synapse(
     field_types = {field.name: field.type for field in fields}
     all_specs = {**synapse.request, **synapse.response}
     if synapse.stream is not None:
-        stream = _build_stream(synapse, module_names | set(mapper.defs))
+        stream = _build_stream(synapse, synapse.stream, module_names | set(mapper.defs))
         deserialize = synapse.stream.deserialize
         kind = "streaming synapse"
     else:
@@ -203,9 +203,7 @@ def _rule_summary(rule: RuleSpec) -> str:
 # ------------------------------------------------------------------------------------ streams
 
 
-def _build_stream(synapse: SynapseSpec, module_names: set[str]) -> StreamIR:
-    stream = synapse.stream
-    assert stream is not None, "plain synapses have no stream to build"
+def _build_stream(synapse: SynapseSpec, stream: StreamSpec, module_names: set[str]) -> StreamIR:
     assert stream.framing is not None and stream.end is not None  # filled by the presets stage
     framing = FRAMINGS[stream.framing].build(stream)
     text_payload = framing.payload == "text"

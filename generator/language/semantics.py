@@ -464,6 +464,16 @@ class Checker:
                 self._check_target(op, target, where, synapse, response)
         if stream.token is not None:
             self._check_token_keys(stream, stream.token, path)
+        self._check_yields(stream, path)
+        # A derived deserialize follows a rule, whose own target is checked.
+        if "deserialize" in given and isinstance(stream.deserialize, dict):
+            where = (*path, "deserialize")
+            self.check_deserialize(
+                stream.deserialize, where, synapse, synapse.expansion.added_response
+            )
+
+    def _check_yields(self, stream: StreamSpec, path: NodePath) -> None:
+        """``yields: text`` needs a rule whose text it yields (SG413)."""
         rules = stream.rules or []
         if stream.yields == "text" and rules and not any(OPS[r.op].yields_text for r in rules):
             yielding = ", ".join(name for name, op in OPS.items() if op.yields_text)
@@ -473,12 +483,6 @@ class Checker:
                 f"`yields: text` yields the text of {yielding} rules, and this stream has "
                 "none: it would yield nothing; use `yields: token`",
             )
-        # A derived deserialize follows a rule, whose own target is checked.
-        if "deserialize" in given and isinstance(stream.deserialize, dict):
-            where = (*path, "deserialize")
-            self.check_deserialize(
-                stream.deserialize, where, synapse, synapse.expansion.added_response
-            )
 
     def _check_token_keys(self, stream: StreamSpec, token: JsonSchema, path: NodePath) -> None:
         """Rule paths, ``when`` tags and the final event's tags name keys the token declares.
@@ -487,18 +491,7 @@ class Checker:
         false``) is SG414: the rule would never fire, or the stream never end. A key it does not
         list but may have (an open object) is warned about (SG502): it is often a typo.
         """
-        reads: list[tuple[NodePath, tuple[str | int, ...]]] = []
-        for index, rule in enumerate(stream.rules or []):
-            steps = parse_path(rule.path) if rule.path is not None else ()
-            reads.append(((*path, "rules", index, "path"), steps or ()))
-            for key in rule.when or {}:
-                reads.append(((*path, "rules", index, "when", key), (key,)))
-            for name, value in (rule.fields or {}).items():  # a `set` rule's paths
-                reads.append(((*path, "rules", index, "fields", name), parse_path(value) or ()))
-        if stream.end is not None and stream.end.signal == "event":
-            for key in stream.end.event or {}:
-                reads.append(((*path, "end", "event", key), (key,)))
-        for where, steps in reads:
+        for where, steps in _token_reads(stream, path):
             found = self._undeclared_step(token, steps)
             if found is None:
                 continue
@@ -788,6 +781,23 @@ class Checker:
                     DESERIALIZE,
                     f"deserialize model {model!r} is not a '#/$defs/Name' of this file",
                 )
+
+
+def _token_reads(
+    stream: StreamSpec, path: NodePath
+) -> Iterator[tuple[NodePath, tuple[str | int, ...]]]:
+    """(where in the document, steps into the token) of every token read the stream declares:
+    rule paths, ``when`` tags, a ``set`` rule's paths, the final event's tags."""
+    for index, rule in enumerate(stream.rules or []):
+        rule_path = (*path, "rules", index)
+        yield (*rule_path, "path"), (parse_path(rule.path) if rule.path is not None else None) or ()
+        for key in rule.when or {}:
+            yield (*rule_path, "when", key), (key,)
+        for name, value in (rule.fields or {}).items():
+            yield (*rule_path, "fields", name), parse_path(value) or ()
+    if stream.end is not None and stream.end.signal == "event":
+        for key in stream.end.event or {}:
+            yield (*path, "end", "event", key), (key,)
 
 
 def _walk(
