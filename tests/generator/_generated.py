@@ -33,13 +33,17 @@ def generate_package(sources: list[Path], root: Path, package: Path) -> dict[str
 
 
 @contextmanager
-def on_sys_path(folder: Path) -> Iterator[None]:
-    """``folder`` first on ``sys.path`` while the block runs."""
+def on_sys_path(folder: Path, forget: Iterable[str] = ()) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` while the block runs; then the packages named in
+    ``forget`` (and their modules) are dropped from ``sys.modules``."""
     sys.path.insert(0, str(folder))
     try:
         yield
     finally:
         sys.path.remove(str(folder))
+        packages = set(forget)
+        for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+            del sys.modules[name]
 
 
 def bytewise(data: bytes) -> list[bytes]:

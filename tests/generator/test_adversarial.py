@@ -19,6 +19,7 @@ import pytest
 
 from synapsegen.pipeline import Options, generate
 
+from ._generated import on_sys_path
 from .test_typing import _mypy_path
 
 # A `$defs` model declared nullable: a reference to it must accept None (it is `M | None`).
@@ -117,13 +118,8 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         package.mkdir()
         for file_name, content in result.files.items():
             (package / file_name).write_text(content, encoding="utf-8")
-    sys.path.insert(0, str(root))
-    try:
+    with on_sys_path(root, forget=SCHEMAS):
         yield root
-    finally:
-        sys.path.remove(str(root))
-        for module in [m for m in sys.modules if m.split(".")[0] in SCHEMAS]:
-            sys.modules.pop(module)
 
 
 def _module(name: str) -> ModuleType:

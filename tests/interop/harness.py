@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..generator._generated import on_sys_path
+
 BT_VERSION = "10.5.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BT_SIDE_DIR = Path(__file__).resolve().parent / "bt_side"
@@ -396,21 +398,34 @@ def start_bt_axon(
 
 def start_bt_generated_axon(
     package_dir: Path,
-    module: str,
-    synapse: str,
+    served: list[str],
     *,
     timeout: float = DEFAULT_START_TIMEOUT_S,
 ) -> BtAxonServer:
-    """Start a real bittensor Axon serving a *generated* streaming synapse class.
+    """Start a real bittensor Axon serving *generated* synapse classes.
 
-    ``package_dir`` is put on the script's PYTHONPATH; ``module`` (e.g. ``gen_chat_bt.chat``)
-    must define ``synapse``, generated with ``--runtime bittensor``. The forward function streams
-    ``common.chat_tokens`` through the class's ``stream_response``. Needs
+    ``package_dir`` is put on the script's PYTHONPATH; each of ``served`` is ``MODULE:CLASS``
+    (e.g. ``gen_bt.chat:ChatCompletion``), generated with ``--runtime bittensor``. A streaming
+    class streams ``common.chat_tokens`` through its ``stream_response``; a plain one answers
+    with ``respond(**common.availability_answer(tasks))``. Needs
     :func:`ensure_synapsegen_in_bt_venv`.
     """
     ensure_synapsegen_in_bt_venv()
-    args = ["--module", module, "--synapse", synapse]
+    args = [argument for target in served for argument in ("--serve", target)]
     return _serving(BtScript("generated_axon.py", args, extra_pythonpath=[package_dir]), timeout)
+
+
+@contextlib.contextmanager
+def generated_flavours(root: Path, schemas: list[Path], packages: dict[str, str]) -> Iterator[Path]:
+    """Generate ``schemas`` once per runtime into ``root`` (``{package: runtime}``), with ``root``
+    on ``sys.path`` while the block runs; the packages are forgotten afterwards."""
+    for package, runtime in packages.items():
+        command = [sys.executable, "-m", "synapsegen", *map(str, schemas), "-o",
+                   str(root / package), "--runtime", runtime]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
+    with on_sys_path(root, forget=packages):
+        yield root
 
 
 # --------------------------------------------------------------------------------------------
