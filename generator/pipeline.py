@@ -103,6 +103,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     rendered: dict[str, str] = {}
     exports: dict[str, tuple[str, ...]] = {}
     synapses: dict[str, tuple[str, ...]] = {}
+    streaming = False
     for source, sha256, schema in validated:
         assert schema is not None  # no diagnostics
         header = header_lines(
@@ -117,6 +118,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
         rendered[f"{source.module}.py"] = render_module(module, options.templates)
         exports[source.module] = module.all_names
         synapses[source.module] = tuple(synapse.name for synapse in module.synapses)
+        streaming = streaming or any(synapse.stream for synapse in module.synapses)
     clashes = _synapse_clashes(synapses, {source.module: source.display for source in sources})
     if clashes:
         return Generated(diagnostics=tuple(clashes))
@@ -124,7 +126,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     init_inputs = package_inputs(pairs, options.as_dict(), templates)
     init_header = header_lines(__version__, pairs, init_inputs)
     rendered[INIT] = render_package_init(
-        build_package_init(init_header, exports, synapses), options.templates
+        build_package_init(init_header, exports, synapses, streaming=streaming), options.templates
     )
 
     try:

@@ -324,6 +324,8 @@ def build_package_init(
     header: str,
     modules: dict[str, tuple[str, ...]],
     synapses: dict[str, tuple[str, ...]] | None = None,
+    *,
+    streaming: bool = True,
 ) -> PackageInitIR:
     """``__init__.py`` re-exporting the generated modules' public names.
 
@@ -332,7 +334,8 @@ def build_package_init(
     name is its route on the axon). Each module is its own namespace, so two may define a nested
     model of the same name; ``from pkg import Name`` cannot mean both, so a name defined by
     several modules is re-exported only as the synapse it names, if it names one, and otherwise
-    stays importable from its modules (listed in a comment of ``__init__.py``).
+    stays importable from its modules (listed in a comment of ``__init__.py``). ``streaming``:
+    whether any of the synapses streams (the docstring says which kind the package holds).
     """
     exports = _Exports(modules, synapses or {})
     imports = [
@@ -346,6 +349,7 @@ def build_package_init(
     )
     return PackageInitIR(
         header=header,
+        description="Generated streaming synapses." if streaming else "Generated synapses.",
         imports=tuple(imports),
         all_names=tuple(sorted(name for imp in imports for name in imp.names)),
         not_exported=not_exported,

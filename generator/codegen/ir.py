@@ -218,6 +218,7 @@ class PackageInitIR:
     """The output folder's ``__init__.py``."""
 
     header: str
+    description: str
     imports: tuple[PackageImport, ...]
     all_names: tuple[str, ...]
     # "Message: chat.Message, search.Message": names several modules define, not re-exported

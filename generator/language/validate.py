@@ -59,7 +59,8 @@ SG407   ``sentinel`` without sse framing, ``delimiter`` without lines framing.
 SG408   ``end`` does not fit the stream (sentinel signal without a sentinel, event signal without
         an event, an event with another signal or with a text payload).
 SG409   ``server.error_event`` with a text payload, or whose tags include the message key.
-SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model.
+SG410   ``deserialize`` names a missing field, parses a non-string field or an unknown model; or
+        it sits beside ``stream`` (a streaming synapse's ``deserialize`` goes under ``stream``).
 SG411   Explicit stream without framing or without rules.
 SG412   A rule ``path``, ``key`` or ``set`` path that is not a path (``a..b``, ``a[x]``, empty).
 SG413   ``yields: text`` on a stream with no rule whose text it could yield (no ``concat``).

@@ -119,3 +119,15 @@ async def test_a_response_the_declared_type_rejects_fails_the_call_cleanly(
     assert not result.is_success
     assert result.dendrite.status_code == 500
     assert result.load == 0
+
+
+def test_a_package_of_plain_synapses_says_so(tmp_path: Any) -> None:
+    schema = tmp_path / "ping.yaml"
+    schema.write_text(
+        "version: 1\nsynapses:\n  Ping:\n"
+        "    request: {n: {type: integer, default: 0, hash: true}}\n",
+        encoding="utf-8",
+    )
+    files = generate_package([schema], tmp_path, tmp_path / "plain_only")
+    assert '"""Generated synapses."""' in files["__init__.py"]
+    assert '"""Synapses from ping.yaml."""' in files["ping.py"]
