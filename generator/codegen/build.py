@@ -172,7 +172,10 @@ def _plan_accumulators(
             continue
         (local,) = names.claim(name)
         has_default = "default" in spec.model_fields_set
-        result[name] = AccumulatorIR(name, kinds[name], local, has_default, spec.default)
+        nullable = has_default and spec.default is None and kinds[name] != "value"
+        result[name] = AccumulatorIR(
+            name, kinds[name], local, has_default, spec.default, nullable=nullable
+        )
     return result
 
 

@@ -115,7 +115,9 @@ class AccumulatorIR:
     """The local that collects one response field during the stream.
 
     ``kind``: ``text`` (the runtime's ``TextParts``), ``list``, ``dict`` or ``value``.
-    ``default``: the field's default (JSON), the starting value.
+    ``default``: the field's default (JSON), the starting value. ``nullable``: a text, list or
+    dict accumulator whose field defaults to null: it starts as None, and the first value a rule
+    adds makes it the empty text/list/dict first.
     """
 
     field: str
@@ -123,6 +125,7 @@ class AccumulatorIR:
     local: str
     has_default: bool
     default: Any
+    nullable: bool = False
 
 
 @dataclass(frozen=True)

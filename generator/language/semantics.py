@@ -701,7 +701,8 @@ class Checker:
             return
         resolved = self.resolve(spec)
         types = self.types_of(spec)
-        if types != frozenset({op.target_type}):
+        # A nullable target (`type: [string, "null"]`) is allowed: the first value makes it empty.
+        if types not in (frozenset({op.target_type}), frozenset({op.target_type, "null"})):
             shape = {
                 "string": "a string field (type: string)",
                 "array": "a list field (type: array)",

@@ -67,6 +67,29 @@ synapses:
         - {op: append, field: events}
         - {op: concat, path: text, field: text}
 """,
+    # Issue 8: nullable accumulation targets (Targon, Desearch) were SG403; None until the first
+    # value, which makes them the empty text/list/dict first.
+    "nullable_targets": """\
+version: 1
+synapses:
+  Nullable:
+    request: {q: {type: string, default: "", hash: true}}
+    response:
+      text: {type: [string, "null"], default: null}
+      items: {anyOf: [{type: array, items: {type: integer}}, {type: "null"}], default: null}
+      links:
+        type: [object, "null"]
+        additionalProperties: {type: object}
+        default: null
+      notes: {type: [string, "null"], default: null}
+    stream:
+      framing: json-seq
+      rules:
+        - {op: concat, path: t, field: text}
+        - {op: append, path: i, field: items}
+        - {op: put, path: l, key: url, field: links}
+        - {op: replace, path: n, field: notes}
+""",
     # Found by the property test once it drew plain synapses: an integral default of a number
     # field stayed an int (`score: float = 0`) until it crossed the wire as 0.0, and the body
     # hash signs str(value): "0" on the validator, "0.0" on the miner, so every call failed.
@@ -122,6 +145,18 @@ def test_they_run(package: Path) -> None:
         pathless = importlib.import_module(f"{package.name}.pathless_first").Pathless()
         asyncio.run(_decode(pathless, b'{"text": "hi"} {"text": "!"}'))
         assert pathless.text == "hi!" and len(pathless.events) == 2
+
+        nullable = importlib.import_module(f"{package.name}.nullable_targets").Nullable
+        untouched = nullable()
+        asyncio.run(_decode(untouched, b'{"x": 1}'))
+        assert (untouched.text, untouched.items, untouched.links, untouched.notes) == (None,) * 4
+        filled = nullable()
+        asyncio.run(_decode(filled, b'{"t": "a"}{"i": 1}{"t": "b"}{"l": {"url": "u"}}{"t": ""}'))
+        assert (filled.text, filled.items, filled.links) == ("ab", [1], {"u": {"url": "u"}})
+        assert filled.notes is None
+        empty_text = nullable()
+        asyncio.run(_decode(empty_text, b'{"t": ""}'))
+        assert empty_text.text == ""  # the first value, even empty, ends the None
 
         scored = importlib.import_module(f"{package.name}.number_defaults").Scored()
         arrived = type(scored).model_validate_json(scored.model_dump_json())
