@@ -12,6 +12,7 @@ CONTRACT (generated server helpers call exactly this API):
         encode_error: Callable[[BaseException], bytes] | None = None,
         on_timeout: Callable[[], bytes] | None = None,
         trailer: bytes | None = None,     # sent after the last token when ``tokens`` ends normally
+        final: Mapping[str, JsonScalar] | None = None,  # tags of the miner's own final event
     ) -> Callable[[Send], Awaitable[None]]
 
 The returned coroutine function is what ``StreamingSynapse.create_streaming_response`` takes. It
@@ -20,6 +21,10 @@ response itself sends the final empty message), concatenating a batch into one s
 are not sent. An interval batch is flushed when its time is up even if no new token arrives (the
 pending ``__anext__`` is kept, so no token is lost). When ``tokens`` ends normally, the pending
 tokens and the ``trailer`` (the SSE sentinel or final event of the schema) go out in one send.
+With ``final`` (the tags of the schema's final event), a token that is a JSON object carrying
+those tags is the miner's own final event, with data of its own (a score, usage): it is sent,
+the stream ends there (the iterator is closed, nothing after it is sent) and no ``trailer``
+follows, so the client never sees a second final event.
 When the token iterator raises (or ``encode`` fails, or returns something other than bytes),
 pending tokens are flushed first, then ``encode_error(exc)`` is sent if given (the schema's
 declared error event) and the response ends cleanly; the exception is logged. Without an error
@@ -45,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Final, Generic, TypeVar, cast
 
 import anyio
@@ -58,6 +63,7 @@ from .errors import StreamError as StreamError  # importable here before errors.
 __all__ = ["MinerError", "token_streamer"]
 
 T = TypeVar("T")
+JsonScalar = str | int | float | bool | None
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +87,7 @@ def token_streamer(
     encode_error: Callable[[BaseException], bytes] | None = None,
     on_timeout: Callable[[], bytes] | None = None,
     trailer: bytes | None = None,
+    final: Mapping[str, JsonScalar] | None = None,
 ) -> Callable[[Send], Awaitable[None]]:
     """Build the token streamer for a BTStreamingResponse (see the module docstring)."""
     if isinstance(batch_count, bool) or not isinstance(batch_count, int) or batch_count < 1:
@@ -94,11 +101,32 @@ def token_streamer(
 
     async def streamer(send: Send) -> None:
         pump = _Pump(
-            tokens, encode, send, batch_count, batch_interval, encode_error, on_timeout, trailer
-        )
+            tokens, encode, send, batch_count, batch_interval, encode_error, on_timeout, trailer,
+            final,
+        )  # fmt: skip
         await pump.run(timeout)
 
     return streamer
+
+
+def is_tagged(token: object, tags: Mapping[str, JsonScalar]) -> bool:
+    """Whether ``token`` is a JSON object holding every tag, compared as JSON compares.
+
+    JSON tells ``1`` from ``true`` and ``1`` from ``1.0`` no more than Python does for numbers,
+    but a boolean is never a number: ``{"final": true}`` does not match ``{"final": 1}``.
+    """
+    if not isinstance(token, dict):
+        return False
+    for key, wanted in tags.items():
+        if key not in token:
+            return False
+        got = token[key]
+        if isinstance(wanted, bool) or isinstance(got, bool):
+            if got is not wanted:
+                return False
+        elif got != wanted:
+            return False
+    return True
 
 
 async def _anext(iterator: AsyncIterator[T]) -> T:
@@ -118,6 +146,7 @@ class _Pump(Generic[T]):
         encode_error: Callable[[BaseException], bytes] | None,
         on_timeout: Callable[[], bytes] | None,
         trailer: bytes | None,
+        final: Mapping[str, JsonScalar] | None = None,
     ) -> None:
         self._iterator = aiter(tokens)
         self._encode = encode
@@ -134,6 +163,7 @@ class _Pump(Generic[T]):
         self._task: asyncio.Task[object] | None = None
         self._waiting = False  # the run is awaiting the next token (the only place we cancel)
         self._timed_out = False
+        self._final = dict(final) if final is not None else None  # the miner's final event
 
     async def run(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()
@@ -158,7 +188,6 @@ class _Pump(Generic[T]):
     async def _pump(self) -> None:
         loop = asyncio.get_running_loop()
         pending = self._pending
-        encode = self._encode
         batch_count = self._batch_count
         interval = self._batch_interval
         flush_at: float | None = None  # when the oldest unsent token must go out
@@ -193,19 +222,29 @@ class _Pump(Generic[T]):
                 await self._flush()
                 flush_at = None
                 continue
-            try:
-                data = encode(cast(T, token))
-                if type(data) is not bytes:
-                    raise TypeError(f"encode() returned {type(data).__name__}, not bytes")
-            except Exception as exc:
-                await self._finish_error(exc, "encoding a token failed")
+            if await self._queue(cast(T, token)):
                 return
-            pending.append(data)
             if len(pending) >= batch_count:
                 await self._flush()
                 flush_at = None
             elif flush_at is None and interval is not None:
                 flush_at = loop.time() + interval
+
+    async def _queue(self, token: T) -> bool:
+        """Encode ``token`` into the pending batch; True when the stream ends with it (the
+        miner's own final event, sent at once; or an encoding failure, reported)."""
+        try:
+            data = self._encode(token)
+            if type(data) is not bytes:
+                raise TypeError(f"encode() returned {type(data).__name__}, not bytes")
+        except Exception as exc:
+            await self._finish_error(exc, "encoding a token failed")
+            return True
+        self._pending.append(data)
+        if self._final is not None and is_tagged(token, self._final):
+            await self._flush()
+            return True
+        return False
 
     async def _next_token(self, flush_at: float | None) -> object:
         """The next token, or _FLUSH_DUE if ``flush_at`` comes first (the __anext__ goes on)."""
