@@ -13,10 +13,8 @@ with tests/interop/bt_side on its PYTHONPATH (its loopback-only network guard co
 
 import argparse
 import asyncio
-import json
 import sys
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop" / "bt_side"))
 
 from axon_server import bound_port, build_axon  # noqa: E402 (imports bootstrap: the guard)
-from bootstrap import LOOPBACK, bt, emit, keypair, log  # noqa: E402
+from bootstrap import LOOPBACK, answer_json_lines, bt, emit, keypair, log  # noqa: E402
 from bt_synapses import InteropEcho  # noqa: E402
 from common import echo_completion  # noqa: E402
 
@@ -94,19 +92,7 @@ async def fan_out(request: dict[str, Any]) -> dict[str, Any]:
 
 
 async def client() -> None:
-    loop = asyncio.get_running_loop()
-    emit({"ready": True})
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            break
-        if not line.strip():
-            continue
-        try:
-            reply = await fan_out(json.loads(line))
-        except Exception:
-            reply = {"error": traceback.format_exc()}
-        emit(reply)
+    await answer_json_lines({"ready": True}, fan_out)
 
 
 def main() -> None:

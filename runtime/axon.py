@@ -76,7 +76,6 @@ import typing
 import uuid as uuid_module
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal, Protocol
 
 import uvicorn
@@ -93,6 +92,7 @@ from ._axon_limits import (
     uvicorn_protocol,
 )
 from ._axon_workers import WorkerPool, bind_reuseport_sockets
+from ._closing import AsyncClosing
 from .replay import NonceStore, RedisReplayStore, ReplayStore
 from .signing import VERSION_AS_INT
 from .synapse import Synapse, mixed_runtimes_error
@@ -334,7 +334,7 @@ def _check_workers(workers: int, replay_store: ReplayStore | str | None) -> int:
 # ---- the server ---------------------------------------------------------------------------------
 
 
-class Axon:
+class Axon(AsyncClosing):
     """A bittensor-10-compatible axon: attach synapse handlers, then serve them over HTTP.
 
     Args:
@@ -743,12 +743,11 @@ class Axon:
             await asyncio.sleep(0.001)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
+        """Stop serving; under ``async with``, also wait until the server has finished.
+
+        ``async with`` calls it on the way out.
+        """
         task, self._serve_task = self._serve_task, None
         self.stop()
         if task is not None:

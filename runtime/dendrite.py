@@ -87,11 +87,12 @@ from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass
-from types import SimpleNamespace, TracebackType
+from types import SimpleNamespace
 from typing import Any, Final, Protocol
 
 import aiohttp
 
+from ._closing import AsyncClosing
 from .errors import FirstByteTimeout, StreamError
 from .signing import VERSION_AS_INT, request_message, sign
 from .synapse import StreamingSynapse, Synapse, TerminalInfo, split_terminal_headers
@@ -332,7 +333,7 @@ class _StartGate:
 
 
 async def _wait_under_policy(
-    tasks: Sequence[asyncio.Task[None]], synapses: Sequence[Synapse], policy: FanOutPolicy
+    tasks: Sequence[asyncio.Task[Any]], synapses: Sequence[Synapse], policy: FanOutPolicy
 ) -> str | None:
     """Wait for ``tasks`` until ``policy`` is satisfied; return why it stopped early, or None
     when every task finished. ``synapses[i]`` is what ``tasks[i]`` fills in."""
@@ -341,7 +342,7 @@ async def _wait_under_policy(
     deadline = policy.deadline
     ends_at = None if deadline is None else loop.time() + deadline
     synapse_of = dict(zip(tasks, synapses, strict=True))
-    pending: set[asyncio.Task[None]] = set(tasks)
+    pending: set[asyncio.Task[Any]] = set(tasks)
     successes = 0
     while pending:
         if successes >= needed:
@@ -431,7 +432,7 @@ def _keypair_of(wallet: Any) -> HotkeyKeypair:
     )
 
 
-class Dendrite:
+class Dendrite(AsyncClosing):
     """Client for bittensor-10 axons (see the module docstring for the deliberate differences).
 
     Use one Dendrite from one thread; its session follows the event loop it is used in.
@@ -530,14 +531,6 @@ class Dendrite:
 
     async def __aenter__(self) -> Dendrite:
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose_session()
 
     def __str__(self) -> str:
         return f"dendrite({self.keypair.ss58_address})"
@@ -657,35 +650,17 @@ class Dendrite:
         ``synapse.dendrite.status_code/status_message`` (§12). Neither does a ``deserialize()``
         that raises: see (j).
         """
-        synapse = synapse if synapse is not None else Synapse()
-        await self._call(target_axon, synapse, timeout, first_byte_timeout, None)
-        return self._result(synapse, deserialize)
-
-    async def _call(
-        self,
-        target_axon: Any,
-        synapse: Synapse,
-        timeout: float,
-        first_byte_timeout: float | None,
-        gate: _StartGate | None,
-        *,
-        detach: bool = False,
-    ) -> None:
-        """``call`` without the result: one non-streaming exchange that fills in ``synapse``."""
         exchange = self._exchange(
             target_axon,
-            synapse,
+            _own_synapse(synapse),
             timeout,
             first_byte_timeout,
             stream=False,
-            gate=gate,
-            detach=detach,
+            result=deserialize,
         )
-        async with contextlib.aclosing(exchange):
-            async for _ in exchange:
-                pass  # a JSON answer yields nothing
+        return await _last_item(exchange)
 
-    async def call_stream(
+    def call_stream(
         self,
         target_axon: Any,
         synapse: Synapse | None = None,
@@ -700,32 +675,13 @@ class Dendrite:
         A non-200 answer yields only that last item (see (a)). Failures never raise; they are
         recorded in ``synapse.dendrite`` (§12), after the tokens already yielded. A
         ``deserialize()`` that raises is recorded too, and None is the last item (see (j)).
+        Closing the generator (``aclose``, or ``contextlib.aclosing``) gives its connection and
+        lane back at once, not at garbage collection.
         """
-        synapse = synapse if synapse is not None else Synapse()
-        exchange = self._exchange(target_axon, synapse, timeout, first_byte_timeout, stream=True)
-        # aclosing: closing this generator (aclose, or a caller's own aclosing) closes the
-        # exchange with it, so the connection and lane go back at once, not at garbage collection.
-        async with contextlib.aclosing(exchange):
-            async for item in exchange:
-                yield item
-        yield self._result(synapse, deserialize)
-
-    async def _detached_stream(
-        self,
-        target: AxonTarget,
-        synapse: Synapse,
-        timeout: float,
-        deserialize: bool,
-        first_byte_timeout: float | None,
-    ) -> AsyncGenerator[Any, None]:
-        """``call_stream`` for one of ``forward``'s shallow copies (see _detach_values)."""
-        exchange = self._exchange(
-            target, synapse, timeout, first_byte_timeout, stream=True, detach=True
+        synapse = _own_synapse(synapse)
+        return self._exchange(
+            target_axon, synapse, timeout, first_byte_timeout, stream=True, result=deserialize
         )
-        async with contextlib.aclosing(exchange):
-            async for item in exchange:
-                yield item
-        yield self._result(synapse, deserialize)
 
     def _result(self, synapse: Synapse, deserialize: bool) -> Any:
         """``synapse.deserialize()`` (or the synapse itself); a deserialize() that raises gives
@@ -753,14 +709,17 @@ class Dendrite:
         stream: bool,
         gate: _StartGate | None = None,
         detach: bool = False,
+        result: bool | None = None,
     ) -> AsyncGenerator[Any, None]:
-        """One request and its answer, shared by ``call`` and ``call_stream``.
+        """One request and its answer, shared by ``call``, ``call_stream`` and ``forward``.
 
         Yields the items of ``process_streaming_response`` when ``stream`` (nothing otherwise),
-        then fills in ``synapse`` from the answer or from the failure. With a ``gate`` (fan-out),
-        the request is signed, then waits until every request of the fan-out is signed, so no
-        signing runs while answers arrive; its timing starts only then (see (i)). ``detach``:
-        ``synapse`` is a shallow copy to deep-copy once signed (see _detach_values).
+        then fills in ``synapse`` from the answer or from the failure; with ``result`` not None,
+        yields last ``self._result(synapse, result)`` (``call_stream``'s last item). With a
+        ``gate`` (fan-out), the request is signed, then waits until every request of the fan-out
+        is signed, so no signing runs while answers arrive; its timing starts only then (see
+        (i)). ``detach``: ``synapse`` is a shallow copy to deep-copy once signed (see
+        _detach_values).
         """
         _check_timeout("timeout", timeout)
         target = AxonTarget.from_axon_info(target_axon)
@@ -812,6 +771,8 @@ class Dendrite:
                     response.release()
         _terminal(synapse, "dendrite").process_time = time.monotonic() - started
         self._remember(synapse)
+        if result is not None:
+            yield self._result(synapse, result)
 
     async def forward(
         self,
@@ -850,7 +811,7 @@ class Dendrite:
         Raises ``TypeError``/``ValueError`` for a bad axon, timeout or policy, and
         ``ValueError`` for a policy other than ``WaitAll()`` with streaming or ``run_async=False``.
         """
-        template = synapse if synapse is not None else Synapse()
+        template = _own_synapse(synapse)
         many = isinstance(axons, (list, tuple))
         targets = [AxonTarget.from_axon_info(axon) for axon in (axons if many else [axons])]
         _check_timeout("timeout", timeout)
@@ -871,7 +832,15 @@ class Dendrite:
         results: list[Any]
         if streaming:
             results = [
-                self._detached_stream(target, copy, timeout, deserialize, first_byte_timeout)
+                self._exchange(
+                    target,
+                    copy,
+                    timeout,
+                    first_byte_timeout,
+                    stream=True,
+                    detach=True,
+                    result=deserialize,
+                )
                 for target, copy in zip(targets, copies, strict=True)
             ]
         else:
@@ -879,7 +848,11 @@ class Dendrite:
                 await self._fan_out(targets, copies, timeout, first_byte_timeout, policy)
             else:
                 for target, copy in zip(targets, copies, strict=True):
-                    await self._call(target, copy, timeout, first_byte_timeout, None, detach=True)
+                    await _last_item(
+                        self._exchange(
+                            target, copy, timeout, first_byte_timeout, stream=False, detach=True
+                        )
+                    )
             results = [self._result(copy, deserialize) for copy in copies]
         return results if many else results[0]
 
@@ -896,7 +869,17 @@ class Dendrite:
         gate = _StartGate(len(targets))
         tasks = [
             asyncio.create_task(
-                self._call(target, synapse, timeout, first_byte_timeout, gate, detach=True)
+                _last_item(
+                    self._exchange(
+                        target,
+                        synapse,
+                        timeout,
+                        first_byte_timeout,
+                        stream=False,
+                        gate=gate,
+                        detach=True,
+                    )
+                )
             )
             for target, synapse in zip(targets, synapses, strict=True)
         ]
@@ -914,40 +897,18 @@ class Dendrite:
 
     __call__ = forward
 
-    async def aquery(
-        self,
-        axons: Any,
-        synapse: Synapse | None = None,
-        timeout: float = 12.0,
-        deserialize: bool = True,
-        run_async: bool = True,
-        streaming: bool = False,
-        *,
-        policy: FanOutPolicy | None = None,
-    ) -> Any:
-        """``forward``, then close the session (bittensor's ``aquery``)."""
+    async def aquery(self, *args: Any, **kwargs: Any) -> Any:
+        """``forward(*args, **kwargs)``, then close the session (bittensor's ``aquery``, which
+        passes its arguments on the same way)."""
         try:
-            return await self.forward(
-                axons, synapse, timeout, deserialize, run_async, streaming, policy=policy
-            )
+            return await self.forward(*args, **kwargs)
         finally:
             await self.aclose_session()
 
-    def query(
-        self,
-        axons: Any,
-        synapse: Synapse | None = None,
-        timeout: float = 12.0,
-        deserialize: bool = True,
-        run_async: bool = True,
-        streaming: bool = False,
-        *,
-        policy: FanOutPolicy | None = None,
-    ) -> Any:
-        """Synchronous ``forward`` in a fresh event loop (closes the session afterwards)."""
-        return asyncio.run(
-            self.aquery(axons, synapse, timeout, deserialize, run_async, streaming, policy=policy)
-        )
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        """Synchronous ``forward(*args, **kwargs)`` in a fresh event loop, closing the session
+        afterwards (bittensor's ``query``)."""
+        return asyncio.run(self.aquery(*args, **kwargs))
 
     # ----------------------------------------------------------------------------- responses
 
@@ -1055,6 +1016,21 @@ class Dendrite:
                     axon=synapse.axon.model_copy() if synapse.axon else None,
                 )
             )
+
+
+async def _last_item(exchange: AsyncGenerator[Any, None]) -> Any:
+    """Run ``exchange`` to its end, closing it also when cancelled; its last item (None if it
+    yielded nothing)."""
+    last = None
+    async with contextlib.aclosing(exchange):
+        async for item in exchange:
+            last = item
+    return last
+
+
+def _own_synapse(synapse: Synapse | None) -> Synapse:
+    """The synapse a request is made of: ``synapse``, or a plain ``Synapse()`` if None."""
+    return synapse if synapse is not None else Synapse()
 
 
 def _checked_policy(

@@ -8,16 +8,16 @@ import asyncio
 import codecs
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bittensor_wallet import Keypair
 from pydantic import PrivateAttr
 
 from synapsegen.runtime.codecs import TextDecoder
-from synapsegen.runtime.dendrite import AxonTarget
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
 
+from ._local_server import LocalServer
 from ._vectors import load as load_vectors
 
 
@@ -57,60 +57,35 @@ Script = Callable[[RawRequest, asyncio.StreamWriter], Awaitable[bool]]
 """Answers one request; returns True to keep the connection open for another request."""
 
 
-@dataclass
-class ScriptedServer:
+class ScriptedServer(LocalServer):
     """``async with ScriptedServer(script) as server:`` listens on 127.0.0.1:server.port."""
 
-    script: Script
-    requests: list[RawRequest] = field(default_factory=list)
-    connections: int = 0
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    def __init__(self, script: Script) -> None:
+        super().__init__(keypair("miner").ss58_address)
+        self.script = script
+        self.requests: list[RawRequest] = []
+        self.connections = 0
 
-    @property
-    def target(self) -> AxonTarget:
-        return AxonTarget("127.0.0.1", self.port, keypair("miner").ss58_address)
-
-    async def __aenter__(self) -> "ScriptedServer":
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         index = self.connections
         self.connections += 1
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                headers = [
-                    (k.strip(), v.strip())
-                    for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
-                ]
-                request = RawRequest(index, lines[0], headers, b"")
-                length = int(request.header("content-length") or 0)
-                request.body = await reader.readexactly(length)
-                self.requests.append(request)
-                if not await self.script(request, writer):
-                    return
-        finally:
-            writer.close()
-            self._tasks.discard(task)  # type: ignore[arg-type]
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            headers = [
+                (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
+            ]
+            request = RawRequest(index, lines[0], headers, b"")
+            length = int(request.header("content-length") or 0)
+            request.body = await reader.readexactly(length)
+            self.requests.append(request)
+            if not await self.script(request, writer):
+                return
 
 
 def send_bytes(data: bytes, *, keep_open: bool = False, then_hang: bool = False) -> Script:

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from bittensor_wallet import Keypair
@@ -31,7 +31,9 @@ from synapsegen.runtime.dendrite import (
     Quorum,
     WaitAll,
 )
-from synapsegen.runtime.synapse import StreamingSynapse, Synapse
+from synapsegen.runtime.synapse import StreamingSynapse
+
+from ._dendrite_helpers import TextPrompt
 
 VALIDATOR = Keypair.create_from_seed("0x" + "11" * 32)
 MINER = Keypair.create_from_seed("0x" + "22" * 32)
@@ -39,28 +41,19 @@ NEVER = float("inf")  # a delay: the axon answers only when the test ends
 CALL_TIMEOUT = 30.0  # per request; far beyond what any test waits, so only policies end calls
 
 
-class Probe(Synapse):
-    required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt",)
-    prompt: str
-    reply: str = ""
-
-    def deserialize(self) -> str:
-        return self.reply
-
-
 @asynccontextmanager
 async def axons(*delays: float) -> AsyncIterator[list[Any]]:
-    """One running Axon per delay, answering ``Probe`` with its index after that delay; a
+    """One running Axon per delay, answering ``TextPrompt`` with its index after that delay; a
     ``None`` delay is a target nobody listens on (connection refused)."""
     release = asyncio.Event()
 
-    def answering_after(delay: float, index: int) -> Callable[[Probe], Awaitable[Probe]]:
-        async def forward(synapse: Probe) -> Probe:
+    def answering_after(delay: float, index: int) -> Callable[[TextPrompt], Awaitable[TextPrompt]]:
+        async def forward(synapse: TextPrompt) -> TextPrompt:
             if delay == NEVER:
                 await release.wait()
             elif delay:
                 await asyncio.sleep(delay)
-            synapse.reply = f"axon{index}"
+            synapse.completion = f"axon{index}"
             return synapse
 
         return forward
@@ -97,14 +90,14 @@ def request_tasks_left() -> list[asyncio.Task[Any]]:
     ]
 
 
-async def fan_out(targets: list[Any], **kwargs: Any) -> list[Probe]:
+async def fan_out(targets: list[Any], **kwargs: Any) -> list[TextPrompt]:
     """``forward`` with deserialize=False under ``kwargs``; checks it left nothing running and
     that closing the Dendrite leaves nothing to warn about."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with Dendrite(VALIDATOR) as client:
             results = await client.forward(
-                targets, Probe(prompt="hi"), CALL_TIMEOUT, deserialize=False, **kwargs
+                targets, TextPrompt(prompt="hi"), CALL_TIMEOUT, deserialize=False, **kwargs
             )
             assert request_tasks_left() == []
             assert client._lanes._in_flight == {}  # every lane went back
@@ -114,12 +107,12 @@ async def fan_out(targets: list[Any], **kwargs: Any) -> list[Probe]:
     return results
 
 
-def replies(results: list[Probe]) -> list[str]:
-    return [synapse.reply for synapse in results]
+def replies(results: list[TextPrompt]) -> list[str]:
+    return [synapse.completion for synapse in results]
 
 
-def assert_cancelled(synapse: Probe, policy: str, reason: str) -> None:
-    assert synapse.is_timeout and synapse.reply == ""
+def assert_cancelled(synapse: TextPrompt, policy: str, reason: str) -> None:
+    assert synapse.is_timeout and synapse.completion == ""
     assert synapse.dendrite.status_message == (
         f"Request cancelled by fan-out policy {policy}: {reason}"
     )
@@ -189,13 +182,13 @@ async def test_first_k_with_a_deadline_stops_at_the_deadline() -> None:
 
 async def test_deserialized_results_of_cancelled_requests() -> None:
     async with axons(0, NEVER) as targets, Dendrite(VALIDATOR) as client:
-        results = await client.forward(targets, Probe(prompt="hi"), policy=FirstK(1))
+        results = await client.forward(targets, TextPrompt(prompt="hi"), policy=FirstK(1))
     assert results == ["axon0", ""]  # one entry per axon, in order, deserialize() of each
 
 
 async def test_cancelling_forward_cancels_its_requests() -> None:
     async with axons(NEVER, NEVER) as targets, Dendrite(VALIDATOR) as client:
-        pending = asyncio.create_task(client.forward(targets, Probe(prompt="hi")))
+        pending = asyncio.create_task(client.forward(targets, TextPrompt(prompt="hi")))
         while not client._lanes._in_flight:  # bounded by the requests starting at all
             await asyncio.sleep(0.01)
         pending.cancel()
@@ -209,7 +202,7 @@ async def test_a_request_that_cannot_be_signed_holds_no_one_back() -> None:
     class Color(enum.Enum):
         RED = "red"
 
-    class Colored(Probe):
+    class Colored(TextPrompt):
         color: Color  # required, and no empty placeholder can be built: to_headers() raises
 
     async with axons(0, 0) as targets, Dendrite(VALIDATOR) as client:
@@ -239,7 +232,7 @@ class SlowSigner:
 async def test_process_time_excludes_the_signing_of_other_requests() -> None:
     signer = SlowSigner(0.02)
     async with axons(0, 0, 0, 0, 0, 0) as targets, Dendrite(signer) as client:
-        results = await client.forward(targets, Probe(prompt="hi"), deserialize=False)
+        results = await client.forward(targets, TextPrompt(prompt="hi"), deserialize=False)
         ended = time.monotonic()
     assert all(synapse.is_success for synapse in results)
     assert len(signer.signed_at) == len(targets)
@@ -280,11 +273,12 @@ class Stream(StreamingSynapse):
 
 async def test_policies_are_refused_where_they_cannot_apply() -> None:
     target = AxonTarget("127.0.0.1", refused_port(), MINER.ss58_address)
+    prompt = TextPrompt(prompt="x")
     async with Dendrite(VALIDATOR) as client:
         with pytest.raises(ValueError, match="non-streaming"):
             await client.forward([target], Stream(), policy=FirstK(1))
         with pytest.raises(ValueError, match="run_async=True"):
-            await client.forward([target], Probe(prompt="x"), run_async=False, policy=FirstK(1))
+            await client.forward([target], prompt, run_async=False, policy=FirstK(1))
         with pytest.raises(TypeError, match="FanOutPolicy"):
-            await client.forward([target], Probe(prompt="x"), policy=3)  # type: ignore[arg-type]
-        assert await client.forward([target], Probe(prompt="x"), policy=WaitAll()) == [""]
+            await client.forward([target], prompt, policy=3)  # type: ignore[arg-type]
+        assert await client.forward([target], prompt, policy=WaitAll()) == [""]

@@ -24,8 +24,10 @@ import pytest
 from bittensor_wallet import Keypair
 from pydantic import BaseModel
 
-from synapsegen.runtime.dendrite import AxonTarget, Dendrite
+from synapsegen.runtime.dendrite import Dendrite
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse, split_terminal_headers
+
+from ._local_server import LocalServer
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 SIGNATURES = json.loads((VECTORS / "signatures.json").read_text())
@@ -41,53 +43,29 @@ Answer = Callable[[dict[str, str], bytes], bytes]
 """Builds the raw response to one request (its headers, its body)."""
 
 
-class RawServer:
+class RawServer(LocalServer):
     """``async with RawServer(answer)``: one HTTP/1.1 response per request, then close; records
     the request headers. An ``answer`` of None never answers (the request stalls)."""
 
     def __init__(self, answer: Answer | None) -> None:
+        super().__init__(MINER_HOTKEY)
         self.answer = answer
         self.requests: list[tuple[dict[str, str], bytes]] = []
-        self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()
-        self.port = 0
 
-    @property
-    def target(self) -> AxonTarget:
-        return AxonTarget("127.0.0.1", self.port, MINER_HOTKEY)
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = {
-                name.strip(): value.strip()
-                for name, _, value in (line.partition(":") for line in head[1:] if line)
-            }
-            body = await reader.readexactly(int(headers.get("Content-Length", "0")))
-            self.requests.append((headers, body))
-            if self.answer is None:
-                await asyncio.sleep(3600)  # cancelled at exit
-            writer.write(self.answer(headers, body))
-            await writer.drain()
-        finally:
-            writer.close()
-            self._handlers.discard(task)
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {
+            name.strip(): value.strip()
+            for name, _, value in (line.partition(":") for line in head[1:] if line)
+        }
+        body = await reader.readexactly(int(headers.get("Content-Length", "0")))
+        self.requests.append((headers, body))
+        if self.answer is None:
+            await asyncio.sleep(3600)  # cancelled at exit
+        writer.write(self.answer(headers, body))
+        await writer.drain()
 
 
 def raw_response(

@@ -147,27 +147,26 @@ async def test_iterator_failure_flushes_then_sends_error_event(
     assert tokens.closed
 
 
-async def test_iterator_failure_without_error_event() -> None:
+async def _fail() -> None:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize(
+    ("then", "options", "reported"),
+    [
+        pytest.param(lambda: _fail, {}, "boom", id="iterator-failure"),
+        pytest.param(lambda: asyncio.Event().wait, {"timeout": 0.05}, "timed out", id="timeout"),
+    ],
+)
+async def test_a_failure_without_its_event_aborts(
+    then: Callable[[], Callable[[], Any]], options: dict[str, Any], reported: str
+) -> None:
+    """No error (or timeout) event to say so: the pending tokens go out, then the stream must
+    end incomplete."""
     tokens = Tokens()
     send = Recorder()
-
-    async def fail() -> None:
-        raise RuntimeError("boom")
-
-    streamer = token_streamer(tokens.gen("a", then=fail), encode, batch_count=3)
-    # No error event to say so: the pending tokens go out, then the stream must end incomplete.
-    with pytest.raises(StreamAborted, match="boom"):
-        await run_streamer(streamer, send)
-    assert send.bodies == [b"a"]
-    assert tokens.closed
-
-
-async def test_timeout_without_timeout_event_aborts() -> None:
-    tokens = Tokens()
-    send = Recorder()
-    never = asyncio.Event()
-    streamer = token_streamer(tokens.gen("a", then=never.wait), encode, timeout=0.05)
-    with pytest.raises(StreamAborted, match="timed out"):
+    streamer = token_streamer(tokens.gen("a", then=then()), encode, batch_count=3, **options)
+    with pytest.raises(StreamAborted, match=reported):
         await run_streamer(streamer, send)
     assert send.bodies == [b"a"]
     assert tokens.closed

@@ -36,6 +36,8 @@ from synapsegen.runtime.synapse import (
     split_terminal_headers,
 )
 
+from ._vectors import load as load_vectors
+
 
 class Prompt(Synapse):
     required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt", "n")
@@ -57,19 +59,20 @@ class Stream(StreamingSynapse):
 # ---- TerminalInfo ----------------------------------------------------------------------------
 
 
-def test_terminal_info_fields_in_wire_order() -> None:
-    assert list(TerminalInfo.model_fields) == [
-        "status_code",
-        "status_message",
-        "process_time",
-        "ip",
-        "port",
-        "version",
-        "nonce",
-        "uuid",
-        "hotkey",
-        "signature",
+def _bittensor_dump() -> dict[str, Any]:
+    """A TextPrompt as bittensor 10.5's ``model_dump_json()`` wrote it (tests/vectors/headers.json):
+    its keys, and its TerminalInfo's, are in bittensor's field order, which is the wire order."""
+    cases = load_vectors("headers.json")["cases"]
+    dump: dict[str, Any] = next(c for c in cases if c["id"] == "text_prompt_request")[
+        "model_dump_json"
     ]
+    return dump
+
+
+def test_terminal_info_fields_in_wire_order() -> None:
+    recorded = list(_bittensor_dump()["dendrite"])
+    assert len(recorded) == 10
+    assert list(TerminalInfo.model_fields) == recorded
     assert TerminalInfo().model_dump() == dict.fromkeys(TerminalInfo.model_fields)
 
 
@@ -110,18 +113,10 @@ def test_terminal_info_ignores_extra_keys_and_strings_stay_strings() -> None:
 
 
 def test_synapse_field_order_and_defaults() -> None:
-    assert list(Prompt.model_fields) == [
-        "name",
-        "timeout",
-        "total_size",
-        "header_size",
-        "dendrite",
-        "axon",
-        "computed_body_hash",
-        "prompt",
-        "n",
-        "completion",
-    ]
+    recorded = list(_bittensor_dump())  # the base fields, then TextPrompt's prompt, completion
+    base = recorded[: recorded.index("computed_body_hash") + 1]
+    assert len(base) == 7
+    assert list(Prompt.model_fields) == [*base, "prompt", "n", "completion"]
     synapse = Synapse()
     assert (synapse.name, synapse.timeout, synapse.total_size, synapse.header_size) == (
         "Synapse",

@@ -20,8 +20,11 @@ _json_channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
 sys.stdout.flush()
 os.dup2(2, 1)
 
+import asyncio  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
+import traceback  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import bittensor as bt  # noqa: E402
@@ -66,4 +69,33 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-__all__ = ["LOOPBACK", "bt", "bt_networking", "emit", "keypair", "log", "wallet_for"]
+async def answer_json_lines(
+    ready: dict[str, Any], handle: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+) -> None:
+    """Emit ``ready``, then answer every JSON line on stdin with ``await handle(request)`` (or
+    ``{"error": traceback}`` if it raised) until stdin closes."""
+    loop = asyncio.get_running_loop()
+    emit(ready)
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        if not line.strip():
+            continue
+        try:
+            reply = await handle(json.loads(line))
+        except Exception:
+            reply = {"error": traceback.format_exc()}
+        emit(reply)
+
+
+__all__ = [
+    "LOOPBACK",
+    "answer_json_lines",
+    "bt",
+    "bt_networking",
+    "emit",
+    "keypair",
+    "log",
+    "wallet_for",
+]

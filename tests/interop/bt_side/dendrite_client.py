@@ -16,14 +16,12 @@ The first line it prints is {"ready": true}. It exits when stdin closes.
 
 import asyncio
 import importlib
-import json
-import sys
 import time
 import traceback
 from typing import Any
 
 import aiohttp
-from bootstrap import LOOPBACK, bt, emit, keypair, log
+from bootstrap import LOOPBACK, answer_json_lines, bt, keypair, log
 from bt_synapses import SYNAPSE_CLASSES
 
 _dendrites: dict[str, "bt.Dendrite"] = {}
@@ -169,19 +167,7 @@ async def handle(request: dict[str, Any]) -> dict[str, Any]:
 
 
 async def main() -> None:
-    loop = asyncio.get_running_loop()
-    emit({"ready": True, "version": bt.__version__})
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            break
-        if not line.strip():
-            continue
-        try:
-            reply = await handle(json.loads(line))
-        except Exception:
-            reply = {"error": traceback.format_exc()}
-        emit(reply)
+    await answer_json_lines({"ready": True, "version": bt.__version__}, handle)
     for dendrite in _dendrites.values():
         await dendrite.aclose_session()
     log("dendrite client: stdin closed, exiting")
