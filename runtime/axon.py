@@ -95,7 +95,7 @@ from ._axon_workers import WorkerPool, bind_reuseport_sockets
 from ._closing import AsyncClosing
 from .replay import NonceStore, RedisReplayStore, ReplayStore
 from .signing import VERSION_AS_INT
-from .synapse import Synapse, mixed_runtimes_error
+from .synapse import Synapse, is_bittensor_class, mixed_runtimes_error
 
 __all__ = ["Axon", "AxonInfo"]
 
@@ -238,16 +238,11 @@ def _first_parameter(sig: inspect.Signature, role: str) -> inspect.Parameter | N
     return None
 
 
-def _is_bittensor_class(cls: type) -> bool:
-    """Whether ``cls`` derives from a bittensor class (e.g. ``bittensor.Synapse``)."""
-    return any(base.__module__.split(".")[0] == "bittensor" for base in cls.__mro__)
-
-
 def _synapse_class_of(forward_fn: Callable[..., Any]) -> type[Synapse]:
     """The Synapse subclass named by the annotation of ``forward_fn``'s first parameter."""
     parameter = _first_parameter(_signature(forward_fn, "forward_fn"), "forward_fn")
     annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
-    if isinstance(annotation, type) and _is_bittensor_class(annotation):
+    if isinstance(annotation, type) and is_bittensor_class(annotation):
         raise mixed_runtimes_error(annotation, Axon, "an annotation of forward_fn")
     if not (isinstance(annotation, type) and issubclass(annotation, Synapse)):
         raise TypeError(

@@ -95,7 +95,14 @@ import aiohttp
 from ._closing import AsyncClosing
 from .errors import FirstByteTimeout, StreamError
 from .signing import VERSION_AS_INT, request_message, sign
-from .synapse import StreamingSynapse, Synapse, TerminalInfo, split_terminal_headers
+from .synapse import (
+    StreamingSynapse,
+    Synapse,
+    TerminalInfo,
+    is_bittensor_class,
+    mixed_runtimes_error,
+    split_terminal_headers,
+)
 
 __all__ = [
     "DENDRITE_DEFAULT_ERROR",
@@ -648,11 +655,12 @@ class Dendrite(AsyncClosing):
 
         Never raises for transport or parse failures: they are recorded in
         ``synapse.dendrite.status_code/status_message`` (§12). Neither does a ``deserialize()``
-        that raises: see (j).
+        that raises: see (j). A ``synapse`` that is not a ``synapsegen.runtime`` one (e.g. a
+        bittensor synapse) is refused with ``TypeError`` before any request.
         """
         exchange = self._exchange(
             target_axon,
-            _own_synapse(synapse),
+            _own_synapse(synapse, "Dendrite.call"),
             timeout,
             first_byte_timeout,
             stream=False,
@@ -676,9 +684,10 @@ class Dendrite(AsyncClosing):
         recorded in ``synapse.dendrite`` (§12), after the tokens already yielded. A
         ``deserialize()`` that raises is recorded too, and None is the last item (see (j)).
         Closing the generator (``aclose``, or ``contextlib.aclosing``) gives its connection and
-        lane back at once, not at garbage collection.
+        lane back at once, not at garbage collection. A ``synapse`` that is not a
+        ``synapsegen.runtime`` one is refused with ``TypeError`` here, before any request.
         """
-        synapse = _own_synapse(synapse)
+        synapse = _own_synapse(synapse, "Dendrite.call_stream")
         return self._exchange(
             target_axon, synapse, timeout, first_byte_timeout, stream=True, result=deserialize
         )
@@ -808,10 +817,11 @@ class Dendrite(AsyncClosing):
         ``dendrite.process_time`` (and its first-byte budget) starts when it is sent, so a
         miner's time does not include the signing of the others (see (i)).
 
-        Raises ``TypeError``/``ValueError`` for a bad axon, timeout or policy, and
+        Raises ``TypeError``/``ValueError`` for a bad axon, timeout or policy, ``TypeError`` for a
+        synapse that is not a ``synapsegen.runtime`` one (a bittensor synapse), and
         ``ValueError`` for a policy other than ``WaitAll()`` with streaming or ``run_async=False``.
         """
-        template = _own_synapse(synapse)
+        template = _own_synapse(synapse, "Dendrite.forward")
         many = isinstance(axons, (list, tuple))
         targets = [AxonTarget.from_axon_info(axon) for axon in (axons if many else [axons])]
         _check_timeout("timeout", timeout)
@@ -1028,9 +1038,19 @@ async def _last_item(exchange: AsyncGenerator[Any, None]) -> Any:
     return last
 
 
-def _own_synapse(synapse: Synapse | None) -> Synapse:
-    """The synapse a request is made of: ``synapse``, or a plain ``Synapse()`` if None."""
-    return synapse if synapse is not None else Synapse()
+def _own_synapse(synapse: Synapse | None, where: str) -> Synapse:
+    """The synapse a request is made of: ``synapse``, or a plain ``Synapse()`` if None.
+
+    Anything but a ``synapsegen.runtime`` synapse is refused before any request: a bittensor
+    synapse would be sent, and come back as 422 with pydantic's complaint about ``TerminalInfo``.
+    """
+    if synapse is None:
+        return Synapse()
+    if isinstance(synapse, Synapse):
+        return synapse
+    if is_bittensor_class(type(synapse)):
+        raise mixed_runtimes_error(type(synapse), Dendrite, where)
+    raise TypeError(f"{where} needs a synapsegen.runtime Synapse, got {type(synapse).__name__}")
 
 
 def _checked_policy(

@@ -304,6 +304,11 @@ def _base_field(name: str, default: Any, description: str, **more: Any) -> Any:
     return Field(default=default, title=name, repr=False, description=description, **more)
 
 
+def is_bittensor_class(cls: type) -> bool:
+    """Whether ``cls`` derives from a bittensor class (e.g. ``bittensor.Synapse``)."""
+    return any(base.__module__.split(".")[0] == "bittensor" for base in cls.__mro__)
+
+
 def mixed_runtimes_error(synapse_class: type, foreign: type, where: str) -> TypeError:
     """The ``TypeError`` for a class of one runtime used with the other runtime's objects.
 

@@ -92,13 +92,17 @@ def test_bittensor_synapse_attached_to_our_axon_is_refused_with_the_fix(
     assert "do not mix" in refused["message"]
 
 
-def test_bittensor_synapse_given_to_our_dendrite_is_not_sent(findings: dict[str, Any]) -> None:
-    """Today: the call is not sent and comes back with status 422 naming pydantic's complaint
-    (bittensor's TerminalInfo refuses ours). A TypeError with the fix needs a check in
-    ``Dendrite.forward`` (see docs/runtime.md, "Mixing the runtimes")."""
-    answer = findings["mixing"]["our_dendrite_bt_synapse"]
-    assert answer["status_code"] == 422 and answer["text"] == "abc"
-    assert "TerminalInfo" in answer["status_message"]
+@pytest.mark.parametrize("method", ["call", "call_stream", "forward"])
+def test_bittensor_synapse_given_to_our_dendrite_is_refused_with_the_fix(
+    findings: dict[str, Any], method: str
+) -> None:
+    """A real ``bittensor.Synapse`` subclass: a TypeError naming both classes and the fix, before
+    any request (it used to be sent and come back as 422 with pydantic's TerminalInfo complaint)."""
+    refused = findings["mixing"]["our_dendrite_bt_synapse"][method]
+    assert refused.get("error") == "TypeError", refused
+    message = refused["message"]
+    assert "do not mix" in message and "--runtime bittensor" in message
+    assert f"(in Dendrite.{method})" in message and ".Echo was given a synapsegen" in message
 
 
 def test_wallet_argument_and_property() -> None:

@@ -4,12 +4,13 @@ import asyncio
 import dataclasses
 import json
 import socket
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import aiohttp
 import pytest
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from synapsegen.runtime.codecs import MalformedFrame, TruncatedStream
 from synapsegen.runtime.dendrite import AxonTarget, Dendrite
@@ -432,6 +433,37 @@ async def test_forward_single_and_list_shapes() -> None:
     assert single == ""  # deserialize() -> completion
     assert isinstance(many, list) and len(many) == 2 and all(s.is_success for s in many)
     assert many[0] is not many[1] and template.dendrite.status_code is None
+
+
+def _a_bittensor_synapse() -> Any:
+    """An instance of a class that derives from one of bittensor's, as ``bittensor.Synapse``
+    subclasses do (bittensor itself is not installed here; tests/interop uses the real one)."""
+    base = type("Synapse", (BaseModel,), {"__module__": "bittensor.core.synapse"})
+    echo = type("BtEcho", (base,), {"__module__": "validator", "__annotations__": {"text": str}})
+    return echo(text="abc")
+
+
+@pytest.mark.parametrize("method", ["call", "call_stream", "forward"])
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        pytest.param(_a_bittensor_synapse, "do not mix", id="bittensor-synapse"),
+        pytest.param(lambda: {"text": "abc"}, "needs a synapsegen.runtime Synapse", id="dict"),
+    ],
+)
+async def test_a_synapse_of_another_runtime_is_refused_before_any_request(
+    method: str, make: Callable[[], Any], says: str
+) -> None:
+    async with ScriptedServer(echo_json_script()) as server, dendrite() as client:
+        with pytest.raises(TypeError, match=says) as refused:
+            if method == "call_stream":
+                await drain(client.call_stream(server.target, make()))
+            else:
+                await getattr(client, method)(server.target, make())
+    assert server.requests == []
+    assert f"Dendrite.{method}" in str(refused.value)
+    if says == "do not mix":
+        assert "--runtime bittensor" in str(refused.value)
 
 
 # ------------------------------------------------------------------------------ connections

@@ -96,6 +96,23 @@ def bt_echo_class() -> type:
     return Echo
 
 
+_DENDRITE_METHODS = ("call", "call_stream", "forward")
+
+
+async def _send_bt_synapse(dendrite: Dendrite, method: str, axon: Axon) -> dict[str, Any]:
+    """A bittensor synapse given to our Dendrite's ``method``: what came back, or what it raised."""
+    synapse = bt_echo_class()(text="abc")
+    try:
+        if method == "call_stream":
+            items = [item async for item in dendrite.call_stream(axon, synapse, timeout=5.0)]
+            answer = items[-1]
+        else:
+            answer = await getattr(dendrite, method)(axon, synapse, timeout=5.0)
+    except Exception as exc:
+        return {"error": type(exc).__name__, "message": str(exc)}
+    return {"returned": repr(answer)[:300], "status_code": synapse.dendrite.status_code}
+
+
 async def mixing() -> dict[str, Any]:
     """Our synapse to bittensor's Dendrite, and a bittensor synapse to our Axon."""
     found: dict[str, Any] = {}
@@ -112,18 +129,9 @@ async def mixing() -> dict[str, Any]:
         try:
             answer = await ours.forward(axon, Echo(text="abc"), timeout=5.0)
             found["our_dendrite_our_synapse"] = {"text": answer.text}
-            try:
-                mixed = await ours.forward(axon, bt_echo_class()(text="abc"), timeout=5.0)
-                found["our_dendrite_bt_synapse"] = {
-                    "text": mixed.text,
-                    "status_code": mixed.dendrite.status_code,
-                    "status_message": mixed.dendrite.status_message,
-                }
-            except Exception as exc:
-                found["our_dendrite_bt_synapse"] = {
-                    "error": type(exc).__name__,
-                    "message": str(exc),
-                }
+            found["our_dendrite_bt_synapse"] = {
+                method: await _send_bt_synapse(ours, method, axon) for method in _DENDRITE_METHODS
+            }
         finally:
             await ours.aclose()
 
