@@ -94,7 +94,7 @@ async def _client(
     """Warm-up forward, then ``repeats`` timed ones; wall time, correct answers, first-k data."""
     from bittensor_wallet import Keypair
 
-    from synapsegen.runtime.dendrite import AxonTarget, Dendrite, FirstK
+    from synapsegen.runtime import AxonTarget, Dendrite, FirstK
     from tests.interop.bt_side.common import KEY_SEEDS, echo_completion
     from tests.interop.our_side import InteropEcho
 

@@ -37,7 +37,12 @@ if TYPE_CHECKING:
     from .codecs import encode_sse_json as encode_sse_json
     from .codecs import encode_text as encode_text
     from .dendrite import AxonTarget as AxonTarget
+    from .dendrite import Deadline as Deadline
     from .dendrite import Dendrite as Dendrite
+    from .dendrite import FanOutPolicy as FanOutPolicy
+    from .dendrite import FirstK as FirstK
+    from .dendrite import Quorum as Quorum
+    from .dendrite import WaitAll as WaitAll
     from .errors import FirstByteTimeout as FirstByteTimeout
     from .errors import FrameTooLarge as FrameTooLarge
     from .errors import MalformedFrame as MalformedFrame
@@ -68,7 +73,10 @@ _EXPORTS: dict[str, str] = {
     "AxonTarget": "dendrite",
     "BTStreamingResponse": "synapse",
     "BTStreamingResponseModel": "synapse",
+    "Deadline": "dendrite",
     "Dendrite": "dendrite",
+    "FanOutPolicy": "dendrite",
+    "FirstK": "dendrite",
     "FirstByteTimeout": "errors",
     "FrameTooLarge": "errors",
     "JSONSeqDecoder": "codecs",
@@ -76,6 +84,7 @@ _EXPORTS: dict[str, str] = {
     "MalformedFrame": "errors",
     "MinerError": "errors",
     "NonceStore": "replay",
+    "Quorum": "dendrite",
     "RedisReplayStore": "replay",
     "ReplayStore": "replay",
     "SSEDecoder": "codecs",
@@ -87,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     "TerminalInfo": "synapse",
     "TextDecoder": "codecs",
     "TruncatedStream": "errors",
+    "WaitAll": "dendrite",
     "decode_json_frame": "codecs",
     "decode_text_frame": "codecs",
     "encode_json_line": "codecs",

@@ -61,3 +61,12 @@ def test_type_checking_reexports_match_the_lazy_exports() -> None:
         if alias.asname == alias.name
     }
     assert reexports == runtime._EXPORTS
+
+
+def test_fan_out_policies_are_exported() -> None:
+    """``Dendrite.forward(..., policy=FirstK(3))`` needs no import from a submodule."""
+    from synapsegen.runtime import dendrite
+
+    for name in ("FanOutPolicy", "WaitAll", "FirstK", "Quorum", "Deadline"):
+        assert name in runtime.__all__
+        assert getattr(runtime, name) is getattr(dendrite, name)
