@@ -41,6 +41,7 @@ class FieldIR:
     name: str
     type: str
     description: str | None = None
+    alias: str | None = None  # the key on the wire, when it cannot be the attribute's name
     title: str | None = None
     examples: Any = None
     constraints: tuple[tuple[str, Any], ...] = ()
@@ -56,6 +57,7 @@ class ModelIR:
     description: str | None
     fields: tuple[FieldIR, ...]
     forbid_extra: bool = False
+    aliased: bool = False  # some field has an alias: read and written under it
 
 
 @dataclass(frozen=True)

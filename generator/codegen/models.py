@@ -11,9 +11,10 @@ A property that is not required and has no default may be absent: it is ``T | No
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ..language.names import property_attribute
 from .ir import AliasIR, FieldIR, ModelIR
 from .types import TypeMapper, is_object_model, references
 
@@ -73,10 +74,15 @@ def _model(name: str, node: dict[str, Any], mapper: TypeMapper) -> ModelIR:
     for prop, schema in (node.get("properties") or {}).items():
         has_default = "default" in schema
         optional = prop not in required and not has_default  # may be absent: None
-        fields.append(mapper.field(prop, schema, has_default=has_default, optional=optional))
+        field = mapper.field(prop, schema, has_default=has_default, optional=optional)
+        attribute = property_attribute(prop)
+        if attribute != prop:
+            field = replace(field, name=attribute, alias=prop)
+        fields.append(field)
     return ModelIR(
         name=name,
         description=node.get("description"),
         fields=tuple(fields),
         forbid_extra=node.get("additionalProperties") is False,
+        aliased=any(field.alias is not None for field in fields),
     )

@@ -161,6 +161,20 @@ def model_property_problem(name: str) -> Problem | None:
     )
 
 
+def property_attribute(key: str) -> str:
+    """The Python attribute of a model property: ``key`` itself when it can be one, else a name
+    made from it (``from`` -> ``from_``, ``content-type`` -> ``content_type``) that carries
+    ``key`` as its alias, so the JSON on the wire keeps ``key``."""
+    if model_property_problem(key) is None:
+        return key
+    name = re.sub(r"[^0-9A-Za-z_]", "_", key).strip("_") or "field"
+    if name[0].isdigit() or name.startswith("model_"):
+        name = f"field_{name}"
+    while model_property_problem(name) is not None:  # a keyword, builtin or import: add "_"
+        name += "_"
+    return name
+
+
 def _shadow_problem(name: str, body: str, instead: str) -> Problem | None:
     """A name a class body assigns that later annotations in the body would read (SG207)."""
     if name in MODULE_NAMES or name in CLASS_BODY_BUILTINS:

@@ -245,11 +245,23 @@ class Checker:
                 )
 
     def _check_properties(self, schema: JsonSchema, path: NodePath) -> None:
-        """Property names: they become attributes."""
+        """Property names become attributes; a key that cannot be one (``from``,
+        ``content-type``) gets an attribute made from it, and keeps its name on the wire as an
+        alias. Two keys must not give one attribute (SG205)."""
+        attributes: dict[str, str] = {}
         for prop in schema.properties or {}:
             prop_path = (*path, "properties", prop)
-            self.check_name(prop_path, "property", prop, names.model_property_problem(prop))
-            self.properties.append((prop_path, prop))
+            attribute = names.property_attribute(prop)
+            if attribute in attributes:
+                self.report(
+                    prop_path,
+                    DUPLICATE_NAME,
+                    f"property {prop!r} becomes attribute {attribute!r}, like property "
+                    f"{attributes[attribute]!r}; rename one of them",
+                    at_key=True,
+                )
+            attributes.setdefault(attribute, prop)
+            self.properties.append((prop_path, attribute))
 
     def _check_inline_model(
         self, model_name: str, path: NodePath, class_names: dict[str, NodePath]

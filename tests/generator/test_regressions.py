@@ -90,6 +90,31 @@ synapses:
         - {op: put, path: l, key: url, field: links}
         - {op: replace, path: n, field: notes}
 """,
+    # Issue 8: JSON keys that cannot be attributes (keywords, `content-type`, names pydantic or
+    # the class body use) were SG201/SG202/SG203/SG207; they become `from_`, `content_type`, ...
+    # with the key as alias, read and written under the key.
+    "aliased_properties": """\
+version: 1
+synapses:
+  Mail:
+    request:
+      message: {$ref: "#/$defs/Message", default: {from: a, content-type: text/plain}, hash: true}
+$defs:
+  Message:
+    type: object
+    properties:
+      from: {type: string}
+      content-type: {type: string}
+      max tokens: {type: integer, default: 1}
+      str: {type: string, default: ""}
+      Field: {type: integer, default: 0}
+      copy: {type: boolean, default: false}
+      model_config: {type: string, default: ""}
+      _id: {type: string, default: ""}
+      "2fa": {type: boolean, default: false}
+    required: [from, content-type]
+    additionalProperties: false
+""",
     # Found by the property test once it drew plain synapses: an integral default of a number
     # field stayed an int (`score: float = 0`) until it crossed the wire as 0.0, and the body
     # hash signs str(value): "0" on the validator, "0.0" on the miner, so every call failed.
@@ -157,6 +182,18 @@ def test_they_run(package: Path) -> None:
         empty_text = nullable()
         asyncio.run(_decode(empty_text, b'{"t": ""}'))
         assert empty_text.text == ""  # the first value, even empty, ends the None
+
+        aliased = importlib.import_module(f"{package.name}.aliased_properties")
+        wire = {"from": "b", "content-type": "x/y", "max tokens": 7, "str": "s", "Field": 2,
+                "copy": True, "model_config": "m", "_id": "i", "2fa": True}  # fmt: skip
+        message = aliased.Message.model_validate(wire)
+        assert (message.from_, message.content_type, message.max_tokens) == ("b", "x/y", 7)
+        assert (message.str_, message.Field_, message.copy_) == ("s", 2, True)
+        assert (message.field_model_config, message.id, message.field_2fa) == ("m", "i", True)
+        assert message.model_dump() == wire  # written under the keys, as they arrived
+        mail = aliased.Mail(message=message)
+        assert type(mail).model_validate_json(mail.model_dump_json()).message == message
+        assert aliased.Mail().message.from_ == "a"  # the default, written with the keys
 
         scored = importlib.import_module(f"{package.name}.number_defaults").Scored()
         arrived = type(scored).model_validate_json(scored.model_dump_json())
