@@ -104,7 +104,8 @@ def stream_forward(
 
     ``send_interval`` sleeps between pieces (so that clients read several chunks); the runtime
     batches ``batch_count`` pieces per send. With ``MIDSTREAM_FAIL_PROMPT`` the token source
-    raises after ``MIDSTREAM_SENT_PIECES`` pieces (the runtime flushes them, then ends cleanly).
+    raises after ``MIDSTREAM_SENT_PIECES`` pieces (the runtime flushes them, then aborts the
+    chunked body: no terminating chunk).
     """
 
     async def forward(synapse: InteropStream) -> Any:
