@@ -33,6 +33,8 @@ SECTIONS: dict[str, str] = {
     "memory": "Memory: 100 MB stream and oversized frames",
     "codegen": "Code generation vs datamodel-codegen",
     "fanout": "Fan-out to many axons vs bittensor 10.5.0, and first-k",
+    "scaleout": "Scale-out: 1 vs 2 workers with the Redis replay store",
+    "flood": "Idle and slowloris floods at a 1,024 file-descriptor limit",
 }
 
 

@@ -6,6 +6,13 @@ soon as its previous one ends) for the whole duration. Every token is ``<call_id
 completion is checked token by token, so an error, a lost token and a token of another call
 are all counted. Server RSS is sampled every 0.5 s. Targets: 0 errors, 0 mixed tokens, no RSS
 growth trend.
+
+Then 1,000 concurrent streams on **one** Axon in one server process: two client processes start
+500 calls each at the same moment (one call per worker), against a baseline of one stream alone
+on the same server. Reported: errors (target 0), time to first token p50/p99 and the wall time of
+the whole batch, each as a ratio to the lone stream. The server runs with ``max_workers=None``
+and ``max_connections_per_ip=None``: with the defaults (256 and 128), 1,000 streams from one
+address would queue behind ``max_workers`` and be refused past 128 connections.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from . import generated
 from .common import (
@@ -25,6 +33,7 @@ from .common import (
     Table,
     fmt_bytes,
     fmt_rate,
+    fmt_ratio,
     fmt_seconds,
     our_stack_command,
     require_codecs,
@@ -39,6 +48,11 @@ SERVER_PROCESSES = 2
 AXONS_PER_SERVER = 2
 CLIENT_PROCESSES = 2
 RSS_PERIOD_S = 0.5
+MANY_STREAMS = 1000
+# Client processes start their calls this long after being launched (their imports take ~1-2 s
+# on an idle machine; a late one starts at once, and its calls overlap the others' less).
+START_DELAY_S = 4.0
+START_DELAY_QUICK_S = 2.5
 
 
 class RssSampler(threading.Thread):
@@ -85,6 +99,119 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _load_clients(
+    module: Path,
+    targets: list[dict[str, Any]],
+    calls_per_client: list[int],
+    rounds: int,
+    n_tokens: int,
+    interval_ms: float,
+    start_delay: float = START_DELAY_S,
+) -> list[dict[str, Any]]:
+    """One ``our_stack load`` process per entry of ``calls_per_client``, all starting their calls
+    at the same moment, each worker calling exactly ``rounds`` times; their stats."""
+    # several processes start together; a single one starts at once
+    start_at = time.time() + start_delay if len(calls_per_client) > 1 else None
+    clients = []
+    first_id = 0
+    for calls in calls_per_client:
+        command = our_stack_command(
+            "load",
+            "--module",
+            str(module),
+            "--targets",
+            json.dumps(targets),
+            "--calls",
+            str(calls),
+            "--duration",
+            "0",
+            "--rounds",
+            str(rounds),
+            "--first-id",
+            str(first_id),
+            "--n-tokens",
+            str(n_tokens),
+            "--interval-ms",
+            str(interval_ms),
+        )
+        if start_at is not None:
+            command += ["--start-at", str(start_at)]
+        first_id += calls
+        clients.append(
+            subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
+            )
+        )
+    stats = []
+    for client in clients:
+        stdout, stderr = client.communicate(timeout=start_delay + 180)
+        if client.returncode != 0:
+            raise RuntimeError(f"a load client failed:\n{stderr[-3000:]}")
+        stats.append(json.loads(stdout.strip().splitlines()[-1]))
+    return stats
+
+
+def run_many_streams(module: Path, result: SectionResult, quick: bool) -> None:
+    """``MANY_STREAMS`` concurrent streams on one Axon process, against one stream alone."""
+    streams = 100 if quick else MANY_STREAMS
+    n_tokens = 20 if quick else 100
+    interval_ms = 20.0
+    proc, ready = start_our_stack_server(
+        "the many-streams server",
+        "serve-load",
+        "--module",
+        str(module),
+        "--max-connections-per-ip",
+        "0",
+    )
+    try:
+        targets = [{"port": ready["ports"][0], "hotkey": ready["hotkey"]}]
+        alone = _load_clients(module, targets, [1], 3, n_tokens, interval_ms)[0]
+        parts = _load_clients(
+            module, targets, [streams // CLIENT_PROCESSES] * CLIENT_PROCESSES, 1, n_tokens,
+            interval_ms, START_DELAY_QUICK_S if quick else START_DELAY_S,
+        )  # fmt: skip
+    finally:
+        stop_server(proc)
+    errors = sum(p["errors"] for p in parts)
+    mixed = sum(p["mixed"] for p in parts)
+    calls = sum(p["calls"] for p in parts)
+    ttft = [t for p in parts for t in p["ttft"]]
+    wall = max(p["seconds"] for p in parts)
+    alone_wall = alone["seconds"] / alone["calls"]
+    alone_ttft = percentile(alone["ttft"], 0.5) or 0.0
+    p50, p99 = percentile(ttft, 0.5), percentile(ttft, 0.99)
+    table = Table(
+        f"{streams:,} concurrent streams on one Axon (one server process), from "
+        f"{CLIENT_PROCESSES} client processes started together; {n_tokens} tokens per call, one "
+        f"every {interval_ms:g} ms (a lone call takes at least {n_tokens - 1} x "
+        f"{interval_ms:g} ms); baseline: one stream alone, median of 3",
+        ["streams", "calls done", "errors", "mixed", "TTFT p50", "TTFT p99", "wall",
+         "TTFT p50 vs alone", "TTFT p99 vs alone", "wall vs alone"],
+    )  # fmt: skip
+    table.add(
+        [1, alone["calls"], alone["errors"], alone["mixed"], fmt_seconds(alone_ttft), "-",
+         fmt_seconds(alone_wall), "1.00x", "-", "1.00x"],
+        streams=1, calls=alone["calls"], errors=alone["errors"], ttft_p50=alone_ttft,
+        seconds=alone_wall,
+    )  # fmt: skip
+    table.add(
+        [f"{streams:,}", f"{calls:,}", errors, mixed, fmt_seconds(p50), fmt_seconds(p99),
+         fmt_seconds(wall), fmt_ratio((p50 or 0) / alone_ttft if alone_ttft else None),
+         fmt_ratio((p99 or 0) / alone_ttft if alone_ttft else None), fmt_ratio(wall / alone_wall)],
+        streams=streams, calls=calls, errors=errors, mixed=mixed, ttft_p50=p50, ttft_p99=p99,
+        seconds=wall, client_cpu_s=[p["cpu_s"] for p in parts],
+    )  # fmt: skip
+    result.tables.append(table)
+    samples = [e for p in parts for e in p["error_samples"]]
+    result.target(
+        f"{streams:,} concurrent streams on one axon process: 0 errors",
+        errors == 0 and mixed == 0 and calls == streams,
+        f"{errors} errors, {mixed} mixed tokens in {calls:,} calls "
+        f"({'; '.join(samples[:3]) or 'none'}); TTFT p99 {fmt_seconds(p99)}",
+    )
 
 
 def run(quick: bool) -> SectionResult:
@@ -231,4 +358,7 @@ def run(quick: bool) -> SectionResult:
         f"{RSS_PERIOD_S:g} s from /proc; TTFT is measured in the clients from the start "
         "of call_stream to the first yielded text."
     )
+    with tempfile.TemporaryDirectory(prefix="synapsegen-bench-load-") as tmp:
+        generated.generate([REPO_ROOT / "bench" / "schemas" / "load.yaml"], Path(tmp))
+        run_many_streams(Path(tmp) / "load.py", result, quick)
     return result

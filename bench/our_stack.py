@@ -7,11 +7,18 @@ Subcommands (JSON on stdout, one line; a server prints its ready line and runs u
         bytes, in the same sends, as the bittensor axon of tests/interop/harness.py.
     python -m bench.our_stack stream --port P --hotkey H --n-tokens N [--warmup]
         one streaming call with our Dendrite: tokens received, tokens/s, time to first token.
-    python -m bench.our_stack serve-load --module PATH --axons A
+    python -m bench.our_stack serve-load --module PATH --axons A [--workers N --replay-store URL]
+            [--nofile LIMIT] [--max-connections-per-ip K]
         A Axons serving the generated ``LoadStream`` (bench/schemas/load.yaml): call ``call_id``
-        streams tokens ``<call_id:seq>`` every ``interval_ms``.
+        streams tokens ``<call_id:seq>`` every ``interval_ms``. ``--nofile`` lowers the process's
+        open-file limit before the Axons are built; ``--max-connections-per-ip 0`` removes the cap.
     python -m bench.our_stack load --module PATH --targets JSON --calls C --duration S --first-id I
-        C concurrent calls, restarted as they finish, for S seconds; verifies every call's tokens.
+            [--rounds R]
+        C concurrent calls, restarted as they finish, for S seconds (or exactly R calls each);
+        verifies every call's tokens.
+    python -m bench.our_stack probe --module PATH --port P --hotkey H --calls K
+        K short LoadStream calls one after another, each on a new connection (the "good client"
+        of the flood section): per-call status and latency.
 """
 
 from __future__ import annotations
@@ -123,12 +130,34 @@ def check_tokens(call_id: str, completion: str, n_tokens: int) -> tuple[int, int
 
 
 def empty_load_stats() -> dict[str, Any]:
-    """What a load client reports, and what the load section sums over the clients."""
-    return {"calls": 0, "tokens": 0, "errors": 0, "mixed": 0, "ttft": [], "error_samples": []}
+    """What a load client reports, and what the load section sums over the clients (``seconds``:
+    the client's wall time from its first call to its last answer; ``cpu_s``: its CPU time)."""
+    return {
+        "calls": 0,
+        "tokens": 0,
+        "errors": 0,
+        "mixed": 0,
+        "ttft": [],
+        "error_samples": [],
+        "seconds": 0.0,
+        "cpu_s": 0.0,
+    }
 
 
-def serve_load(module_path: str, axons: int) -> None:
+def serve_load(
+    module_path: str,
+    axons: int,
+    workers: int = 1,
+    replay_store: str | None = None,
+    nofile: int | None = None,
+    max_connections_per_ip: int | None = 128,
+) -> None:
     """Serve the generated LoadStream on ``axons`` Axons until stdin closes."""
+    if nofile is not None:  # before the Axons: max_connections="auto" reads the limit
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
     from synapsegen.runtime import Axon
 
     cls = import_file(module_path, "_bench_load_module").LoadStream
@@ -149,12 +178,25 @@ def serve_load(module_path: str, axons: int) -> None:
     servers = []
     try:
         for _ in range(axons):
-            axon = Axon(_keypair("miner"), port=0, max_workers=None)
+            axon = Axon(
+                _keypair("miner"),
+                port=0,
+                max_workers=None,
+                workers=workers,
+                replay_store=replay_store,
+                max_connections_per_ip=max_connections_per_ip,
+            )
             axon.attach(forward)
             axon.start()
             servers.append(axon)
         _ready(
-            {"ports": [a.port for a in servers], "hotkey": servers[0].hotkey, "pid": os.getpid()}
+            {
+                "ports": [a.port for a in servers],
+                "hotkey": servers[0].hotkey,
+                "pid": os.getpid(),
+                # the processes that serve (the forked workers, or this one)
+                "server_pids": [p for a in servers for p in a.worker_pids] or [os.getpid()],
+            }
         )
         _wait_for_stdin_eof()
     finally:
@@ -170,18 +212,24 @@ async def load(
     first_id: int,
     n_tokens: int,
     interval_ms: float,
+    rounds: int = 0,
+    start_at: float | None = None,
 ) -> dict[str, Any]:
-    """``calls`` concurrent workers, each calling in a loop until ``duration`` has passed."""
+    """``calls`` concurrent workers, each calling in a loop until ``duration`` has passed (or
+    exactly ``rounds`` times when ``rounds`` is positive), from ``start_at`` (a ``time.time()``,
+    so that several client processes start together) or at once."""
     from synapsegen.runtime import AxonTarget, Dendrite
 
     cls = import_file(module_path, "_bench_load_module").LoadStream
     axon_targets = [AxonTarget(ip="127.0.0.1", port=t["port"], hotkey=t["hotkey"]) for t in targets]
     stats = empty_load_stats()
+    if start_at is not None:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
     deadline = time.monotonic() + duration
 
     async def worker(dendrite: Any, index: int) -> None:
         round_ = 0
-        while time.monotonic() < deadline:
+        while round_ < rounds if rounds > 0 else time.monotonic() < deadline:
             call_id = f"{first_id + index}.{round_}"
             round_ += 1
             synapse = cls(call_id=call_id, n_tokens=n_tokens, interval_ms=interval_ms)
@@ -207,9 +255,38 @@ async def load(
             if first is not None:
                 stats["ttft"].append(first)
 
-    async with Dendrite(_keypair("validator")) as dendrite:
+    # max_connections=0: no pool limit (the default 512 would queue calls beyond it)
+    async with Dendrite(_keypair("validator"), max_connections=0) as dendrite:
+        cpu, start = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker(dendrite, i) for i in range(calls)))
+        stats["seconds"] = time.perf_counter() - start
+        stats["cpu_s"] = time.process_time() - cpu
     return stats
+
+
+async def probe(module_path: str, port: int, hotkey: str, calls: int) -> list[dict[str, Any]]:
+    """``calls`` short LoadStream calls in a row, each on a new connection: status, latency."""
+    from synapsegen.runtime import AxonTarget, Dendrite
+
+    cls = import_file(module_path, "_bench_load_module").LoadStream
+    target = AxonTarget(ip="127.0.0.1", port=port, hotkey=hotkey)
+    results = []
+    async with Dendrite(_keypair("validator")) as dendrite:
+        for index in range(calls):
+            synapse = cls(call_id=f"probe.{index}", n_tokens=10, interval_ms=0)
+            start = time.perf_counter()
+            async for _ in dendrite.call_stream(target, synapse, timeout=10.0, deserialize=False):
+                pass
+            results.append(
+                {
+                    "status": synapse.dendrite.status_code,
+                    "message": synapse.dendrite.status_message,
+                    "seconds": time.perf_counter() - start,
+                    "complete": check_tokens(synapse.call_id, synapse.completion, 10) == (10, 0),
+                }
+            )
+            await dendrite.aclose_session()  # the next call opens a new connection
+    return results
 
 
 def main() -> None:
@@ -226,6 +303,10 @@ def main() -> None:
     p = sub.add_parser("serve-load")
     p.add_argument("--module", required=True)
     p.add_argument("--axons", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--replay-store")
+    p.add_argument("--nofile", type=int)
+    p.add_argument("--max-connections-per-ip", type=int, default=128, help="0: no cap")
     p = sub.add_parser("load")
     p.add_argument("--module", required=True)
     p.add_argument("--targets", required=True, help="JSON list of {port, hotkey}")
@@ -234,13 +315,29 @@ def main() -> None:
     p.add_argument("--first-id", type=int, default=0)
     p.add_argument("--n-tokens", type=int, default=100)
     p.add_argument("--interval-ms", type=float, default=20.0)
+    p.add_argument("--rounds", type=int, default=0, help="calls per worker (0: until --duration)")
+    p.add_argument("--start-at", type=float, help="a time.time() to wait for before calling")
+    p = sub.add_parser("probe")
+    p.add_argument("--module", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--hotkey", required=True)
+    p.add_argument("--calls", type=int, default=10)
     args = parser.parse_args()
     if args.command == "serve-interop":
         serve_interop(args.batch_count)
     elif args.command == "stream":
         print(json.dumps(asyncio.run(stream(args.port, args.hotkey, args.n_tokens, args.repeats))))
     elif args.command == "serve-load":
-        serve_load(args.module, args.axons)
+        serve_load(
+            args.module,
+            args.axons,
+            workers=args.workers,
+            replay_store=args.replay_store,
+            nofile=args.nofile,
+            max_connections_per_ip=args.max_connections_per_ip or None,
+        )
+    elif args.command == "probe":
+        print(json.dumps(asyncio.run(probe(args.module, args.port, args.hotkey, args.calls))))
     else:
         print(
             json.dumps(
@@ -253,6 +350,8 @@ def main() -> None:
                         args.first_id,
                         args.n_tokens,
                         args.interval_ms,
+                        args.rounds,
+                        args.start_at,
                     )
                 )
             )

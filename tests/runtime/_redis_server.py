@@ -7,6 +7,7 @@ installs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -35,16 +36,18 @@ def _answers_ping(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a redis-server started for this session (stopped at its end)."""
+class RedisServerError(RuntimeError):
+    """redis-server is not installed, or did not start."""
+
+
+@contextlib.contextmanager
+def running_redis_server(folder: Path) -> Iterator[str]:
+    """Start ``redis-server`` on a free 127.0.0.1 port, its files and log in ``folder``; yield its
+    URL and stop it on exit. Raises ``RedisServerError`` without the binary or if it does not
+    answer within 10 s. (Also used by ``bench/scaleout.py``.)"""
     binary = shutil.which("redis-server")
     if binary is None:
-        message = "redis-server not installed (Debian: apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so the Redis tests must run", pytrace=False)
-        pytest.skip(message)
-    folder: Path = tmp_path_factory.mktemp("redis")
+        raise RedisServerError("redis-server not installed (Debian: apt-get install redis-server)")
     port = _free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
                "--save", "", "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
@@ -54,7 +57,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while not _answers_ping(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start:\n{(folder / 'redis.log').read_text()}")
+                raise RedisServerError(
+                    f"redis-server did not start:\n{(folder / 'redis.log').read_text()}"
+                )
             time.sleep(0.02)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -65,3 +70,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait(5.0)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a redis-server started for this session (stopped at its end)."""
+    if shutil.which("redis-server") is None:
+        message = "redis-server not installed (Debian: apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI is set, so the Redis tests must run", pytrace=False)
+        pytest.skip(message)
+    try:
+        with running_redis_server(tmp_path_factory.mktemp("redis")) as url:
+            yield url
+    except RedisServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
