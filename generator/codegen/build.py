@@ -36,8 +36,8 @@ from .types import TypeMapper
 FIXED_LOCALS = frozenset(
     {
         "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
-        "event", "value", "node", "key", "complete", "frame_batches", "isinstance", "type",
-        "str", "list", "dict", "len", "anext", "bool", "int", "float",
+        "event", "value", "node", "key", "parts", "complete", "frame_batches", "isinstance",
+        "type", "str", "list", "dict", "len", "anext", "bool", "int", "float",
     }
 )  # fmt: skip
 """Locals of ``process_streaming_response`` and builtins it calls: accumulators avoid them."""
@@ -147,6 +147,12 @@ class RuleContext:
         where = f"{value.where}.{key}" if value.steps else key
         return ReadIR(value.variable, steps, "key", True, guard=False, text=False, where=where)
 
+    def group_read(self, path: str) -> ReadIR:
+        """Read the group key at ``path`` in the token (a rule's ``group``) into ``key``."""
+        steps = parse_path(path)
+        assert steps is not None  # SG412
+        return ReadIR(self.token, steps, "key", self.root_is_dict, False, False, path)
+
     def accumulator(self, field: str) -> AccumulatorIR:
         """The local collecting ``field``."""
         return self.accumulators[field]
@@ -165,7 +171,7 @@ def _plan_accumulators(
         op = OPS[rule.op]
         for target in op.targets(rule):
             if kinds.get(target, "value") == "value":
-                kinds[target] = op.accumulator
+                kinds[target] = op.accumulator_of(rule)
     result = {}
     for name, spec in synapse.response.items():
         if name not in kinds:

@@ -27,10 +27,10 @@ left out keeps its default.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..codegen.ir import AccumulatorIR, FramingIR, ReadIR
 
@@ -140,16 +140,37 @@ class Framing:
         return {name: info.default for name, info in self.Options.model_fields.items()}
 
 
+class GroupOptions(Options):
+    """``group``, shared by the ops that add to a text or a list (concat, append, extend)."""
+
+    group: Annotated[
+        str | None,
+        Field(
+            description=(
+                "concat/append/extend: path in the token of a string that keys the target dict:"
+                " the value goes to field[group] (e.g. text per `role`)."
+            )
+        ),
+    ] = None
+
+
 @dataclass(frozen=True)
 class ReadInto:
-    """The IR of an op that reads one value into one field: what it reads, where it goes."""
+    """The IR of an op that reads one value into one field: what it reads, where it goes.
+
+    ``group``: with ``group``, the read of the key the value goes under in the target dict.
+    """
 
     read: ReadIR
     target: AccumulatorIR
+    group: ReadIR | None = field(default=None, kw_only=True)  # kw_only: subclasses add fields
 
 
 TARGET_TYPES: dict[str, str | None] = {"text": "string", "list": "array", "dict": "object"}
 """The JSON type a field collected by each accumulator must have (``value``: any)."""
+
+GROUPED = "_groups"
+"""Suffix of a grouped accumulator's kind: ``text_groups`` is a dict of texts by group key."""
 
 
 class Op:
@@ -219,13 +240,27 @@ class Op:
 
     def describe(self, rule: RuleSpec, source: str) -> str:
         """What the rule does, for the comment above its code (``source``: what it reads)."""
-        return self.description.format(source=source, field=rule.field, key=rule.key)
+        group = self.group_of(rule)
+        field = rule.field if group is None else f"{rule.field}[{group}]"
+        return self.description.format(source=source, field=field, key=rule.key)
+
+    def group_of(self, rule: RuleSpec) -> str | None:
+        """The rule's ``group`` path, if this op takes one (the ops with :class:`GroupOptions`)."""
+        return rule.group if "group" in self.Options.model_fields else None
+
+    def accumulator_of(self, rule: RuleSpec) -> str:
+        """The accumulator of this rule's target: the op's own, or a dict of them by group."""
+        grouped = self.group_of(rule) is not None
+        return f"{self.accumulator}{GROUPED}" if grouped else self.accumulator
 
     def build(self, rule: RuleSpec, context: RuleContext) -> Any:
         """The op's IR: ``context`` gives the reads of the token and the fields' accumulators."""
         assert rule.field is not None  # SG404
         read = context.read(rule.path)
         own = self.own_ir(rule, context, read)
+        group = self.group_of(rule)
+        if group is not None:
+            own["group"] = context.group_read(group)
         return self.IR(read=read, target=context.accumulator(rule.field), **own)
 
     def own_ir(self, rule: RuleSpec, context: RuleContext, read: ReadIR) -> dict[str, Any]:

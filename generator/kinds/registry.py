@@ -18,6 +18,11 @@ FRAMINGS: dict[str, Framing] = {kind.name: kind for kind in (RAW, LINES, SSE_FRA
 OPS: dict[str, Op] = {kind.name: kind for kind in (CONCAT, APPEND, EXTEND, REPLACE, SET, PUT)}
 
 
-def option_owners(kinds: dict[str, Framing] | dict[str, Op]) -> dict[str, str]:
-    """Each option key a kind owns -> the name of the kind that owns it."""
-    return {key: name for name, kind in kinds.items() for key in kind.Options.model_fields}
+def option_owners(kinds: dict[str, Framing] | dict[str, Op]) -> dict[str, tuple[str, ...]]:
+    """Each option key a kind owns -> the names of the kinds that own it (several kinds may
+    share one options class: concat, append and extend share ``group``)."""
+    owners: dict[str, tuple[str, ...]] = {}
+    for name, kind in kinds.items():
+        for key in kind.Options.model_fields:
+            owners[key] = (*owners.get(key, ()), name)
+    return owners

@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 from ..diagnostics import Diagnostic, NodePath
 from ..kinds import FRAMINGS, OPS, Framing, Op, option_owners
+from ..kinds.base import GROUPED
 from . import names
 from .load import Document
 from .paths import parse_path
 from .presets import Expansion
-from .spec import FieldSpec, JsonSchema, StreamSpec
+from .spec import FieldSpec, JsonSchema, RuleSpec, StreamSpec
 
 UNKNOWN_REF = "SG301"
 NO_DEFAULT = "SG302"
@@ -466,6 +467,7 @@ class Checker:
         response = {**synapse.response, **synapse.expansion.added_response}
         self._check_framing(stream, path, given)
         text_payload = stream.payload == "text"
+        filled_as: dict[str, tuple[str, NodePath]] = {}  # target -> (accumulator, first rule)
         for index, rule in enumerate(stream.rules or []):
             rule_path = (*path, "rules", index)
             op = OPS[rule.op]
@@ -473,7 +475,9 @@ class Checker:
             where = (*rule_path, "fields") if "fields" in op.Options.model_fields else (
                 *rule_path, "field")  # fmt: skip
             for target in op.targets(rule):
-                self._check_target(op, target, where, synapse, response)
+                grouped = op.group_of(rule) is not None
+                self._check_target(op, target, where, synapse, response, grouped=grouped)
+                self._check_filled_alike(op, rule, target, where, filled_as)
         if stream.token is not None:
             self._check_token_keys(stream, stream.token, path)
         self._check_yields(stream, path)
@@ -566,13 +570,13 @@ class Checker:
             problem = framing.payload_problem(stream.payload)
             if problem is not None:
                 self.report((*path, "payload"), FRAMING_PAYLOAD, problem)
-        for key, owner in option_owners(FRAMINGS).items():
-            default = FRAMINGS[owner].option_defaults()[key]
-            if owner != stream.framing and (key in given or getattr(stream, key) != default):
+        for key, owners in option_owners(FRAMINGS).items():
+            default = FRAMINGS[owners[0]].option_defaults()[key]
+            if stream.framing not in owners and (key in given or getattr(stream, key) != default):
                 self.report(
                     (*path, key),
                     FRAMING_OPTION,
-                    f"`{key}` applies to framing {owner!r} only, not {stream.framing!r}",
+                    f"`{key}` applies to framing {_either(owners)} only, not {stream.framing!r}",
                 )
         self._check_end(stream, path, framing)
         framing.check(stream, path, self.report)
@@ -644,16 +648,16 @@ class Checker:
     def _check_rule_options(self, op: Op, rule: Any, path: NodePath, text_payload: bool) -> None:
         given = rule.model_fields_set
         op.check(rule, path, self.report)
-        for key, owner in option_owners(OPS).items():
-            if owner != op.name and getattr(rule, key) is not None:
+        for key, owners in option_owners(OPS).items():
+            if op.name not in owners and getattr(rule, key) is not None:
                 self.report(
                     (*path, key),
                     RULE_OPTIONS,
-                    f"`{key}` belongs to rule `{owner}`, not {op.name!r}",
+                    f"`{key}` belongs to rule {_either(owners)}, not {op.name!r}",
                 )
         self._check_paths(rule, path)
         if text_payload:
-            for option in ("path", "when"):
+            for option in ("path", "when", "group"):
                 if option in given and getattr(rule, option) is not None:
                     self.report(
                         (*path, option),
@@ -668,9 +672,36 @@ class Checker:
                     f"rule {op.name!r} needs JSON tokens; the payload is text",
                 )
 
+    def _check_group_target(self, op: Op, target: str, path: NodePath, spec: FieldSpec) -> None:
+        """A grouped rule's target is a dict (optionally nullable) of what the op collects."""
+        resolved = self.resolve(spec)
+        values = resolved.additional_properties if resolved is not None else None
+        types = self.types_of(spec)
+        value_types = self.types_of(values) if isinstance(values, JsonSchema) else None
+        dict_type = types in (frozenset({"object"}), frozenset({"object", "null"}))
+        if not dict_type or resolved is None or resolved.properties:
+            kind = "strings" if op.target_type == "string" else "lists"
+            self.report(
+                path,
+                RULE_TYPE,
+                f"rule {op.name!r} with `group` needs a dict field of {kind} (type: object, "
+                f"additionalProperties: {{type: {op.target_type}}}); {target!r} is not one",
+            )
+        elif value_types != frozenset({op.target_type}):
+            self.report(
+                path,
+                RULE_TYPE,
+                f"rule {op.name!r} with `group` needs the values of {target!r} to be of type "
+                f"{op.target_type} (additionalProperties: {{type: {op.target_type}}})",
+            )
+        elif isinstance(values, JsonSchema):
+            problem = op.target_problem(target, self.resolve(values) or values)
+            if problem is not None:
+                self.report(path, RULE_TYPE, problem)
+
     def _check_paths(self, rule: Any, path: NodePath) -> None:
         """Every path of the rule parses (SG412); a put key starts with a property name."""
-        for option in ("path", "key"):
+        for option in ("path", "key", "group"):
             value = getattr(rule, option, None)
             steps = parse_path(value) if isinstance(value, str) else ()
             if steps is None:
@@ -684,6 +715,27 @@ class Checker:
                 if parse_path(value) is None:
                     self.report((*path, "fields", name), BAD_PATH, _path_message("path", value))
 
+    def _check_filled_alike(
+        self,
+        op: Op,
+        rule: Any,
+        target: str,
+        where: NodePath,
+        filled_as: dict[str, tuple[str, NodePath]],
+    ) -> None:
+        """The rules that add to one field collect it alike (SG403): a dict of texts by group
+        and a dict of objects by key cannot be one field, nor can a replaced grouped field."""
+        kind = op.accumulator_of(rule)
+        first_kind, first_where = filled_as.setdefault(target, (kind, where))
+        if first_kind != kind and GROUPED in kind + first_kind:
+            line = self.doc.position_of(first_where).line
+            self.report(
+                where,
+                RULE_TYPE,
+                f"this rule fills {target!r} {_how(kind)}, the rule at line {line} fills it "
+                f"{_how(first_kind)}; every rule must fill a field the same way",
+            )
+
     def _check_target(
         self,
         op: Op,
@@ -691,6 +743,8 @@ class Checker:
         path: NodePath,
         synapse: SynapseParts,
         response: dict[str, FieldSpec | None],
+        *,
+        grouped: bool = False,
     ) -> None:
         if target in synapse.request and target not in response:
             self.report(
@@ -710,6 +764,9 @@ class Checker:
             return
         spec = response[target]
         if spec is None or op.target_type is None:
+            return
+        if grouped:
+            self._check_group_target(op, target, path, spec)
             return
         resolved = self.resolve(spec)
         types = self.types_of(spec)
@@ -796,21 +853,48 @@ class Checker:
                 )
 
 
+def _how(accumulator: str) -> str:
+    """How a rule fills its field, in words: by group (a dict of texts or lists) or not."""
+    kind = accumulator.removesuffix(GROUPED)
+    what = {"text": "texts", "list": "lists"}.get(kind, kind)
+    return f"as a dict of {what} by group" if accumulator.endswith(GROUPED) else f"as a {kind}"
+
+
+def _either(names: tuple[str, ...]) -> str:
+    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``: the kinds an option belongs to."""
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
 def _token_reads(
     stream: StreamSpec, path: NodePath
 ) -> Iterator[tuple[NodePath, tuple[str | int, ...]]]:
     """(where in the document, steps into the token) of every token read the stream declares:
-    rule paths, ``when`` tags, a ``set`` rule's paths, the final event's tags."""
+    rule paths, ``when`` tags, ``group`` paths, a ``set`` rule's paths, the final event's tags."""
     for index, rule in enumerate(stream.rules or []):
-        rule_path = (*path, "rules", index)
-        yield (*rule_path, "path"), (parse_path(rule.path) if rule.path is not None else None) or ()
-        for key in rule.when or {}:
-            yield (*rule_path, "when", key), (key,)
-        for name, value in (rule.fields or {}).items():
-            yield (*rule_path, "fields", name), parse_path(value) or ()
+        yield from _rule_reads(rule, (*path, "rules", index))
     if stream.end is not None and stream.end.signal == "event":
         for key in stream.end.event or {}:
             yield (*path, "end", "event", key), (key,)
+
+
+def _rule_reads(
+    rule: RuleSpec, rule_path: NodePath
+) -> Iterator[tuple[NodePath, tuple[str | int, ...]]]:
+    """The token reads of one rule (see :func:`_token_reads`)."""
+    yield (*rule_path, "path"), _steps(rule.path)
+    for key in rule.when or {}:
+        yield (*rule_path, "when", key), (key,)
+    group = OPS[rule.op].group_of(rule)
+    if group is not None:
+        yield (*rule_path, "group"), _steps(group)
+    for name, value in (rule.fields or {}).items():
+        yield (*rule_path, "fields", name), _steps(value)
+
+
+def _steps(path: str | None) -> tuple[str | int, ...]:
+    """The steps of a path; none for no path (the whole token) or one that does not parse."""
+    return (parse_path(path) if path is not None else None) or ()
 
 
 def _walk(

@@ -5,10 +5,10 @@ Template: ``templates/ops/append.py.jinja``.
 
 from __future__ import annotations
 
-from ..base import Op
+from ..base import GroupOptions, Op
 
 
-class Append(Op, name="append", accumulator="list", reads_text=True):
+class Append(Op, name="append", accumulator="list", Options=GroupOptions, reads_text=True):
     """Append one item to a list field."""
 
     summary = "add the value to a list field"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..base import Op, ReadInto
+from ..base import GroupOptions, Op, ReadInto
 
 if TYPE_CHECKING:
     from ...codegen.build import RuleContext
@@ -29,6 +29,7 @@ class Concat(
     Op,
     name="concat",
     accumulator="text",
+    Options=GroupOptions,
     IR=ConcatIR,
     reads_text=True,
     yields_text=True,

@@ -6,10 +6,10 @@ Template: ``templates/ops/extend.py.jinja``.
 
 from __future__ import annotations
 
-from ..base import Op
+from ..base import GroupOptions, Op
 
 
-class Extend(Op, name="extend", accumulator="list"):
+class Extend(Op, name="extend", accumulator="list", Options=GroupOptions):
     """Extend a list field with a list of items."""
 
     summary = "add the items of a list value"
