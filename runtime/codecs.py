@@ -77,9 +77,13 @@ import json
 import re
 from codecs import utf_8_decode
 from collections.abc import Callable
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from .errors import FrameTooLarge, MalformedFrame, StreamError, StreamTooLarge, TruncatedStream
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
@@ -92,6 +96,7 @@ __all__ = [
     "StreamTooLarge",
     "TextDecoder",
     "TruncatedStream",
+    "as_model",
     "decode_json_frame",
     "decode_text_frame",
     "encode_json_line",
@@ -204,6 +209,11 @@ class TextDecoder(_Decoder):
 # --------------------------------------------------------------------------------------- lines
 
 
+def _without_empty(frames: list[bytes]) -> list[bytes]:
+    """``frames`` without the empty ones (the list itself when there are none)."""
+    return [f for f in frames if f] if b"" in frames else frames
+
+
 class LineDecoder(_Decoder):
     """Delimiter-terminated frames (JSON Lines, newline-separated text, ...)."""
 
@@ -241,28 +251,12 @@ class LineDecoder(_Decoder):
         if consumed > self._limit:
             self._refuse()
         self._consumed = consumed
-        delimiter = self._delimiter
-        pieces = self._pieces
         buffered = self._buffered
         max_frame = self._max_frame
-        frames = self._straddle(chunk) if pieces and len(delimiter) > 1 else None
-        last = b""  # the byte before this chunk, if it belongs to the unterminated frame
+        last = self._pieces[-1][-1:] if self._pieces else b""  # the byte before this chunk
+        frames = self._split(chunk, start)
         if frames is None:
-            frames = chunk.split(delimiter)
-            if pieces:
-                last = pieces[-1][-1:]
-                head = frames[0]
-                if len(frames) == 1:  # no delimiter: the frame goes on
-                    if buffered + len(head) > self._max_tail:
-                        self._too_large(start - buffered)
-                    if head:
-                        pieces.append(head)
-                        self._buffered = buffered + len(head)
-                    return []
-                if buffered + len(head) > max_frame:
-                    self._too_large(start - buffered)
-                pieces.append(head)
-                frames[0] = b"".join(pieces)
+            return []
         tail = frames.pop()
         if len(tail) > self._max_tail:
             self._too_large(consumed - len(tail))
@@ -272,8 +266,33 @@ class LineDecoder(_Decoder):
             self._too_large(self._frame_offset(frames, start - buffered))
         if self._strip_cr and (13 in chunk or last == b"\r"):
             frames = [f[:-1] if f[-1:] == b"\r" else f for f in frames]
-        if b"" in frames:
-            frames = [f for f in frames if f]
+        return _without_empty(frames)
+
+    def _split(self, chunk: bytes, start: int) -> list[bytes] | None:
+        """The frames of the unterminated frame + ``chunk``, the new unterminated tail last; None
+        when ``chunk`` holds no delimiter and only extends the unterminated frame (kept)."""
+        pieces = self._pieces
+        delimiter = self._delimiter
+        if not pieces:
+            return chunk.split(delimiter)
+        if len(delimiter) > 1:
+            straddling = self._straddle(chunk)
+            if straddling is not None:
+                return straddling
+        buffered = self._buffered
+        frames = chunk.split(delimiter)
+        head = frames[0]
+        if len(frames) == 1:  # no delimiter: the frame goes on
+            if buffered + len(head) > self._max_tail:
+                self._too_large(start - buffered)
+            if head:
+                pieces.append(head)
+                self._buffered = buffered + len(head)
+            return None
+        if buffered + len(head) > self._max_frame:
+            self._too_large(start - buffered)
+        pieces.append(head)
+        frames[0] = b"".join(pieces)
         return frames
 
     def _straddle(self, chunk: bytes) -> list[bytes] | None:
@@ -406,6 +425,10 @@ class SSEDecoder(_Decoder):
             # first field name "\ufeffdata" and the first event would vanish.
             self._at_start = False
             blocks[0] = blocks[0].removeprefix(_UTF8_BOM)
+        return self._events(blocks, tail)
+
+    def _events(self, blocks: list[bytes], tail: bytes) -> list[str]:
+        """The data of the complete event ``blocks`` (``tail``: what follows them, for offsets)."""
         sentinel = self._sentinel
         done = self.done
         events: list[str] = []
@@ -673,29 +696,8 @@ class JSONSeqDecoder(_Decoder):
         exc: Exception,
     ) -> None:
         """The value at ``pos`` did not parse: keep it if it is cut off, else raise."""
-        n = len(text)
-        first = text[pos]
         self._reset()
-        if first == "{" or first == "[" or first == '"':
-            self._mode = _NESTED
-            self._depth = 0 if first == '"' else 1
-            self._in_string = first == '"'
-            end = self._scan_nested(text, pos + 1)
-            mode = _NESTED
-        elif first in _NUMBER_START and text[pos + 1 : pos + 2] != "I":
-            end = _NUMBER_RUN.match(text, pos).end()  # type: ignore[union-attr]
-            end = -1 if end == n else end
-            mode = _NUMBER
-        elif first in _LITERALS or first == "-":
-            literal = _LITERALS.get(first, "-Infinity")
-            fragment = text[pos : pos + len(literal)]
-            cut = pos + len(fragment) == n and literal.startswith(fragment)
-            self._literal_rest = literal[len(fragment) :]
-            end = -1 if cut else pos
-            mode = _LITERAL
-        else:
-            end = pos
-            mode = _IDLE
+        end, mode = self._resume_state(text, pos)
         if end < 0 and not final:
             self._keep(text, pos, text_end, pending, ascii_text, mode)
             return
@@ -710,6 +712,27 @@ class JSONSeqDecoder(_Decoder):
             self._fail(TruncatedStream("stream ends inside a JSON value", offset))
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "Expecting value"
         self._fail(MalformedFrame(f"invalid JSON: {reason}", offset))
+
+    def _resume_state(self, text: str, pos: int) -> tuple[int, int]:
+        """Where the value starting at ``pos`` ends (-1: the end of ``text`` cuts it off), and
+        the mode to keep it in; sets what a kept nested value or literal resumes with."""
+        n = len(text)
+        first = text[pos]
+        if first == "{" or first == "[" or first == '"':
+            self._mode = _NESTED
+            self._depth = 0 if first == '"' else 1
+            self._in_string = first == '"'
+            return self._scan_nested(text, pos + 1), _NESTED
+        if first in _NUMBER_START and text[pos + 1 : pos + 2] != "I":
+            end = _NUMBER_RUN.match(text, pos).end()  # type: ignore[union-attr]
+            return (-1 if end == n else end), _NUMBER
+        if first in _LITERALS or first == "-":
+            literal = _LITERALS.get(first, "-Infinity")
+            fragment = text[pos : pos + len(literal)]
+            cut = pos + len(fragment) == n and literal.startswith(fragment)
+            self._literal_rest = literal[len(fragment) :]
+            return (-1 if cut else pos), _LITERAL
+        return pos, _IDLE
 
     def _keep(
         self, text: str, pos: int, text_end: int, pending: int, ascii_text: bool, mode: int
@@ -841,7 +864,33 @@ def decode_json_frame(frame: bytes | str) -> Any:
 
 # ------------------------------------------------------------------------------------ encoders
 
-_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _model_json(value: object) -> object:
+    """A pydantic model (a typed token, or one inside a dict) as JSON data: its fields under
+    their wire names, the unset-by-null ones left out (a missing key and null mean the same to
+    the rules). Only called for what ``json`` cannot encode itself, so plain data pays nothing."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_json_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=_model_json
+).encode
+
+
+def as_model(model: type[M], value: object) -> M:
+    """``value`` (a decoded JSON token) validated into ``model``, for a stream whose token is a
+    ``$defs`` model; MalformedFrame naming the first problem if it is not one."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(step) for step in first["loc"]) or "token"
+        raise MalformedFrame(
+            f"token: not a {model.__name__}: {where}: {first['msg']} ({exc.error_count()} "
+            f"error{'s' if exc.error_count() != 1 else ''})"
+        ) from None
 
 
 def encode_text(text: str) -> bytes:

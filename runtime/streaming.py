@@ -75,6 +75,7 @@ _DISCONNECTED: Final = (
     anyio.ClosedResourceError,
 )
 _FLUSH_DUE: Final = object()  # returned instead of a token when the batch interval is up
+_ENDED: Final = object()  # returned instead of a token when the stream was finished while waiting
 
 
 def token_streamer(
@@ -195,29 +196,9 @@ class _Pump(Generic[T]):
             if self._timed_out:
                 await self._finish_timeout()
                 return
-            self._waiting = True
-            try:
-                if flush_at is None and self._next_task is None:
-                    token: object = await self._iterator.__anext__()
-                else:
-                    token = await self._next_token(flush_at)
-            except StopAsyncIteration:
-                self._waiting = False
-                if self._trailer:
-                    pending.append(self._trailer)
-                await self._flush()
+            token = await self._await_token(flush_at)
+            if token is _ENDED:
                 return
-            except asyncio.CancelledError:
-                self._waiting = False
-                if self._timed_out and self._own_cancel():
-                    await self._finish_timeout()
-                    return
-                raise
-            except Exception as exc:
-                self._waiting = False
-                await self._finish_error(exc, "token iterator failed")
-                return
-            self._waiting = False
             if token is _FLUSH_DUE:
                 await self._flush()
                 flush_at = None
@@ -229,6 +210,38 @@ class _Pump(Generic[T]):
                 flush_at = None
             elif flush_at is None and interval is not None:
                 flush_at = loop.time() + interval
+
+    async def _await_token(self, flush_at: float | None) -> object:
+        """The next token (``_FLUSH_DUE`` if ``flush_at`` comes first), or ``_ENDED`` once the
+        stream is finished here: the iterator ended or failed, or the deadline cut the wait.
+
+        ``_waiting`` is true only during the wait, never during the sends that finish a stream
+        (the deadline cancels only a wait).
+        """
+        self._waiting = True
+        try:
+            if flush_at is None and self._next_task is None:
+                token: object = await self._iterator.__anext__()
+            else:
+                token = await self._next_token(flush_at)
+        except StopAsyncIteration:
+            self._waiting = False
+            if self._trailer:
+                self._pending.append(self._trailer)
+            await self._flush()
+            return _ENDED
+        except asyncio.CancelledError:
+            self._waiting = False
+            if self._timed_out and self._own_cancel():
+                await self._finish_timeout()
+                return _ENDED
+            raise
+        except Exception as exc:
+            self._waiting = False
+            await self._finish_error(exc, "token iterator failed")
+            return _ENDED
+        self._waiting = False
+        return token
 
     async def _queue(self, token: T) -> bool:
         """Encode ``token`` into the pending batch; True when the stream ends with it (the
