@@ -1,5 +1,7 @@
 """The runnable examples of docs/migrating.md and of the plain-synapse section of
-docs/generated-code.md.
+docs/generated-code.md; the YAML examples of docs/schema-reference.md (excerpts of the example
+schemas, and whole files that generate or print the diagnostics shown) and the generated-code
+snippets docs/generated-code.md quotes.
 
 Each example is a file under tests/generator/docs_examples/, shown verbatim in its doc (checked
 here), generated and imported into a temporary package, and run against a real Axon and
@@ -10,7 +12,9 @@ No ``from __future__ import annotations``: the Axon reads a forward function's p
 annotation, and some of the classes here are local to a test.
 """
 
+import asyncio
 import importlib
+import json
 import re
 import shutil
 import sys
@@ -25,9 +29,16 @@ from bittensor_wallet import Keypair
 from pydantic import Field, ValidationError, field_validator
 
 from synapsegen.pipeline import Options, generate
-from synapsegen.runtime import Axon, AxonTarget, Dendrite, StreamingSynapse, Synapse
+from synapsegen.runtime import (
+    Axon,
+    AxonTarget,
+    Dendrite,
+    MalformedFrame,
+    StreamingSynapse,
+    Synapse,
+)
 
-from ._generated import generate_package, schema_file
+from ._generated import FakeResponse, generate_package, schema_file, stream_items
 from ._paths import GOLDEN, ROOT
 
 EXAMPLES = ROOT / "tests" / "generator" / "docs_examples"
@@ -352,3 +363,161 @@ def test_the_same_hash_field_gives_the_same_body_hash(mysubnet: SimpleNamespace)
     values = {"roles": ["user"], "messages": ["Grüß dich", "世界"]}
     old = StreamPrompting(**values)
     assert old.body_hash == mysubnet.generated.StreamPrompting(**values).body_hash
+
+
+# ---- docs/schema-reference.md: its YAML examples, and what docs/generated-code.md quotes ---------
+
+REFERENCE_DOC = ROOT / "docs" / "schema-reference.md"
+YAML_BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)
+INDENTED_PYTHON_BLOCK = re.compile(r"^  ```python\n(.*?)^  ```$", FLAGS)
+EXCERPT = re.compile(r"# (\w+\.yaml) \(excerpt\)\n")
+EXAMPLE = re.compile(r"# (\w+\.yaml)\nversion: 1\n")
+
+
+def _reference_blocks(pattern: re.Pattern[str], keep_name: bool = False) -> dict[str, list[str]]:
+    """The YAML blocks of the schema reference that ``pattern`` matches, by the file their first
+    line names; without that line unless ``keep_name`` (a full example keeps it: its diagnostics
+    count it)."""
+    blocks: dict[str, list[str]] = {}
+    for block in YAML_BLOCK.findall(REFERENCE_DOC.read_text(encoding="utf-8")):
+        match = pattern.match(block)
+        if match is not None:
+            blocks.setdefault(match.group(1), []).append(
+                block if keep_name else block.split("\n", 1)[1]
+            )
+    return blocks
+
+
+def _excerpt_of(excerpt: str, text: str) -> bool:
+    """Whether the lines of ``excerpt``, all indented alike, are lines of ``text`` in order (an
+    excerpt may skip lines)."""
+    lines = text.splitlines()
+    for indent in range(0, 12, 2):
+        wanted, position = [" " * indent + line for line in excerpt.splitlines()], 0
+        for line in wanted:
+            try:
+                position = lines.index(line, position) + 1
+            except ValueError:
+                break
+        else:
+            return True
+    return False
+
+
+def _diagnostic_lines(folder: Path, name: str, text: str) -> tuple[list[str], dict[str, str]]:
+    """What ``synapsegen schemas/<name>`` prints for ``text``, run from ``folder``, and the files
+    it generates."""
+    (folder / "schemas").mkdir(exist_ok=True)
+    source = folder / "schemas" / name
+    source.write_text(text, encoding="utf-8")
+    result = generate([source], Options(), folder)
+    printed = [*result.diagnostics, *result.warnings]
+    return [str(d).replace(f"{folder}/", "", 1) for d in printed], result.files
+
+
+def test_the_schema_reference_excerpts_are_in_their_schemas() -> None:
+    excerpts = _reference_blocks(EXCERPT)
+    assert {"search.yaml", "scored.yaml", "grouped.yaml"} <= set(excerpts)
+    for name, blocks in excerpts.items():
+        schema = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        for block in blocks:
+            assert _excerpt_of(block, schema), f"docs/schema-reference.md: {name} excerpt:\n{block}"
+
+
+def test_the_schema_reference_examples_generate_or_print_what_it_shows(tmp_path: Path) -> None:
+    """Every full example (``# name.yaml`` then ``version: 1``) generates; any error or warning
+    it gives is shown in the doc as printed."""
+    examples = _reference_blocks(EXAMPLE, keep_name=True)
+    assert {"mail.yaml", "typo.yaml"} <= set(examples)
+    doc = REFERENCE_DOC.read_text(encoding="utf-8")
+    codes: dict[str, list[str]] = {}
+    for name, [text] in examples.items():
+        printed, files = _diagnostic_lines(tmp_path, name, text)
+        assert printed or files, name
+        codes[name] = [line.split(" ")[1] for line in printed]
+        for line in printed:
+            assert f"```\n{line}\n```" in doc, f"docs/schema-reference.md does not show: {line}"
+    assert codes["mail.yaml"] == [] and codes["typo.yaml"] == ["SG414"]
+    # The open variant the reference describes: a warning, and the file generates.
+    closed = "        additionalProperties: false\n"
+    open_token = examples["typo.yaml"][0].replace(closed, "")
+    [warning], files = _diagnostic_lines(tmp_path, "typo.yaml", open_token)
+    assert files and " SG502 warning: " in warning and f"```\n{warning}\n```" in doc
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """The reference's mail.yaml, scored.yaml and grouped.yaml, generated and imported."""
+    base = tmp_path_factory.mktemp("reference_docs")
+    (base / "schemas").mkdir()
+    [mail] = _reference_blocks(EXAMPLE, keep_name=True)["mail.yaml"]
+    (base / "schemas" / "mail.yaml").write_text(mail, encoding="utf-8")
+    sources = [base / "schemas" / "mail.yaml"]
+    sources += [ROOT / "schemas" / name for name in ("scored.yaml", "grouped.yaml")]
+    files = generate_package(sources, base, base / "sg_reference_docs")
+    with _imports_from(base, "sg_reference_docs"):
+        yield SimpleNamespace(
+            files=files,
+            mail=importlib.import_module("sg_reference_docs.mail"),
+            scored=importlib.import_module("sg_reference_docs.scored"),
+            grouped=importlib.import_module("sg_reference_docs.grouped"),
+        )
+
+
+def _decoded(synapse: Any, tokens: list[dict[str, Any]], separator: bytes) -> list[Any]:
+    body = b"".join(json.dumps(t, ensure_ascii=False).encode() + separator for t in tokens)
+    return asyncio.run(stream_items(synapse, FakeResponse([body], 200, {})))
+
+
+def test_the_aliased_model_does_what_the_reference_says(reference: SimpleNamespace) -> None:
+    message_class = reference.mail.Message
+    message = message_class.model_validate({"from": "a@example.com", "2fa": True})
+    assert message.from_ == "a@example.com" and message.field_2fa is True
+    assert message.model_dump() == {
+        "from": "a@example.com", "content-type": "text/plain", "2fa": True, "_id": ""
+    }  # fmt: skip
+    assert message_class(from_="a@example.com").from_ == "a@example.com"
+    mail = reference.mail.SendMail(message=message)
+    assert type(mail).model_validate_json(mail.model_dump_json()).message == message
+    assert '"content-type":"text/plain"' in mail.model_dump_json()
+
+
+def test_the_final_event_and_grouped_examples_of_the_reference(reference: SimpleNamespace) -> None:
+    scored = reference.scored.ScoredAnswer()
+    final = {"type": "done", "confidence": 0.75,
+             "usage": {"prompt_tokens": 3, "completion_tokens": 9}}  # fmt: skip
+    _decoded(scored, [{"type": "text", "text": "Paris"}, final], b"\n")
+    assert (scored.answer, scored.confidence) == ("Paris", 0.75) and scored.stream_complete
+    assert scored.usage == reference.scored.Usage(prompt_tokens=3, completion_tokens=9)
+
+    grouped = reference.grouped.ResearchSynapse()
+    events: list[dict[str, Any]] = [
+        {"type": "text", "role": "summary", "content": "Grüß "},
+        {"type": "text", "role": "web", "content": "世界"},
+        {"type": "links", "role": "web", "links": ["https://a.example"]},
+        {"type": "text", "role": "summary", "content": "dich"},
+    ]
+    assert _decoded(grouped, events, b"") == ["Grüß ", "世界", "dich"]
+    assert grouped.text_chunks == {"summary": "Grüß dich", "web": "世界"}
+    assert grouped.sources == {"web": ["https://a.example"]}
+    untouched = reference.grouped.ResearchSynapse()
+    _decoded(untouched, events[:1], b"")
+    assert untouched.sources is None  # the nullable target no token filled
+    with pytest.raises(MalformedFrame, match="role: expected a string group key"):
+        _decoded(reference.grouped.ResearchSynapse(), [{"type": "text", "content": "x"}], b"")
+
+
+def test_the_generated_code_doc_quotes_real_output(reference: SimpleNamespace) -> None:
+    """The snippets inside docs/generated-code.md's list items are lines of a golden, or of the
+    reference's mail.yaml output."""
+    outputs = [path.read_text(encoding="utf-8") for path in sorted(GOLDEN.glob("*/*.py"))]
+    outputs.append(reference.files["mail.py"])
+    snippets = INDENTED_PYTHON_BLOCK.findall(GENERATED_DOC.read_text(encoding="utf-8"))
+    assert len(snippets) >= 4
+    for snippet in snippets:
+        code = "".join(line[2:] if line.strip() else line for line in snippet.splitlines(True))
+        assert any(code in output for output in outputs), f"docs/generated-code.md:\n{code}"
+    golden_of = {"grouped": "# Rule 1: when type = 'text'", "scored": 'final={"type": "done"}'}
+    for stem, marker in golden_of.items():
+        assert any(marker in snippet for snippet in snippets), stem
+    assert any("class Message(BaseModel):" in snippet for snippet in snippets)
