@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .codecs import LineDecoder as LineDecoder
     from .codecs import SSEDecoder as SSEDecoder
     from .codecs import TextDecoder as TextDecoder
+    from .codecs import as_model as as_model
     from .codecs import decode_json_frame as decode_json_frame
     from .codecs import decode_text_frame as decode_text_frame
     from .codecs import encode_json_line as encode_json_line
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 _EXPORTS: dict[str, str] = {
     "TextParts": "accumulate",
+    "as_model": "codecs",
     "UNSET": "accumulate",
     "Unset": "accumulate",
     "response_json": "accumulate",

@@ -31,12 +31,12 @@ from .ir import (
     TagTest,
 )
 from .models import build_models
-from .types import TypeMapper
+from .types import TypeMapper, is_object_model
 
 FIXED_LOCALS = frozenset(
     {
         "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
-        "event", "value", "node", "key", "parts", "complete", "frame_batches", "isinstance",
+        "event", "value", "node", "key", "parts", "typed", "complete", "frame_batches", "isinstance",
         "type", "str", "list", "dict", "len", "anext", "bool", "int", "float",
     }
 )  # fmt: skip
@@ -78,7 +78,8 @@ def _build_synapse(
     field_types = {field.name: field.type for field in fields}
     all_specs = {**synapse.request, **synapse.response}
     if synapse.stream is not None:
-        stream = _build_stream(synapse, synapse.stream, module_names | set(mapper.defs))
+        model = _token_model(synapse.stream, mapper)
+        stream = _build_stream(synapse, synapse.stream, module_names | set(mapper.defs), model)
         deserialize = synapse.stream.deserialize
         kind = "streaming synapse"
     else:
@@ -212,7 +213,9 @@ def _rule_summary(rule: RuleSpec) -> str:
 # ------------------------------------------------------------------------------------ streams
 
 
-def _build_stream(synapse: SynapseSpec, stream: StreamSpec, module_names: set[str]) -> StreamIR:
+def _build_stream(
+    synapse: SynapseSpec, stream: StreamSpec, module_names: set[str], token_model: str | None
+) -> StreamIR:
     assert stream.framing is not None and stream.end is not None  # filled by the presets stage
     framing = FRAMINGS[stream.framing].build(stream)
     text_payload = framing.payload == "text"
@@ -226,10 +229,12 @@ def _build_stream(synapse: SynapseSpec, stream: StreamSpec, module_names: set[st
     accumulators = _plan_accumulators(synapse, rules, names)
     tag_sets = [tags for tags in [*(rule.when for rule in rules), error_event, event] if tags]
     tag_locals = {} if text_payload else _tag_locals(tag_sets, token, names)
-    require_object = not text_payload and _reads_object(stream, tag_locals)
+    require_object = not text_payload and (
+        token_model is not None or _reads_object(stream, tag_locals)
+    )
     yields_text = stream.yields == "text"
     context = RuleContext(token, text_payload, require_object, yields_text, accumulators)
-    token_type = _token_type(stream)
+    token_type, yield_type = _token_types(stream, token_model, yields_text)
     return StreamIR(
         framing=framing,
         token=token,
@@ -247,8 +252,9 @@ def _build_stream(synapse: SynapseSpec, stream: StreamSpec, module_names: set[st
         accumulators=tuple(accumulators.values()),
         rules=tuple(_rule(index, rule, context, tag_locals) for index, rule in enumerate(rules, 1)),
         yields_text=yields_text,
-        yield_type="str" if yields_text else token_type,
+        yield_type=yield_type,
         token_type=token_type,
+        token_model=token_model,
         batch_count=stream.server.batch_count,
         batch_interval=stream.server.batch_interval,
         summary="yield each text delta" if yields_text else "yield each decoded token",
@@ -305,6 +311,22 @@ def _reads_keys(rule: RuleSpec) -> bool:
     if isinstance(rule.fields, dict):
         paths += rule.fields.values()
     return any(isinstance((parse_path(path) or (0,))[0], str) for path in paths)
+
+
+def _token_model(stream: StreamSpec, mapper: TypeMapper) -> str | None:
+    """The ``$defs`` model a JSON stream's token is (``token: {$ref: ...}`` to an object with
+    properties): its events are typed, validated into it when the client yields them."""
+    ref = stream.token.ref if stream.payload == "json" and stream.token is not None else None
+    name = ref.rsplit("/", 1)[-1] if ref is not None else None
+    return name if name is not None and is_object_model(mapper.defs.get(name, {})) else None
+
+
+def _token_types(stream: StreamSpec, token_model: str | None, yields_text: bool) -> tuple[str, str]:
+    """What ``stream_response`` takes per token, and what the client yields."""
+    if token_model is not None:
+        return f"{token_model} | dict[str, Any]", "str" if yields_text else token_model
+    token_type = _token_type(stream)
+    return token_type, "str" if yields_text else token_type
 
 
 def _token_type(stream: StreamSpec) -> str:

@@ -163,6 +163,7 @@ class StreamIR:
     yields_text: bool
     yield_type: str
     token_type: str
+    token_model: str | None  # the $defs model the token is: the client yields it validated
     batch_count: int
     batch_interval: float | None
     summary: str  # first docstring line of process_streaming_response
