@@ -36,8 +36,8 @@ from .types import TypeMapper, is_object_model
 FIXED_LOCALS = frozenset(
     {
         "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
-        "event", "value", "node", "key", "parts", "typed", "complete", "frame_batches", "isinstance",
-        "type", "str", "list", "dict", "len", "anext", "bool", "int", "float",
+        "event", "value", "node", "key", "parts", "typed", "complete", "frame_batches",
+        "isinstance", "type", "str", "list", "dict", "len", "anext", "bool", "int", "float",
     }
 )  # fmt: skip
 """Locals of ``process_streaming_response`` and builtins it calls: accumulators avoid them."""

@@ -88,9 +88,11 @@ class Checker:
                     break
         self.diagnostics.append(self.doc.diagnostic(path, code, message, at_key=at_key))
 
-    def warn(self, path: NodePath, code: str, message: str) -> None:
-        """Add a warning at ``path``'s key: worth reading, not worth refusing the file."""
-        self.warnings.append(self.doc.diagnostic(path, code, f"warning: {message}", at_key=True))
+    def warn(self, path: NodePath, code: str, message: str, *, at_key: bool = True) -> None:
+        """Add a warning at ``path`` (its key, by default): worth reading, not worth refusing
+        the file."""
+        diagnostic = self.doc.diagnostic(path, code, f"warning: {message}", at_key=at_key)
+        self.warnings.append(diagnostic)
 
     def check_name(
         self, path: NodePath, kind: str, name: str, problem: names.Problem | None
@@ -520,7 +522,8 @@ class Checker:
                 )
             else:
                 hint = "declare it under the token's properties if it is not a typo"
-                self.warn(where, OPEN_TOKEN_KEY, f"the declared token does not list {what}; {hint}")
+                message = f"the declared token does not list {what}; {hint}"
+                self.warn(where, OPEN_TOKEN_KEY, message, at_key=False)  # where SG414 points
 
     def _undeclared_step(
         self, schema: JsonSchema | None, steps: tuple[str | int, ...]

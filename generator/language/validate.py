@@ -30,7 +30,8 @@ SG202   Name is a Python keyword (``class``, ``from``, ...); soft keywords (``ma
 SG203   Name is reserved: a field of bittensor's Synapse, a method of the runtime classes, an
         attribute of pydantic's BaseModel or a ``model_*`` name.
 SG204   Name starts with ``_``.
-SG205   The same field name is both a request and a response field.
+SG205   The same field name is both a request and a response field; or two property keys of a
+        model give one attribute (``_id`` and ``id``, ``content-type`` and ``content_type``).
 SG206   Synapse name is not in CapWords.
 SG207   Class name clash: a synapse or ``$defs`` name that the generated module imports or that
         shadows a builtin, or two generated classes (synapses, ``$defs``, inline models) with one
@@ -50,7 +51,8 @@ SG309   A ``$defs`` alias that refers to itself through aliases only (no object 
 SG401   Rule targets a field that does not exist.
 SG402   Rule targets a request field.
 SG403   Rule target has the wrong type (concat: string, not an enum/const; append/extend: array;
-        put: dict).
+        put: dict; each may also allow null, with ``default: null``); with ``group``, a dict of
+        those; or two rules fill one field differently (by group and not).
 SG404   Rule options do not fit the op (put without key, set without fields, field on set, ...).
 SG405   ``path``/``when`` (or a JSON-only op) with a text payload.
 SG406   Framing and payload do not fit (raw+json, json-seq+text, lines/sse without payload,

@@ -187,6 +187,6 @@ synapses:
     result = validate(load_text(Path("open.yaml"), text))
     assert result.schema is not None and not result.diagnostics
     assert [str(w) for w in result.warnings] == [
-        "open.yaml:10:28: SG502 warning: the declared token does not list key 'detla'; declare "
+        "open.yaml:10:34: SG502 warning: the declared token does not list key 'detla'; declare "
         "it under the token's properties if it is not a typo"
     ]
