@@ -4,12 +4,16 @@ disk, import its modules, and feed ``process_streaming_response`` chosen chunks.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+from bittensor_wallet import Keypair
 
 from synapsegen.pipeline import Options, generate
 
@@ -79,3 +83,45 @@ class FakeResponse:
 async def stream_items(synapse: Any, response: FakeResponse) -> list[Any]:
     """Everything ``synapse.process_streaming_response(response)`` yields."""
     return [item async for item in synapse.process_streaming_response(response)]
+
+
+def example_module(base: Path, stem: str) -> ModuleType:
+    """Every example schema generated into a new package under ``base``; its ``stem`` module.
+
+    The package is named after ``stem`` (each test module gets its own), and stays importable.
+    """
+    from ._paths import ROOT, SCHEMAS
+
+    package = f"sg_{stem}_examples"
+    generate_package(SCHEMAS, ROOT, base / package)
+    with on_sys_path(base):
+        return importlib.import_module(f"{package}.{stem}")
+
+
+MINER = Keypair.create_from_seed("0x" + "71" * 32)
+VALIDATOR = Keypair.create_from_seed("0x" + "72" * 32)
+
+
+async def stream_through_axon(cls: type, tokens: list[Any], **request: Any) -> list[Any]:
+    """Serve ``tokens`` with the generated ``stream_response`` from a real Axon on 127.0.0.1,
+    call it with a real Dendrite: what ``call_stream`` yields (the filled synapse last)."""
+    from synapsegen.runtime.axon import Axon
+    from synapsegen.runtime.dendrite import Dendrite
+
+    async def forward(synapse: Any) -> Any:
+        async def produce() -> AsyncIterator[Any]:
+            for token in tokens:
+                yield token
+
+        return synapse.stream_response(produce())
+
+    forward.__annotations__ = {"synapse": cls, "return": Any}
+    axon = Axon(MINER, port=0)
+    axon.attach(forward)
+    async with axon, Dendrite(VALIDATOR) as client:
+        return [
+            item
+            async for item in client.call_stream(
+                axon, cls(**request), timeout=10, deserialize=False
+            )
+        ]

@@ -8,23 +8,14 @@ event. Without it, ``stream_response`` sends the bare final event after the last
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
-from bittensor_wallet import Keypair
 
-from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.dendrite import Dendrite
+from ._generated import FakeResponse, bytewise, example_module, stream_items, stream_through_axon
 
-from ._generated import FakeResponse, bytewise, generate_package, on_sys_path, stream_items
-from ._paths import ROOT, SCHEMAS
-
-MINER = Keypair.create_from_seed("0x" + "41" * 32)
-VALIDATOR = Keypair.create_from_seed("0x" + "42" * 32)
 WORDS = ["Grüß ", "dich, ", "世界 🌍"]
 USAGE = {"prompt_tokens": 3, "completion_tokens": 9}
 FINAL = {"type": "done", "confidence": 0.75, "usage": USAGE}
@@ -32,10 +23,7 @@ FINAL = {"type": "done", "confidence": 0.75, "usage": USAGE}
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    base = tmp_path_factory.mktemp("scored")
-    generate_package(SCHEMAS, ROOT, base / "sg_scored_pkg")
-    with on_sys_path(base):
-        return importlib.import_module("sg_scored_pkg.scored")
+    return example_module(tmp_path_factory.mktemp("scored"), "scored")
 
 
 def events(
@@ -46,30 +34,9 @@ def events(
     return tokens + ([final] if final is not None else []) + list(after)
 
 
-def forward_streaming(cls: type, tokens: list[dict[str, Any]]) -> Callable[[Any], Any]:
-    async def forward(synapse: Any) -> Any:
-        async def produce() -> AsyncIterator[dict[str, Any]]:
-            for token in tokens:
-                yield token
-
-        return synapse.stream_response(produce())
-
-    forward.__annotations__ = {"synapse": cls, "return": Any}
-    return forward
-
-
 async def call(cls: type, tokens: list[dict[str, Any]]) -> tuple[list[str], Any]:
-    """Serve ``tokens`` with the generated ``stream_response``: what the client yields, and the
-    filled synapse."""
-    axon = Axon(MINER, port=0)
-    axon.attach(forward_streaming(cls, tokens))
-    async with axon, Dendrite(VALIDATOR) as client:
-        items = [
-            item
-            async for item in client.call_stream(
-                axon, cls(question="hi"), timeout=10, deserialize=False
-            )
-        ]
+    """What the client yields for ``tokens`` served by a real Axon, and the filled synapse."""
+    items = await stream_through_axon(cls, tokens, question="hi")
     return items[:-1], items[-1]
 
 

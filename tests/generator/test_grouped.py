@@ -8,24 +8,16 @@ generated ``stream_response``, and under hostile chunkings of the same bytes.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
 import pytest
-from bittensor_wallet import Keypair
 
 from synapsegen.runtime import MalformedFrame
-from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.dendrite import Dendrite
 
-from ._generated import FakeResponse, bytewise, generate_package, on_sys_path, stream_items
-from ._paths import ROOT, SCHEMAS
+from ._generated import FakeResponse, bytewise, example_module, stream_items, stream_through_axon
 
-MINER = Keypair.create_from_seed("0x" + "51" * 32)
-VALIDATOR = Keypair.create_from_seed("0x" + "52" * 32)
 EVENTS: list[dict[str, Any]] = [
     {"type": "text", "role": "summary", "content": "Grüß "},
     {"type": "text", "role": "web", "content": "世界"},
@@ -40,32 +32,11 @@ SOURCES = {"web": ["https://a.example", "https://b.example", "https://c.example"
 
 @pytest.fixture(scope="module")
 def grouped(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    base = tmp_path_factory.mktemp("grouped")
-    generate_package(SCHEMAS, ROOT, base / "sg_grouped_pkg")
-    with on_sys_path(base):
-        return importlib.import_module("sg_grouped_pkg.grouped")
+    return example_module(tmp_path_factory.mktemp("grouped"), "grouped")
 
 
 async def test_text_and_links_are_kept_apart_per_role(grouped: ModuleType) -> None:
-    cls = grouped.ResearchSynapse
-
-    async def forward(synapse: Any) -> Any:
-        async def produce() -> AsyncIterator[dict[str, Any]]:
-            for event in EVENTS:
-                yield event
-
-        return synapse.stream_response(produce())
-
-    forward.__annotations__ = {"synapse": cls, "return": Any}
-    axon = Axon(MINER, port=0)
-    axon.attach(forward)
-    async with axon, Dendrite(VALIDATOR) as client:
-        items = [
-            item
-            async for item in client.call_stream(
-                axon, cls(question="q"), timeout=10, deserialize=False
-            )
-        ]
+    items = await stream_through_axon(grouped.ResearchSynapse, EVENTS, question="q")
     synapse = items[-1]
     assert synapse.is_success and synapse.stream_complete, synapse.dendrite
     assert items[:-1] == ["Grüß ", "世界", "dich 🌍", ""]  # every text delta, in order

@@ -6,31 +6,22 @@ schemas/prompting.yaml holds a plain ``AvailabilitySynapse`` beside a streaming
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import Any
 
 import pytest
-from bittensor_wallet import Keypair
 from pydantic import ValidationError
 
 from synapsegen.runtime import UNSET, Synapse
 from synapsegen.runtime.axon import Axon
 from synapsegen.runtime.dendrite import Dendrite
 
-from ._generated import generate_package, on_sys_path
-from ._paths import ROOT, SCHEMAS
-
-MINER = Keypair.create_from_seed("0x" + "31" * 32)
-VALIDATOR = Keypair.create_from_seed("0x" + "32" * 32)
+from ._generated import MINER, VALIDATOR, example_module, generate_package
 
 
 @pytest.fixture(scope="module")
 def prompting(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    base = tmp_path_factory.mktemp("plain")
-    generate_package(SCHEMAS, ROOT, base / "sg_plain_pkg")
-    with on_sys_path(base):
-        return importlib.import_module("sg_plain_pkg.prompting")
+    return example_module(tmp_path_factory.mktemp("plain"), "prompting")
 
 
 def test_a_synapse_without_stream_is_a_plain_synapse(prompting: ModuleType) -> None:

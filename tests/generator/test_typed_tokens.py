@@ -7,31 +7,19 @@ models, not dicts, and a token that is not a Chunk is a stream error that names 
 from __future__ import annotations
 
 import asyncio
-import importlib
-from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
 import pytest
-from bittensor_wallet import Keypair
 
 from synapsegen.runtime import MalformedFrame, encode_sse_json
-from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.dendrite import Dendrite
 
-from ._generated import FakeResponse, bytewise, generate_package, on_sys_path, stream_items
-from ._paths import ROOT, SCHEMAS
-
-MINER = Keypair.create_from_seed("0x" + "61" * 32)
-VALIDATOR = Keypair.create_from_seed("0x" + "62" * 32)
+from ._generated import FakeResponse, bytewise, example_module, stream_items, stream_through_axon
 
 
 @pytest.fixture(scope="module")
 def chunks(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    base = tmp_path_factory.mktemp("chunks")
-    generate_package(SCHEMAS, ROOT, base / "sg_chunks_pkg")
-    with on_sys_path(base):
-        return importlib.import_module("sg_chunks_pkg.chunks")
+    return example_module(tmp_path_factory.mktemp("chunks"), "chunks")
 
 
 async def test_the_client_yields_chunk_models(chunks: ModuleType) -> None:
@@ -42,23 +30,7 @@ async def test_the_client_yields_chunk_models(chunks: ModuleType) -> None:
         chunk(text="", logprob=0, finish_reason="stop"),
     ]
 
-    async def forward(synapse: Any) -> Any:
-        async def produce() -> AsyncIterator[Any]:
-            for token in sent:
-                yield token
-
-        return synapse.stream_response(produce())
-
-    forward.__annotations__ = {"synapse": cls, "return": Any}
-    axon = Axon(MINER, port=0)
-    axon.attach(forward)
-    async with axon, Dendrite(VALIDATOR) as client:
-        items = [
-            item
-            async for item in client.call_stream(
-                axon, cls(prompt="p"), timeout=10, deserialize=False
-            )
-        ]
+    items = await stream_through_axon(cls, sent, prompt="p")
     tokens, synapse = items[:-1], items[-1]
     assert synapse.is_success and synapse.stream_complete, synapse.dendrite
     assert all(isinstance(token, chunk) for token in tokens)
