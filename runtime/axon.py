@@ -86,6 +86,7 @@ from ._axon_guards import PriorityGate
 from ._axon_limits import (
     ConnectionGuard,
     ConnectionLimits,
+    RateLimitedLogger,
     default_max_connections,
     guarded_protocol,
     rate_limited_loop_errors,
@@ -619,7 +620,9 @@ class Axon(AsyncClosing):
             port=self.port,
             # Each server (each worker process) counts its own connections.
             http=guarded_protocol(
-                uvicorn_protocol(self._http), ConnectionGuard(self._limits, logger)
+                uvicorn_protocol(self._http),
+                # A flood is refused thousands of times a second: a line per interval says so.
+                ConnectionGuard(self._limits, RateLimitedLogger(logger)),
             ),
             timeout_keep_alive=self._keep_alive_timeout,  # type: ignore[arg-type]  # a float works
             h11_max_incomplete_event_size=self._limits.max_header_bytes,

@@ -466,6 +466,24 @@ async def test_per_event_log_lines_are_rate_limited(
     assert [r.getMessage() for r in lines] == ["Invalid HTTP request received."]
 
 
+async def test_refused_connections_are_logged_once_per_interval(
+    make_axon: Callable[..., Axon], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bug: every connection over the per-address cap wrote its own line (2,000 a second under a
+    flood), though the docs said refusals are rate-limited."""
+    axon = make_axon(max_connections_per_ip=2).start()
+    with caplog.at_level(logging.INFO, logger="synapsegen.runtime.axon"):
+        flood = [await _open(axon.port, "127.0.0.2") for _ in range(12)]
+        try:
+            for reader, _ in flood[2:]:
+                assert await _closed_by_server(reader, 3.0)
+        finally:
+            for _, writer in flood:
+                writer.close()
+    refusals = [r for r in caplog.records if r.name == "synapsegen.runtime.axon"]
+    assert len(refusals) == 1, [r.getMessage() for r in refusals]
+
+
 async def test_accept_errors_reach_the_log_once_per_interval(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
