@@ -646,22 +646,26 @@ class Dendrite(AsyncClosing):
         self,
         target_axon: Any,
         synapse: Synapse | None = None,
-        timeout: float = 12.0,
+        timeout: float | None = None,
         deserialize: bool = True,
         *,
         first_byte_timeout: float | None = None,
     ) -> Any:
         """Send one non-streaming request; fill in and return ``synapse`` (or its deserialize()).
 
+        ``timeout`` (seconds) defaults to the synapse's own (its class default: 12, or what its
+        schema sets).
+
         Never raises for transport or parse failures: they are recorded in
         ``synapse.dendrite.status_code/status_message`` (§12). Neither does a ``deserialize()``
         that raises: see (j). A ``synapse`` that is not a ``synapsegen.runtime`` one (e.g. a
         bittensor synapse) is refused with ``TypeError`` before any request.
         """
+        synapse = _own_synapse(synapse, "Dendrite.call")
         exchange = self._exchange(
             target_axon,
-            _own_synapse(synapse, "Dendrite.call"),
-            timeout,
+            synapse,
+            _timeout_of(synapse, timeout),
             first_byte_timeout,
             stream=False,
             result=deserialize,
@@ -672,13 +676,14 @@ class Dendrite(AsyncClosing):
         self,
         target_axon: Any,
         synapse: Synapse | None = None,
-        timeout: float = 12.0,
+        timeout: float | None = None,
         deserialize: bool = True,
         *,
         first_byte_timeout: float | None = None,
     ) -> AsyncGenerator[Any, None]:
         """Send one streaming request; yield what ``process_streaming_response`` yields, then the
-        filled-in synapse (or its deserialize()) as the last item.
+        filled-in synapse (or its deserialize()) as the last item. ``timeout`` defaults to the
+        synapse's own.
 
         A non-200 answer yields only that last item (see (a)). Failures never raise; they are
         recorded in ``synapse.dendrite`` (§12), after the tokens already yielded. A
@@ -688,8 +693,9 @@ class Dendrite(AsyncClosing):
         ``synapsegen.runtime`` one is refused with ``TypeError`` here, before any request.
         """
         synapse = _own_synapse(synapse, "Dendrite.call_stream")
+        seconds = _timeout_of(synapse, timeout)
         return self._exchange(
-            target_axon, synapse, timeout, first_byte_timeout, stream=True, result=deserialize
+            target_axon, synapse, seconds, first_byte_timeout, stream=True, result=deserialize
         )
 
     def _result(self, synapse: Synapse, deserialize: bool) -> Any:
@@ -787,7 +793,7 @@ class Dendrite(AsyncClosing):
         self,
         axons: Any,
         synapse: Synapse | None = None,
-        timeout: float = 12.0,
+        timeout: float | None = None,
         deserialize: bool = True,
         run_async: bool = True,
         streaming: bool = False,
@@ -798,7 +804,8 @@ class Dendrite(AsyncClosing):
         """Query one axon (returns its result) or a list of axons (returns a list, in order).
 
         Each axon gets its own deep copy of ``synapse``. With a StreamingSynapse (or
-        ``streaming=True``) the results are ``call_stream`` generators, not awaited.
+        ``streaming=True``) the results are ``call_stream`` generators, not awaited. ``timeout``
+        defaults to the synapse's own (12 seconds, or what its schema sets).
 
         Fan-out: ``policy`` says when to stop waiting (non-streaming calls with ``run_async``):
 
@@ -822,6 +829,7 @@ class Dendrite(AsyncClosing):
         ``ValueError`` for a policy other than ``WaitAll()`` with streaming or ``run_async=False``.
         """
         template = _own_synapse(synapse, "Dendrite.forward")
+        timeout = _timeout_of(template, timeout)
         many = isinstance(axons, (list, tuple))
         targets = [AxonTarget.from_axon_info(axon) for axon in (axons if many else [axons])]
         _check_timeout("timeout", timeout)
@@ -1114,6 +1122,21 @@ def _terminal(synapse: Synapse, side: str) -> TerminalInfo:
         info = getattr(synapse, side)
         assert info is not None
     return info
+
+
+DEFAULT_TIMEOUT = 12.0
+"""Seconds a call may take when neither the call nor the synapse says (bittensor's default)."""
+
+
+def _timeout_of(synapse: Synapse, timeout: float | None) -> float:
+    """The call's timeout: the one given, else the synapse's own.
+
+    bittensor's Dendrite always sends its argument's default (12 s); here a schema's per-class
+    ``timeout`` (the synapse's field default) holds unless the caller says otherwise.
+    """
+    if timeout is not None:
+        return timeout
+    return synapse.timeout if synapse.timeout is not None else DEFAULT_TIMEOUT
 
 
 def _check_timeout(name: str, value: float | None) -> None:

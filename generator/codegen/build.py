@@ -93,6 +93,7 @@ def _build_synapse(
         response=tuple(field for field in fields if field.name in synapse.response),
         stream=stream,
         deserialize=_build_deserialize(deserialize, field_types),
+        timeout=synapse.timeout,
     )
 
 

@@ -195,6 +195,7 @@ class SynapseIR:
     response: tuple[FieldIR, ...]  # the response fields (also in ``fields``), for respond()
     stream: StreamIR | None
     deserialize: DeserializeIR
+    timeout: float | None = None  # the class's default timeout (None: the base class's)
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,17 @@ class SynapseSpec(_Strict):
             )
         ),
     ] = None
+    timeout: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            allow_inf_nan=False,
+            description=(
+                "The class's default timeout in seconds (bittensor's is 12): what the Dendrite"
+                " uses when the call gives none, and what the miner is told."
+            ),
+        ),
+    ] = None
 
 
 class SchemaFile(_Strict):

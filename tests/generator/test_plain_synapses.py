@@ -122,3 +122,23 @@ def test_a_package_of_plain_synapses_says_so(tmp_path: Any) -> None:
     files = generate_package([schema], tmp_path, tmp_path / "plain_only")
     assert '"""Generated synapses."""' in files["__init__.py"]
     assert '"""Synapses from ping.yaml."""' in files["ping.py"]
+
+
+async def test_the_schemas_timeout_is_the_calls_default(prompting: ModuleType) -> None:
+    """`timeout: 2.5` in the schema: the class default, which the Dendrite sends when the call
+    gives none (bittensor's Dendrite always sends its own 12)."""
+    availability = prompting.AvailabilitySynapse
+    assert availability().timeout == 2.5 and prompting.PromptingSynapse().timeout == 30.0
+    seen: list[float] = []
+
+    async def answer(synapse: Any) -> Any:
+        seen.append(synapse.timeout)
+        return synapse
+
+    axon = Axon(MINER, port=0)
+    _attach(axon, answer, availability)
+    async with axon, Dendrite(VALIDATOR) as client:
+        await client.call(axon, availability())
+        await client.call(axon, availability(), timeout=7)
+        await client.forward([axon], availability())
+    assert seen == [2.5, 7.0, 2.5]
