@@ -495,7 +495,9 @@ class Synapse(BaseModel):
         if self.dendrite is not None:
             headers.update(_terminal_headers(self.dendrite, DENDRITE_HEADER_PREFIX))
 
-        required = type(self)._required_fields()
+        # Through get_required_fields(), as bittensor does, so that a subclass overriding it is
+        # honoured (the default is cached per class).
+        required = self.get_required_fields()
         if required:
             for field, value in self.model_dump(include=set(required)).items():
                 if field in headers or value is None:

@@ -568,3 +568,19 @@ async def test_bt_streaming_response_over_real_uvicorn_and_aiohttp() -> None:
         server.should_exit = True
         await serving
         sock.close()
+
+
+def test_to_headers_honours_an_overridden_get_required_fields() -> None:
+    """Bug: to_headers read the cached default, ignoring a subclass's get_required_fields()
+    (bittensor 10.5 calls it, so such a subclass sent placeholders ours did not)."""
+
+    class Tagged(Synapse):
+        tag: str = "x"
+
+        @classmethod
+        def get_required_fields(cls) -> list[str]:
+            return ["tag"]
+
+    headers = Tagged().to_headers()
+    assert "bt_header_input_obj_tag" in headers
+    assert "bt_header_input_obj_tag" not in Synapse().to_headers()
