@@ -21,6 +21,7 @@ from ..language.spec import DeserializeSpec, RuleSpec, SchemaFile, StreamSpec, S
 from .ir import (
     AccumulatorIR,
     DeserializeIR,
+    ImportIR,
     ModuleIR,
     PackageImport,
     PackageInitIR,
@@ -60,11 +61,20 @@ def build_module(
         header=header,
         description=description,
         target=TARGETS[runtime].template,
+        imports=tuple(_import(name, path) for name, path in sorted(mapper.imported.items())),
         models=nested.models,
         rebuilds=nested.rebuilds,
         synapses=tuple(synapses),
-        all_names=tuple(sorted([*schema.synapses, *mapper.defs])),
+        all_names=tuple(
+            sorted(n for n in [*schema.synapses, *mapper.defs] if n not in mapper.imported)
+        ),
     )
+
+
+def _import(name: str, path: str) -> ImportIR:
+    """The import of ``$defs`` entry ``name`` from ``package.module.Class``."""
+    module, _, attribute = path.rpartition(".")
+    return ImportIR(module, attribute, None if attribute == name else name)
 
 
 def _build_synapse(

@@ -199,6 +199,15 @@ class SynapseIR:
 
 
 @dataclass(frozen=True)
+class ImportIR:
+    """``from <module> import <name> [as <alias>]``: a ``$defs`` entry that imports a class."""
+
+    module: str
+    name: str
+    alias: str | None  # the $defs name, when it differs from the class's
+
+
+@dataclass(frozen=True)
 class ModuleIR:
     """One generated module ``<stem>.py``."""
 
@@ -206,6 +215,7 @@ class ModuleIR:
     header: str  # comment lines (escaped by the header stage)
     description: str
     target: str  # the runtime target's template
+    imports: tuple[ImportIR, ...]  # the user's classes the $defs import
     models: tuple[ModelIR | AliasIR, ...]  # in definition order (dependencies first)
     rebuilds: tuple[str, ...]  # models that refer to later ones: model_rebuild() at the end
     synapses: tuple[SynapseIR, ...]

@@ -29,7 +29,7 @@ class NestedModels:
 
 def build_models(mapper: TypeMapper) -> NestedModels:
     """IR of every model in ``mapper.defs`` (after every synapse field was hoisted)."""
-    order = definition_order(mapper.defs)
+    order = [name for name in definition_order(mapper.defs) if name not in mapper.imported]
     mapper.defined = set()
     models: list[ModelIR | AliasIR] = []
     rebuilds: list[str] = []

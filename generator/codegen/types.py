@@ -58,6 +58,7 @@ def schema_dict(schema: JsonSchema) -> dict[str, Any]:
     data = schema.model_dump(by_alias=True, exclude_unset=True, mode="json")
     data.pop("hash", None)
     data.pop("frozen", None)
+    data.pop("import", None)
     return _without_format(data)
 
 
@@ -111,7 +112,13 @@ class TypeMapper:
         self.nullable_models: set[str] = set()  # `type: [object, "null"]`: refer as `M | None`
         self.defined: set[str] | None = None  # while rendering models: names defined so far
         self.forward_refs = 0  # forward references quoted so far
+        self.imported: dict[str, str] = {}  # $defs name -> the Python class it imports
         for name, schema in defs.items():
+            if schema.python_import is not None:
+                # An existing class: the entry only describes it, so nothing is hoisted.
+                self.imported[name] = schema.python_import
+                self.defs[name] = schema_dict(schema)
+                continue
             self.defs[name] = self.hoist(schema_dict(schema), name)
             kinds = schema.type
             if schema.properties and isinstance(kinds, list) and "null" in kinds:
@@ -201,7 +208,7 @@ class TypeMapper:
     def _reference(self, name: str) -> str:
         """A model or alias by name: quoted while not defined yet, ``| None`` if nullable."""
         text = name
-        if self.defined is not None and name not in self.defined:
+        if self.defined is not None and name not in self.defined and name not in self.imported:
             self.forward_refs += 1
             text = f"{_FORWARD}{name}{_FORWARD}"
         return _union([text, "None"]) if name in self.nullable_models else text
@@ -223,9 +230,14 @@ class TypeMapper:
         """Whether validating a value of this node builds a generated model class."""
         name = ref_name(node)
         if name is not None:
-            return is_object_model(self.defs.get(name, {}))
+            return name in self.imported or is_object_model(self.defs.get(name, {}))
         # An inline object is hoisted into a reference before this is asked: no properties here.
         return any(self.references_model(child) for child in child_nodes(node))
+
+    def references_import(self, node: dict[str, Any]) -> bool:
+        """Whether the node is (or may be) an imported class: ``$ref`` to one, or a union of it."""
+        members = [node, *node.get("anyOf", ()), *node.get("oneOf", ())]
+        return any(ref_name(member) in self.imported for member in members)
 
     # ------------------------------------------------------------------------------- fields
 
@@ -259,6 +271,10 @@ class TypeMapper:
                 # (a model written as JSON, enum members) is validated into the field's type.
                 plain = not value and type_expr.startswith(("list[", "dict["))
                 default = DefaultIR(value, factory=type(value).__name__, validate=not plain)
+            elif value is not None and self.references_import(node):
+                # An imported class (an Enum, say) does not type-check against its JSON value:
+                # built by a factory (typed Any) and validated into the class.
+                default = DefaultIR(value, factory=type(value).__name__, validate=True)
             else:
                 validate = value is not None and self.references_model(node)
                 default = DefaultIR(_as_number(value, node), validate=validate)

@@ -11,6 +11,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from keyword import iskeyword
 from typing import Annotated, Any
 
 from ..diagnostics import Diagnostic, NodePath
@@ -46,6 +47,7 @@ RESPONSE_HASH = "SG308"
 RECURSIVE_ALIAS = "SG309"
 YIELDS = "SG413"
 UNDECLARED_KEY = "SG414"
+BAD_IMPORT = "SG310"
 NO_HASH_FIELD = "SG501"  # a warning: the file still generates
 OPEN_TOKEN_KEY = "SG502"  # a warning
 
@@ -154,6 +156,9 @@ class Checker:
         for sub_path, sub_steps, sub in _walk(schema, path, steps):
             if sub.ref is not None:
                 self._check_ref(sub.ref, sub_path)
+            if sub.python_import is not None:
+                self._check_import(sub.python_import, sub_path, defs_entry=sub is schema and
+                                   path == ("$defs", owner))  # fmt: skip
             self._check_required(sub, sub_path)
             self._check_constraints(sub, sub_path)
             if python_names:
@@ -163,6 +168,21 @@ class Checker:
                     self._check_inline_model(model_name, sub_path, class_names)
             if "default" in sub.model_fields_set:
                 self.check_default(sub, sub_path)
+
+    def _check_import(self, target: str, path: NodePath, *, defs_entry: bool) -> None:
+        """``import`` names a class as ``package.module.Name``, on a ``$defs`` entry (SG310)."""
+        where = (*path, "import")
+        if not defs_entry:
+            self.report(where, BAD_IMPORT, "`import` belongs on a $defs entry (the class it "
+                        "names replaces the generated one): $ref that entry here")  # fmt: skip
+            return
+        parts = target.split(".")
+        valid = len(parts) >= 2 and all(
+            part.isidentifier() and part.isascii() and not iskeyword(part) for part in parts
+        )
+        if not valid:
+            self.report(where, BAD_IMPORT, f"`import` {target!r} is not package.module.Name "
+                        "(dotted Python names, the class last)")  # fmt: skip
 
     def _check_constraints(self, schema: JsonSchema, path: NodePath) -> None:
         """Each constraint fits the node's type (SG306) and a pattern compiles (SG307).

@@ -69,6 +69,17 @@ class JsonSchema(_Strict):
     ref: Annotated[
         str | None, Field(alias="$ref", description='Reference to a shared model, "#/$defs/Name".')
     ] = None
+    python_import: Annotated[
+        str | None,
+        Field(
+            alias="import",
+            description=(
+                "$defs entries only: use this existing Python class (package.module.Name, e.g. a"
+                " pydantic model or a (str, Enum)) instead of generating one; the rest of the"
+                " entry describes it for the checks."
+            ),
+        ),
+    ] = None
     title: str | None = None
     description: str | None = None
     examples: list[Any] | None = None

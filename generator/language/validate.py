@@ -48,6 +48,7 @@ SG306   A constraint on a type it does not apply to (``minimum`` on a string, ``
 SG307   A ``pattern`` pydantic cannot compile (it uses Rust's regex syntax: no look-around).
 SG308   ``hash: true`` on a response field (the body hash signs what the validator sends).
 SG309   A ``$defs`` alias that refers to itself through aliases only (no object model between).
+SG310   ``import`` that is not ``package.module.Name``, or not on a ``$defs`` entry.
 SG401   Rule targets a field that does not exist.
 SG402   Rule targets a request field.
 SG403   Rule target has the wrong type (concat: string, not an enum/const; append/extend: array;
