@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from .synapse import Synapse as Synapse
     from .synapse import TerminalInfo as TerminalInfo
     from .synapse import split_terminal_headers as split_terminal_headers
+    from .synapse import with_header_values as with_header_values
 
 _EXPORTS: dict[str, str] = {
     "TextParts": "accumulate",
@@ -108,6 +109,7 @@ _EXPORTS: dict[str, str] = {
     "encode_sse_json": "codecs",
     "encode_text": "codecs",
     "split_terminal_headers": "synapse",
+    "with_header_values": "synapse",
     "token_streamer": "streaming",
 }
 

@@ -37,7 +37,7 @@ import sys
 import warnings
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import (
@@ -64,6 +64,7 @@ __all__ = [
     "get_hash",
     "get_size",
     "split_terminal_headers",
+    "with_header_values",
 ]
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,22 @@ def _placeholder_header(value_type: type[Any]) -> str:
     """base64 of the JSON of ``value_type()``: the ``bt_header_input_obj_*`` value (§5.4)."""
     empty = value_type()
     return base64.b64encode(json.dumps(empty).encode()).decode("utf-8")
+
+
+def with_header_values(
+    headers: dict[str, str], synapse: BaseModel, names: Iterable[str]
+) -> dict[str, str]:
+    """``headers`` with the real values of fields ``names`` (base64 JSON, as bittensor decodes
+    ``bt_header_input_obj_*``) where ``to_headers`` put empty placeholders; None values are
+    left out. What a generated class with ``header: true`` fields sends, so the axon's
+    blacklist and priority hooks see those values before the body is read."""
+    values = synapse.model_dump(mode="json", include=set(names))
+    for name in names:
+        value = values.get(name)
+        if value is not None:
+            encoded = json.dumps(value, separators=(",", ":")).encode()
+            headers[INPUT_OBJ_HEADER_PREFIX + name] = base64.b64encode(encoded).decode()
+    return headers
 
 
 # Placeholders of the common types, precomputed (the cache cannot grow).

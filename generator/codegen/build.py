@@ -104,6 +104,7 @@ def _build_synapse(
         stream=stream,
         deserialize=_build_deserialize(deserialize, field_types),
         timeout=synapse.timeout,
+        header_fields=tuple(n for n, spec in synapse.request.items() if spec.header),
     )
 
 

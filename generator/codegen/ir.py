@@ -196,6 +196,7 @@ class SynapseIR:
     stream: StreamIR | None
     deserialize: DeserializeIR
     timeout: float | None = None  # the class's default timeout (None: the base class's)
+    header_fields: tuple[str, ...] = ()  # request fields whose values the headers carry too
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ def schema_dict(schema: JsonSchema) -> dict[str, Any]:
     data.pop("hash", None)
     data.pop("frozen", None)
     data.pop("import", None)
+    data.pop("header", None)
     return _without_format(data)
 
 

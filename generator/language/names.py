@@ -46,9 +46,12 @@ RUNTIME_METHODS = frozenset(
         "create_streaming_response",
         "stream_complete",
         "stream_response",
+        "respond",  # generated on plain synapses
+        "header_fields",  # generated with `header: true` fields
     }
 )
-"""Methods and properties of the runtime ``Synapse``/``StreamingSynapse`` classes."""
+"""Methods and properties of the runtime ``Synapse``/``StreamingSynapse`` classes, and the ones
+the generated classes add."""
 
 BASE_MODEL_ATTRIBUTES = frozenset(name for name in dir(BaseModel) if not name.startswith("_"))
 """Public attributes of pydantic's BaseModel (``copy``, ``json``, ``model_dump``, ...)."""

@@ -422,6 +422,13 @@ class Checker:
                         f"`hash` on response field {name!r}: the body hash signs what the "
                         "validator sends, and a response field is only filled by the miner",
                     )
+                if direction == "response" and spec.header:
+                    self.report(
+                        (*field_path, "header"),
+                        RESPONSE_HASH,
+                        f"`header` on response field {name!r}: request headers carry what the "
+                        "validator sends, and a response field is only filled by the miner",
+                    )
                 self.check_schema_tree(
                     spec,
                     field_path,

@@ -121,6 +121,16 @@ class FieldSpec(JsonSchema):
     frozen: Annotated[
         bool, Field(description="Assignment raises; the dendrite keeps the caller's value.")
     ] = False
+    header: Annotated[
+        bool,
+        Field(
+            description=(
+                "Request fields: also send the value in the request headers (not only the empty"
+                " placeholder bittensor sends), so the axon's blacklist/priority hooks see it"
+                " before the body is read. Keep such values small."
+            )
+        ),
+    ] = False
 
 
 TagMatch = Annotated[dict[str, JsonScalar], Field(min_length=1)]

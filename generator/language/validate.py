@@ -46,7 +46,8 @@ SG305   Required request field that real bittensor cannot send (nullable, enum/c
 SG306   A constraint on a type it does not apply to (``minimum`` on a string, ``pattern`` on an
         integer, any constraint on an untyped value or a model).
 SG307   A ``pattern`` pydantic cannot compile (it uses Rust's regex syntax: no look-around).
-SG308   ``hash: true`` on a response field (the body hash signs what the validator sends).
+SG308   ``hash: true`` or ``header: true`` on a response field (both are about what the validator
+        sends).
 SG309   A ``$defs`` alias that refers to itself through aliases only (no object model between).
 SG310   ``import`` that is not ``package.module.Name``, or not on a ``$defs`` entry.
 SG401   Rule targets a field that does not exist.

@@ -142,3 +142,36 @@ async def test_the_schemas_timeout_is_the_calls_default(prompting: ModuleType) -
         await client.call(axon, availability(), timeout=7)
         await client.forward([axon], availability())
     assert seen == [2.5, 7.0, 2.5]
+
+
+async def test_a_header_field_reaches_the_miners_hooks(prompting: ModuleType) -> None:
+    """`header: true`: the request headers carry the value (bittensor's placeholders do not),
+    so a blacklist hook, which runs before the body is read, can route on it."""
+    prompt = prompting.PromptingSynapse
+    headers = prompt(model="big").to_headers()
+    assert prompt.parse_headers_to_inputs(headers)["model"] == "big"
+    assert "bt_header_input_obj_seed" not in headers  # only the header fields (and required)
+    seen: list[str] = []
+
+    async def blacklist(synapse: Any) -> tuple[bool, str]:
+        seen.append(synapse.model)
+        return synapse.model == "banned", "no such model here"
+
+    async def answer(synapse: Any) -> Any:
+        async def tokens() -> Any:
+            yield synapse.model
+
+        return synapse.stream_response(tokens())
+
+    answer.__annotations__ = {"synapse": prompt, "return": Any}
+    blacklist.__annotations__ = {"synapse": prompt, "return": tuple[bool, str]}
+    axon = Axon(MINER, port=0)
+    axon.attach(answer, blacklist_fn=blacklist)
+    async with axon, Dendrite(VALIDATOR) as client:
+        served = [i async for i in client.call_stream(axon, prompt(model="big"), deserialize=False)]
+        refused = [
+            i async for i in client.call_stream(axon, prompt(model="banned"), deserialize=False)
+        ]
+    assert seen == ["big", "banned"]
+    assert served[-1].completion == "big" and served[-1].is_success
+    assert refused[-1].is_blacklist
