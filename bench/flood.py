@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -201,12 +202,8 @@ def _start_server(module: Path, log: Path) -> tuple[subprocess.Popen[str], dict[
             text=True,
             cwd=REPO_ROOT,
         )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait()
-        raise RuntimeError(f"the flood target exited before it was ready:\n{log.read_text()}")
-    return proc, json.loads(line)
+    return proc, _ready(proc, lambda: f"the flood target exited before it was ready:\n"
+                        f"{log.read_text()}")  # fmt: skip
 
 
 def _flood(
@@ -220,12 +217,18 @@ def _flood(
         text=True,
         cwd=REPO_ROOT,
     )  # fmt: skip
+    return proc, _ready(proc, lambda: "the flood client exited before it was ready")
+
+
+def _ready(proc: subprocess.Popen[str], why: Callable[[], str]) -> dict[str, Any]:
+    """The JSON line a helper process prints once it is ready; RuntimeError(why()) if it exits."""
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
         proc.wait()
-        raise RuntimeError("the flood client exited before it was ready")
-    return proc, json.loads(line)
+        raise RuntimeError(why())
+    parsed: dict[str, Any] = json.loads(line)
+    return parsed
 
 
 def _end_flood(proc: subprocess.Popen[str]) -> dict[str, Any]:

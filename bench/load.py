@@ -80,6 +80,23 @@ class RssSampler(threading.Thread):
         self.join(timeout=5)
 
 
+def load_command(
+    module: Path,
+    targets: list[dict[str, Any]],
+    calls: int,
+    first_id: int,
+    n_tokens: int,
+    interval_ms: float,
+    *extra: str,
+) -> list[str]:
+    """An ``our_stack load`` client: ``calls`` calls (ids from ``first_id``) to ``targets``."""
+    return our_stack_command(
+        "load", "--module", str(module), "--targets", json.dumps(targets), "--calls", str(calls),
+        "--first-id", str(first_id), "--n-tokens", str(n_tokens), "--interval-ms",
+        str(interval_ms), *extra,
+    )  # fmt: skip
+
+
 def slope(samples: list[tuple[float, int]]) -> float:
     """Least-squares slope of RSS over time, bytes per second."""
     n = len(samples)
@@ -117,25 +134,10 @@ def _load_clients(
     clients = []
     first_id = 0
     for calls in calls_per_client:
-        command = our_stack_command(
-            "load",
-            "--module",
-            str(module),
-            "--targets",
-            json.dumps(targets),
-            "--calls",
-            str(calls),
-            "--duration",
-            "0",
-            "--rounds",
-            str(rounds),
-            "--first-id",
-            str(first_id),
-            "--n-tokens",
-            str(n_tokens),
-            "--interval-ms",
-            str(interval_ms),
-        )
+        command = load_command(
+            module, targets, calls, first_id, n_tokens, interval_ms, "--duration", "0",
+            "--rounds", str(rounds),
+        )  # fmt: skip
         if start_at is not None:
             command += ["--start-at", str(start_at)]
         first_id += calls
@@ -251,23 +253,16 @@ def run(quick: bool) -> SectionResult:
             started = time.monotonic()
             clients = [
                 subprocess.Popen(
-                    our_stack_command(
-                        "load",
-                        "--module",
-                        str(module),
-                        "--targets",
-                        json.dumps(targets),
-                        "--calls",
-                        str(per_client),
+                    load_command(
+                        module,
+                        targets,
+                        per_client,
+                        i * per_client,
+                        n_tokens,
+                        interval_ms,
                         "--duration",
                         str(duration),
-                        "--first-id",
-                        str(i * per_client),
-                        "--n-tokens",
-                        str(n_tokens),
-                        "--interval-ms",
-                        str(interval_ms),
-                    ),
+                    ),  # fmt: skip
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
