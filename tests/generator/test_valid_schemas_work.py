@@ -39,6 +39,7 @@ import contextlib
 import copy
 import importlib
 import itertools
+import json
 import logging
 import os
 import re
@@ -67,11 +68,13 @@ from ._generated import FakeResponse, on_sys_path
 from .schema_strategies import (
     Case,
     Json,
+    Schema,
     StreamPlan,
     SynapsePlan,
     cases,
     matches,
     parse_path,
+    resolve,
     texts,
     token_lists,
 )
@@ -274,21 +277,29 @@ def interpret(
     ``process_streaming_response`` yields depends on it.
     """
     plan = synapse.stream
-    values: dict[str, Json] = {}
-    for name in targets(plan):
-        default = copy.deepcopy(synapse.response[name].get("default"))
-        is_text = any(r.op == "concat" and r.field == name for r in plan.rules)
-        values[name] = "" if is_text and default is None else default
+    assert plan is not None
+    # A nullable target (default null) stays None until a rule adds a value; the first one
+    # (even "" or []) makes it the empty text, list or dict first.
+    values: dict[str, Json] = {
+        name: copy.deepcopy(synapse.response[name].get("default")) for name in targets(plan)
+    }
     items: list[Json] = []
-    seen = list(tokens)
-    if plan.end_signal == "event" and failure is None and plan.end_event is not None:
-        seen.append(plan.end_event)
+    # Raw text has no token boundaries: the client's tokens are the texts of its network chunks
+    # (the same text in all; an empty token is not on the wire: a nullable target stays None).
+    seen = list(client_texts if plan.framing == "raw" else tokens)
+    if plan.end_signal == "event" and plan.end_event is not None:
+        own = next((i for i, t in enumerate(tokens) if matches(plan.end_event, t)), None)
+        if own is not None:  # the miner's own final event: sent as it is, and nothing after it
+            seen = tokens[: own + 1]
+            failure = None  # (the miner's iterator is not read past it)
+        elif failure is None:
+            seen.append(plan.end_event)
     for token in seen:
         for rule in plan.rules:
             if plan.text_payload:
                 assert rule.field is not None
                 if rule.op == "concat":
-                    values[rule.field] += token
+                    values[rule.field] = (values[rule.field] or "") + token
                 else:
                     values[rule.field] = token
                 continue
@@ -304,19 +315,20 @@ def interpret(
             value = lookup(token, rule.path)
             if value is None:
                 continue
+            before = values[rule.field]
             if rule.op == "concat":
-                values[rule.field] += value
+                values[rule.field] = (before or "") + value
                 if plan.yields == "text":
                     items.append(value)
             elif rule.op == "append":
-                values[rule.field] = [*values[rule.field], value]
+                values[rule.field] = [*(before or []), value]
             elif rule.op == "extend":
-                values[rule.field] = [*values[rule.field], *value]
+                values[rule.field] = [*(before or []), *value]
             elif rule.op == "replace":
                 values[rule.field] = value
             else:  # put
                 key = lookup(value, rule.key)
-                values[rule.field] = {**values[rule.field], key: value}
+                values[rule.field] = {**(before or {}), key: value}
         if plan.yields == "token" and not plan.text_payload:
             items.append(token)
     if plan.text_payload:
@@ -461,21 +473,21 @@ def check_synapse(
         return
     assert built.stream_complete is False
     tokens = data.draw(token_lists(synapse), label=f"tokens of {where}")
-    failure = None
+    miner_error = None
     if plan.error_event is not None and plan.payload == "json" and data.draw(st.booleans()):
-        failure = data.draw(texts(), label="the miner's error")
+        miner_error = data.draw(texts(), label="the miner's error")
     try:
-        body, logged = asyncio.run(serve(cls(**synapse.request_values), tokens, failure))
+        body, logged = asyncio.run(serve(cls(**synapse.request_values), tokens, miner_error))
     except Exception as exc:
         message = f"{where}: stream_response fails for tokens {tokens!r}: {exc!r}"
         raise failure(message, exc, case) from exc
-    context = f"{where}, tokens {tokens!r}, miner error {failure!r}, body {body!r}"
+    context = f"{where}, tokens {tokens!r}, miner error {miner_error!r}, body {body!r}"
     if plan.framing == "raw":
         context += " (framing raw: the client sees network chunks, not the server's tokens)"
     assert not logged, f"{context}: the server logged errors: {logged}\n{case.describe()}"
     cuts = data.draw(st.lists(st.integers(1, max(1, len(body) - 1)), max_size=6), label="cuts")
     for how, chunks in chunkings(body, cuts).items():
-        expected = interpret(synapse, tokens, failure, client_texts(chunks))
+        expected = interpret(synapse, tokens, miner_error, client_texts(chunks))
         received = cls(**synapse.request_values)
         items, raised = asyncio.run(decode(received, chunks))
         label = f"{context}, chunks {how}"
@@ -529,6 +541,75 @@ def check_fields(
         assert _same(got, want), (
             f"{label}: field {name!r} is {got!r}, expected {want!r}\n{case.describe()}"
         )
+    check_wire(synapse, received, {**synapse.request_values, **expected.fields}, label, case)
+
+
+_ABSENT = object()
+
+
+def wire_problem(
+    schema: Schema, dumped: Json, sent: Any, defs: dict[str, Schema], where: str
+) -> str | None:
+    """Why ``dumped`` (a value as the model writes it) is not JSON as the schema writes it: a
+    model's keys are its properties' keys (``from``, ``content-type``: the aliases, not the
+    attributes made from them), and what was ``sent`` (JSON, or ``_ABSENT``) is there, under the
+    same keys, with the same values. Under a union only the keys are checked (any member)."""
+    schema = resolve(schema, defs)
+    for union in ("anyOf", "oneOf"):
+        if schema.get(union):
+            problems = [wire_problem(m, dumped, _ABSENT, defs, where) for m in schema[union]]
+            return None if None in problems else problems[0]
+    if isinstance(dumped, list) and isinstance(schema.get("items"), dict):
+        sent_items = sent if isinstance(sent, list) and len(sent) == len(dumped) else None
+        if sent is not _ABSENT and sent_items is None:
+            return f"{where}: {dumped!r} is not the list sent, {sent!r}"
+        for index, item in enumerate(dumped):
+            got = _ABSENT if sent_items is None else sent_items[index]
+            problem = wire_problem(schema["items"], item, got, defs, f"{where}[{index}]")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(dumped, dict):
+        properties: dict[str, Schema] = schema.get("properties") or {}
+        if properties and set(dumped) != set(properties):
+            return f"{where}: written with keys {sorted(dumped)}, not {sorted(properties)}"
+        if isinstance(sent, dict) and not set(sent) <= set(dumped):
+            return f"{where}: keys {sorted(set(sent) - set(dumped))} sent, not written back"
+        extra = schema.get("additionalProperties")
+        for key, item in dumped.items():
+            inner = properties.get(key, extra if isinstance(extra, dict) else {})
+            got = sent.get(key, _ABSENT) if isinstance(sent, dict) else _ABSENT
+            problem = wire_problem(inner, item, got, defs, f"{where}.{key}")
+            if problem is not None:
+                return problem
+        return None
+    if sent is not _ABSENT and not _same_json(dumped, sent):
+        return f"{where}: {dumped!r} written for {sent!r}"
+    return None
+
+
+def _same_json(got: Json, sent: Json) -> bool:
+    """Equal as JSON (numbers as floats: a number field makes 2**53 + 1 a float)."""
+    numbers = (int, float)
+    if isinstance(got, bool) or isinstance(sent, bool):
+        return got is sent
+    if isinstance(got, numbers) and isinstance(sent, numbers):
+        return float(got) == float(sent)
+    if isinstance(got, dict) and isinstance(sent, dict):
+        return got.keys() == sent.keys() and all(_same_json(got[k], sent[k]) for k in got)
+    if isinstance(got, list) and isinstance(sent, list):
+        return len(got) == len(sent) and all(map(_same_json, got, sent))
+    return bool(got == sent)
+
+
+def check_wire(
+    synapse: SynapsePlan, instance: Any, sent: dict[str, Json], label: str, case: Case
+) -> None:
+    """Every field of ``instance`` is written as its schema says, with the values ``sent``."""
+    dumped = instance.model_dump(mode="json")
+    for name, schema in {**synapse.request, **synapse.response}.items():
+        problem = wire_problem(schema, dumped[name], sent.get(name, _ABSENT), synapse.defs, name)
+        assert problem is None, f"{label}: {problem}\n{case.describe()}"
 
 
 def check_plain(cls: type, synapse: SynapsePlan, built: Any, case: Case) -> None:
@@ -541,6 +622,7 @@ def check_plain(cls: type, synapse: SynapsePlan, built: Any, case: Case) -> None
         assert not hasattr(cls, "respond"), f"{where}: respond() without response fields"
     reference = cls(**synapse.request_values, **synapse.respond_values)
     received = cls.model_validate_json(built.model_dump_json())
+    check_wire(synapse, received, {**synapse.request_values, **synapse.respond_values}, where, case)
     for name in [*synapse.request, *synapse.response]:
         for got in (getattr(built, name), getattr(received, name)):
             assert _same(got, getattr(reference, name)), (
@@ -573,6 +655,11 @@ def check_methods(module: ModuleType, synapse: SynapsePlan, received: Any, case:
                 received.deserialize()
         else:
             assert _same(received.deserialize(), want), (where, text, case.describe())
+            model_schema = {"$ref": spec["model"]}
+            problem = wire_problem(
+                model_schema, want.model_dump(mode="json"), json.loads(text), synapse.defs, "parse"
+            )
+            assert problem is None, f"{where}: {problem}\n{case.describe()}"
     extracted = received.extract_response_json(FakeResponse([]))
     for name in [*synapse.request, *synapse.response, "name", "timeout"]:
         assert name in extracted and _same(extracted[name], getattr(received, name)), (
