@@ -301,16 +301,23 @@ def _as_number(value: Any, node: dict[str, Any]) -> Any:
     the value crosses the wire and comes back as ``0.0``; bittensor's body hash signs
     ``str(value)``, and ``"0" != "0.0"`` fails the signature check of a hashed field.
     """
-    declared = node.get("type")
-    number_only = declared == "number" or (
-        isinstance(declared, list) and "number" in declared and "integer" not in declared
-    )
+    types = _member_types(node)
+    number_only = "number" in types and "integer" not in types
     if number_only and isinstance(value, int) and not isinstance(value, bool):
         try:
             return float(value)
         except OverflowError:  # beyond any float: the front end's default check refuses it
             return value
     return value
+
+
+def _member_types(node: dict[str, Any]) -> set[str]:
+    """The JSON types a node and its ``anyOf``/``oneOf`` members declare (one level deep)."""
+    found: set[str] = set()
+    for member in [node, *node.get("anyOf", ()), *node.get("oneOf", ())]:
+        declared = member.get("type") if isinstance(member, dict) else None
+        found.update([declared] if isinstance(declared, str) else declared or ())
+    return found
 
 
 def _literal(values: list[Any]) -> str:

@@ -125,6 +125,7 @@ synapses:
     request:
       score: {type: number, default: 0, hash: true}
       weights: {type: object, additionalProperties: {type: number}, default: {a: 1}, hash: true}
+      mixed: {anyOf: [{type: number}, {type: string}], default: 1, hash: true}
 """,
 }
 
@@ -198,6 +199,7 @@ def test_they_run(package: Path) -> None:
         scored = importlib.import_module(f"{package.name}.number_defaults").Scored()
         arrived = type(scored).model_validate_json(scored.model_dump_json())
         assert repr(scored.score) == repr(arrived.score) == "0.0"
+        assert repr(scored.mixed) == repr(arrived.mixed) == "1.0"  # a number member of a union
         assert scored.body_hash == arrived.body_hash
 
 
