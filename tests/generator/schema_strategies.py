@@ -864,8 +864,8 @@ def _json_rule(
         value: Schema = {"type": "string"}
     elif op in ("append", "extend"):
         items = None if whole else schemas(draw, ctx, 1)
-        reuse = [n for n, s in fields.response.items()
-                 if s.get("type") == "array" and s.get("items") == items]  # fmt: skip
+        reuse = [n for n, s in fields.response.items() if s.get("type") == "array"
+                 and s.get("items") == items and "maxItems" not in s]  # fmt: skip
         target = (draw(st.sampled_from(reuse)) if bool(reuse) and draw(st.booleans())
                   else fields.new(draw, _list_field(draw, ctx, items)))  # fmt: skip
         value = items if items is not None else {}
@@ -1296,9 +1296,10 @@ def synapse_plans(
     # A preset adds its fields itself unless they are declared; leave them out now and then.
     written = dict(response)
     if kind == "preset" and draw(st.booleans()):
-        for added in ("completion", "finish_reason", "usage"):
-            if written.get(added) in (_COMPLETION, _FINISH_REASON, _USAGE):
-                del written[added]
+        added = {"completion": _COMPLETION, "finish_reason": _FINISH_REASON, "usage": _USAGE}
+        for field_name, schema in added.items():
+            if written.get(field_name) == schema:
+                del written[field_name]
     if bool(written) or draw(st.booleans()):
         synapse_doc["response"] = written
     synapse_doc["stream"] = stream_doc
