@@ -578,9 +578,7 @@ def object_schema(draw: st.DrawFn, ctx: _Context, depth: int) -> Schema:
             required.append(name)
         elif draw(st.integers(0, 3)) == 0 and "$ref" not in json.dumps(prop):
             # (A $defs model may not be drawn yet: no defaults through references.)
-            prop["default"] = _float_in_number_unions(
-                prop, sample(draw, prop, ctx.defs, MAX_DEPTH - 1), ctx.defs
-            )
+            prop["default"] = sample(draw, prop, ctx.defs, MAX_DEPTH - 1)
         properties[name] = prop
     schema: Schema = {"type": "object", "properties": properties}
     if required:
@@ -624,43 +622,8 @@ def _def_schema(draw: st.DrawFn, ctx: _Context, name: str) -> Schema:
 
 def _with_default(draw: st.DrawFn, schema: Schema, ctx: _Context, value: Json = ...) -> Schema:
     """Give ``schema`` a default: ``value``, or a valid value drawn for it."""
-    if value is ...:
-        value = _float_in_number_unions(schema, sample(draw, schema, ctx.defs, MAX_DEPTH - 1),
-                                        ctx.defs)  # fmt: skip
-    schema["default"] = value
+    schema["default"] = sample(draw, schema, ctx.defs, MAX_DEPTH - 1) if value is ... else value
     return schema
-
-
-def _float_in_number_unions(schema: Schema, value: Json, defs: dict[str, Schema]) -> Json:
-    """``value`` with its integral numbers under an ``anyOf``/``oneOf`` that has a ``number``
-    member written as floats.
-
-    KNOWN BUG (reported, not ours to fix): the generator writes an integral default of a
-    number field as a float (``= 1.0``) but not when the number is a union member
-    (``anyOf: [{type: number}]``, ``oneOf: [number, string]``: ``= 1``); the value then comes back
-    from the wire as ``1.0`` and the body hash differs. Remove this when that is fixed.
-    """
-    schema = resolve(schema, defs)
-    for union in ("anyOf", "oneOf"):
-        members = [resolve(m, defs) for m in schema.get(union) or []]
-        integral = isinstance(value, int) and not isinstance(value, bool)
-        if integral and any("number" in _types(m) for m in members):
-            return float(value)
-        for member in members:
-            if isinstance(value, (list, dict)) and set(_types(member)) & {"array", "object"}:
-                value = _float_in_number_unions(member, value, defs)
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_float_in_number_unions(schema["items"], item, defs) for item in value]
-    if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        return {
-            key: _float_in_number_unions(
-                properties.get(key, extra if isinstance(extra, dict) else {}), item, defs
-            )
-            for key, item in value.items()
-        }
-    return value
 
 
 def _string_field(draw: st.DrawFn, ctx: _Context) -> Schema:
