@@ -208,6 +208,9 @@ class TypeMapper:
 
     def _reference(self, name: str) -> str:
         """A model or alias by name: quoted while not defined yet, ``| None`` if nullable."""
+        if self.defs.get(name, {}).get("type") in ("null", ["null"]):
+            # An alias of None: `Nothing | None` would be `None | None`, a TypeError at import.
+            return "None"
         text = name
         if self.defined is not None and name not in self.defined and name not in self.imported:
             self.forward_refs += 1

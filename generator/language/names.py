@@ -136,6 +136,8 @@ def synapse_field_problem(name: str) -> Problem | None:
         return RESERVED, "is reserved: bittensor's Synapse already has this field"
     if name in RUNTIME_METHODS:
         return RESERVED, "is reserved: it is a method of the Synapse/StreamingSynapse classes"
+    if name == "self":
+        return RESERVED, "is reserved: the generated methods take the synapse as `self`"
     return model_field_problem(name) or _shadow_problem(
         name, "the generated class body", "the field instead; rename the field"
     )

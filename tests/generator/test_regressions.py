@@ -115,6 +115,21 @@ $defs:
     required: [from, content-type]
     additionalProperties: false
 """,
+    # Found by the property test: an optional property typed with a $defs alias of null was
+    # `Nothing | None`, `None | None` at import (a TypeError).
+    "null_alias": """\
+version: 1
+synapses:
+  Q:
+    request:
+      m: {$ref: "#/$defs/M", default: {}, hash: true}
+$defs:
+  Nothing: {type: "null"}
+  M:
+    type: object
+    properties:
+      p: {$ref: "#/$defs/Nothing"}
+""",
     # Found by the property test once it drew plain synapses: an integral default of a number
     # field stayed an int (`score: float = 0`) until it crossed the wire as 0.0, and the body
     # hash signs str(value): "0" on the validator, "0.0" on the miner, so every call failed.
@@ -195,6 +210,9 @@ def test_they_run(package: Path) -> None:
         mail = aliased.Mail(message=message)
         assert type(mail).model_validate_json(mail.model_dump_json()).message == message
         assert aliased.Mail().message.from_ == "a"  # the default, written with the keys
+
+        null_alias = importlib.import_module(f"{package.name}.null_alias").Q()
+        assert null_alias.m.p is None
 
         scored = importlib.import_module(f"{package.name}.number_defaults").Scored()
         arrived = type(scored).model_validate_json(scored.model_dump_json())
