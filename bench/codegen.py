@@ -7,8 +7,9 @@ their synapse classes renamed. Targets: ``--check`` of 50 unchanged schemas unde
 generating one schema in at most half of datamodel-codegen's time, and 50 no slower than
 datamodel-codegen, on the same fields.
 
-Both tools run as pre-commit runs them: from a plain (non-editable) install, here a fresh venv
-holding a copy of the package, its dependencies reached through a ``.pth`` line. Run from the
+Both tools run as pre-commit runs them: their console scripts, from a plain (non-editable)
+install, here a fresh venv holding a copy of the package, its dependencies reached through a
+``.pth`` line. Run from the
 development venv instead, every command would also pay for setuptools' editable-install finder
 (~30 ms of pathlib and friends at interpreter start), which no user's hook environment has.
 """
@@ -113,7 +114,26 @@ def installed_python(root: Path) -> Path:
         )  # fmt: skip
     (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run([str(python), "-m", "compileall", "-q", str(site / "synapsegen")], check=True)
+    for script, module in _SCRIPTS.items():
+        path = env / "bin" / script
+        path.write_text(_CONSOLE_SCRIPT.format(python=python, module=module), encoding="utf-8")
+        path.chmod(0o755)
     return python
+
+
+# What pip writes for a console-script entry point (``python -m`` would add runpy's imports).
+_CONSOLE_SCRIPT = """#!{python}
+import re
+import sys
+from {module} import main
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit(main())
+"""
+_SCRIPTS = {
+    "synapsegen": "synapsegen.cli",
+    "datamodel-codegen": "datamodel_code_generator.__main__",
+}
 
 
 def _wall(cmd: list[str], expect_status: int = 0) -> float:
@@ -142,8 +162,8 @@ def run(quick: bool) -> SectionResult:
     with tempfile.TemporaryDirectory(prefix="synapsegen-bench-codegen-") as tmp:
         root = Path(tmp)
         python = str(installed_python(root))
-        synapsegen = [python, "-m", "synapsegen"]
-        dmcg = [python, "-m", "datamodel_code_generator"]
+        synapsegen = [str(root / "installed" / "bin" / "synapsegen")]
+        dmcg = [str(root / "installed" / "bin" / "datamodel-codegen")]
         for count in counts:
             src = root / f"schemas{count}"
             src.mkdir()
