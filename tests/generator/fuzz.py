@@ -506,7 +506,8 @@ def pos_synapse_description(mut: Mutation) -> None:
     synapse = _pick_synapse(mut)
     text = mut.text()
     mut.doc["synapses"][synapse]["description"] = text
-    mut.expect("doc", cls=synapse, value=_doc_text(text, f"The {synapse} streaming synapse."))
+    kind = "streaming synapse" if "stream" in mut.doc["synapses"][synapse] else "synapse"
+    mut.expect("doc", cls=synapse, value=_doc_text(text, f"The {synapse} {kind}."))
 
 
 def _field_keyword(mut: Mutation, keyword: str) -> None:
