@@ -704,7 +704,7 @@ class Checker:
 
     def _check_group_target(self, op: Op, target: str, path: NodePath, spec: FieldSpec) -> None:
         """A grouped rule's target is a dict (optionally nullable) of what the op collects."""
-        resolved = self.resolve(spec)
+        resolved = self._object_member(spec)
         values = resolved.additional_properties if resolved is not None else None
         types = self.types_of(spec)
         value_types = self.types_of(values) if isinstance(values, JsonSchema) else None
@@ -728,6 +728,18 @@ class Checker:
             problem = op.target_problem(target, self.resolve(values) or values)
             if problem is not None:
                 self.report(path, RULE_TYPE, problem)
+
+    def _object_member(self, schema: JsonSchema) -> JsonSchema | None:
+        """The object a schema describes: itself, or the object member of a nullable union
+        (``anyOf: [{type: object, ...}, {type: "null"}]``)."""
+        resolved = self.resolve(schema)
+        if resolved is None or resolved.type is not None:
+            return resolved
+        for member in [*(resolved.any_of or ()), *(resolved.one_of or ())]:
+            candidate = self.resolve(member)
+            if self.types_of(candidate) == frozenset({"object"}):
+                return candidate
+        return resolved
 
     def _check_paths(self, rule: Any, path: NodePath) -> None:
         """Every path of the rule parses (SG412); a put key starts with a property name."""

@@ -226,6 +226,7 @@ class Slot:
     value: Schema
     key: tuple[Step, ...] | None = None
     pieces: list[str] | None = None
+    group: tuple[Step, ...] | None = None  # a grouped rule's key, a string in the token
 
 
 @dataclass
@@ -238,6 +239,7 @@ class Rule:
     when: dict[str, Json] | None = None
     key: str | None = None
     fields: dict[str, str] | None = None
+    group: str | None = None  # concat/append/extend into field[<string at this path>]
     slots: list[Slot] = dataclass_field(default_factory=list)
     fields_as_list: bool = False  # `set` written as a list of same-named paths
 
@@ -252,6 +254,8 @@ class Rule:
             written["path"] = self.path
         if self.key is not None:
             written["key"] = self.key
+        if self.group is not None:
+            written["group"] = self.group
         if self.fields is not None:
             written["fields"] = list(self.fields) if self.fields_as_list else self.fields
         return written
@@ -855,9 +859,37 @@ def _json_rule(
         rule = Rule(op="put", field=target, path=path_text(path) if path else None, when=when,
                     key=key, slots=[Slot(path, value, key=key_steps)])  # fmt: skip
         return rule
+    if path is not None and op != "replace" and draw(st.integers(0, 3)) == 0:
+        return _grouped_rule(draw, ctx, fields, taken, op, path, when, value)
     rule = Rule(op=op, field=target, path=path_text(path) if path else None, when=when,
                 slots=[Slot(path, value)])  # fmt: skip
     return rule
+
+
+def _grouped_rule(
+    draw: st.DrawFn,
+    ctx: _Context,
+    fields: _Fields,
+    taken: _Keys,
+    op: str,
+    path: tuple[Step, ...],
+    when: dict[str, Json] | None,
+    value: Schema,
+) -> Rule:
+    """A concat/append/extend with ``group``: the value goes to a dict field's entry for the
+    string at another key of the token (a fresh target: a dict of strings or of lists)."""
+    group = (_fresh_path(draw, taken)[0],)
+    entry: Schema = {"type": "string"} if op == "concat" else {"type": "array"}
+    if op != "concat" and value:
+        entry["items"] = value["items"] if op == "extend" else value
+    schema: Schema = {"type": "object", "additionalProperties": entry}
+    if draw(st.booleans()):
+        schema = _nullable(draw, schema, {})
+    else:
+        schema["default"] = {}
+    target = fields.new(draw, _described(draw, schema))
+    return Rule(op=op, field=target, path=path_text(path), when=when, group=path_text(group),
+                slots=[Slot(path, value, group=group)])  # fmt: skip
 
 
 def _token_schema(plan: StreamPlan) -> Schema:
@@ -1548,7 +1580,13 @@ def _object_token(
             if slot.key is not None and isinstance(value, dict):
                 _set_key(value, slot.key, draw(texts(max_size=4)))
             _set_at(token, slot.path, value, lambda: None)
+            if slot.group is not None and value is not None:
+                _set_at(token, slot.group, draw(st.sampled_from(GROUP_KEYS)), lambda: None)
     return token
+
+
+GROUP_KEYS = ("user", "web", "ü", "")
+"""The group keys tokens carry: few, so that groups fill up with several values."""
 
 
 def _set_key(value: dict[str, Json], key: tuple[Step, ...], text: str) -> None:

@@ -316,6 +316,16 @@ def interpret(
             if value is None:
                 continue
             before = values[rule.field]
+            if rule.group is not None:  # the value goes to field[<the token's group key>]
+                group = lookup(token, rule.group)
+                groups = dict(before or {})
+                empty: Json = "" if rule.op == "concat" else []
+                added = value if rule.op == "concat" else [value] if rule.op == "append" else value
+                groups[group] = groups.get(group, empty) + added
+                values[rule.field] = groups
+                if rule.op == "concat" and plan.yields == "text":
+                    items.append(value)
+                continue
             if rule.op == "concat":
                 values[rule.field] = (before or "") + value
                 if plan.yields == "text":
