@@ -240,8 +240,7 @@ class TypeMapper:
 
     def references_import(self, node: dict[str, Any]) -> bool:
         """Whether the node is (or may be) an imported class: ``$ref`` to one, or a union of it."""
-        members = [node, *node.get("anyOf", ()), *node.get("oneOf", ())]
-        return any(ref_name(member) in self.imported for member in members)
+        return any(ref_name(member) in self.imported for member in _with_members(node))
 
     # ------------------------------------------------------------------------------- fields
 
@@ -314,10 +313,15 @@ def _as_number(value: Any, node: dict[str, Any]) -> Any:
     return value
 
 
+def _with_members(node: dict[str, Any]) -> list[Any]:
+    """``node`` and its ``anyOf``/``oneOf`` members (one level deep)."""
+    return [node, *node.get("anyOf", ()), *node.get("oneOf", ())]
+
+
 def _member_types(node: dict[str, Any]) -> set[str]:
     """The JSON types a node and its ``anyOf``/``oneOf`` members declare (one level deep)."""
     found: set[str] = set()
-    for member in [node, *node.get("anyOf", ()), *node.get("oneOf", ())]:
+    for member in _with_members(node):
         declared = member.get("type") if isinstance(member, dict) else None
         found.update([declared] if isinstance(declared, str) else declared or ())
     return found
