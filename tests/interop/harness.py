@@ -67,29 +67,35 @@ class BtScriptError(RuntimeError):
 # --------------------------------------------------------------------------------------------
 
 
-def bt_venv_dir() -> Path:
-    """Where the bittensor venv lives: ``$SYNAPSEGEN_BT_VENV``, else ``<repo>/.cache/bt10-venv``."""
+def bt_venv_dir(version: str = BT_VERSION) -> Path:
+    """Where the venv of bittensor ``version`` lives: ``<repo>/.cache/bt-<version>-venv``.
+
+    ``$SYNAPSEGEN_BT_VENV`` overrides the folder of the default version (10.5.0).
+    """
     configured = os.environ.get(VENV_ENV_VAR)
-    return Path(configured).expanduser() if configured else REPO_ROOT / ".cache" / "bt10-venv"
+    if configured and version == BT_VERSION:
+        return Path(configured).expanduser()
+    return REPO_ROOT / ".cache" / f"bt-{version}-venv"
 
 
 def _venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def _wanted_marker() -> dict[str, str]:
+def _wanted_marker(version: str, extra: tuple[str, ...]) -> dict[str, str]:
     # A venv is tied to the interpreter that made it: a different base python means a new venv.
     return {
-        "bittensor": BT_VERSION,
+        "bittensor": version,
+        "extra": " ".join(sorted(extra)),
         "python": sys.version.split()[0],
         "base_executable": str(getattr(sys, "_base_executable", sys.executable)),
     }
 
 
-def _marker_matches(venv: Path) -> bool:
+def _marker_matches(venv: Path, version: str, extra: tuple[str, ...]) -> bool:
     marker = venv / _MARKER_NAME
     try:
-        return bool(json.loads(marker.read_text()) == _wanted_marker())
+        return bool(json.loads(marker.read_text()) == _wanted_marker(version, extra))
     except (OSError, ValueError):
         return False
 
@@ -126,7 +132,7 @@ def _run_install_step(command: list[str], timeout: float, what: str) -> None:
         tail = "\n".join(output[-25:])
         raise BtVenvError(
             f"{what} failed (exit {done.returncode}): {' '.join(command)}\n{tail}\n"
-            f"The interop tests need bittensor=={BT_VERSION} from the package registry. "
+            f"The interop tests need bittensor from the package registry. "
             f"Set {SKIP_ENV_VAR}=1 to skip them explicitly."
         )
 
@@ -137,23 +143,24 @@ def _pip_install(python: Path, *args: str, what: str) -> None:
     _run_install_step(command, _PIP_INSTALL_TIMEOUT_S, what)
 
 
-_cached_python: Path | None = None
+_cached_pythons: dict[str, Path] = {}
 
 
-def ensure_bt_venv() -> Path:
-    """Return the python of a venv holding ``bittensor==10.5.0``, creating it on first use.
+def ensure_bt_venv(version: str = BT_VERSION, *extra: str) -> Path:
+    """Return the python of a venv holding ``bittensor==version``, creating it on first use.
 
+    ``extra`` names more requirements installed with it (e.g. a server library for a script).
     Reuses the venv when its marker names the same bittensor version and base interpreter.
     Parallel callers serialize on a lock file beside the venv. Raises :class:`BtVenvError` with
     the installer's output if the install fails.
     """
-    global _cached_python
-    if _cached_python is not None:
-        return _cached_python
-    venv = bt_venv_dir()
+    cached = _cached_pythons.get(version)
+    if cached is not None:
+        return cached
+    venv = bt_venv_dir(version)
     python = _venv_python(venv)
     with _file_lock(venv.parent / f"{venv.name}.lock", _LOCK_TIMEOUT_S):
-        if not (_marker_matches(venv) and python.exists()):
+        if not (_marker_matches(venv, version, extra) and python.exists()):
             if venv.exists():
                 # Stale or half-made: start over, but never delete a folder that is no venv.
                 if any(venv.iterdir()) and not (venv / "pyvenv.cfg").exists():
@@ -165,11 +172,10 @@ def ensure_bt_venv() -> Path:
             _run_install_step(
                 [sys.executable, "-m", "venv", str(venv)], _VENV_CREATE_TIMEOUT_S, "venv creation"
             )
-            _pip_install(
-                python, f"bittensor=={BT_VERSION}", what=f"pip install bittensor=={BT_VERSION}"
-            )
-            (venv / _MARKER_NAME).write_text(json.dumps(_wanted_marker()))
-    _cached_python = python
+            requirement = f"bittensor=={version}"
+            _pip_install(python, requirement, *extra, what=f"pip install {requirement}")
+            (venv / _MARKER_NAME).write_text(json.dumps(_wanted_marker(version, extra)))
+    _cached_pythons[version] = python
     return python
 
 
