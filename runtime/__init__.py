@@ -54,7 +54,10 @@ if TYPE_CHECKING:
     from .errors import TruncatedStream as TruncatedStream
     from .replay import NonceStore as NonceStore
     from .replay import RedisReplayStore as RedisReplayStore
+    from .replay import RedisSeenStore as RedisSeenStore
     from .replay import ReplayStore as ReplayStore
+    from .replay import SeenSet as SeenSet
+    from .replay import SeenStore as SeenStore
     from .streaming import token_streamer as token_streamer
     from .synapse import BTStreamingResponse as BTStreamingResponse
     from .synapse import BTStreamingResponseModel as BTStreamingResponseModel
@@ -89,8 +92,11 @@ _EXPORTS: dict[str, str] = {
     "NonceStore": "replay",
     "Quorum": "dendrite",
     "RedisReplayStore": "replay",
+    "RedisSeenStore": "replay",
     "ReplayStore": "replay",
     "SSEDecoder": "codecs",
+    "SeenSet": "replay",
+    "SeenStore": "replay",
     "SignatureError": "errors",
     "StreamError": "errors",
     "StreamTooLarge": "errors",

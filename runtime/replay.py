@@ -1,4 +1,12 @@
-"""Replay protection behind a small interface: where the Axon keeps the last accepted nonces.
+"""Replay protection behind small interfaces: where a server remembers what it accepted.
+
+Two kinds of memory, for two kinds of protocol:
+
+- ``ReplayStore``: the last accepted *nonce* per endpoint, which must increase (bittensor 10's
+  synapse headers, checked by the Axon). Below, up to "Seen-stores".
+- ``SeenStore``: a *set* of request keys seen inside a freshness window, for protocols whose
+  requests carry a unique id but no order (``btauth/1``: hotkey and nanosecond nonce; Epistula:
+  hotkey and uuid). See "Seen-stores" at the end.
 
 bittensor's rule (``default_verify``), which every store here keeps: each dendrite endpoint, keyed
 ``"<dendrite hotkey>:<dendrite uuid>"``, must send strictly increasing nonces. A request whose
@@ -33,19 +41,47 @@ nonce's time, for a nonce from the future, up to ``ttl`` ahead), instead of bein
 floor moves with the clock: ``now - ttl``. An expired entry's nonce is below it, so its replay is
 still refused. ``ttl`` must therefore exceed the longest age the Axon accepts for a request (its
 freshness window); the default of 10 minutes is far above it.
+
+Seen-stores. ``first_sight(key, timestamp_ns, retain_s)`` records ``key`` and answers True the
+first time, False ever after, in one atomic step (of two racing requests exactly one is first).
+The verifiers (``btauth.py``, ``epistula.py``) call it only after the signature verified, with
+``retain_s`` = their window (max age + max future). A key is remembered at least until
+``timestamp_ns + retain_s``; a request older than that could not be remembered long enough, so
+it is refused outright (the verifiers have already refused it as stale). Two implementations:
+
+- ``SeenSet`` (the default): in this process's memory, at most ``max_entries`` keys. Expired
+  keys are dropped first; when it is still full, the key with the oldest timestamp is evicted
+  and its timestamp becomes the *floor*: any timestamp at or below it is refused, so an evicted
+  request cannot be replayed. The price, only while more than ``max_entries`` requests arrive
+  within one window: a fresh request older than the floor is refused once (its sender retries
+  with a new nonce). Unlike ``NonceStore``'s floor this one is not capped at the clock, as that
+  would let an evicted request from the future be replayed; callers bound how far ahead a
+  timestamp may be (the verifiers: ``max_future``), which bounds the floor too.
+- ``RedisSeenStore``: ``SET key NX PX`` in Redis, shared by every worker and host on the same
+  Redis and namespace. Redis expires each key ``retain_s`` after its write (after its timestamp
+  for one from the future), so no floor is needed.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["NonceStore", "RedisReplayStore", "ReplayStore"]
+__all__ = [
+    "NonceStore",
+    "RedisReplayStore",
+    "RedisSeenStore",
+    "ReplayStore",
+    "SeenSet",
+    "SeenStore",
+]
 
 NANOSECONDS_IN_SECOND = 1_000_000_000
 
@@ -144,7 +180,41 @@ return 1
 """
 
 
-class RedisReplayStore:
+class _RedisConnection:
+    """What the Redis stores share: the URL, and a client made lazily, once per process and
+    event loop, so one store object can be handed to forked workers."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._client: Redis | None = None
+        self._client_owner: tuple[int, Any] | None = None
+
+    @property
+    def url(self) -> str:
+        """The Redis URL."""
+        return self._url
+
+    def _redis(self) -> Redis:
+        """The client of this process and event loop (a forked child or a new loop makes its own:
+        a connection must not be shared across either)."""
+        import asyncio
+
+        from redis.asyncio import Redis
+
+        owner = (os.getpid(), asyncio.get_running_loop())
+        if self._client is None or self._client_owner != owner:
+            self._client = Redis.from_url(self._url)
+            self._client_owner = owner
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close this process's connection pool (the store reconnects if used again)."""
+        client, self._client, self._client_owner = self._client, None, None
+        if client is not None:
+            await client.aclose()
+
+
+class RedisReplayStore(_RedisConnection):
     """Last accepted nonce per endpoint key in Redis, shared by processes and hosts.
 
     Args:
@@ -169,17 +239,10 @@ class RedisReplayStore:
     ) -> None:
         if not ttl > 0:
             raise ValueError(f"ttl must be > 0 seconds, got {ttl}")
-        self._url = url
+        super().__init__(url)
         self._ttl_ns = int(ttl * NANOSECONDS_IN_SECOND)
         self._key_prefix = f"{key_prefix}{namespace}:"
-        self._client: Redis | None = None
-        self._client_owner: tuple[int, Any] | None = None
         self._accept_sha: str | None = None
-
-    @property
-    def url(self) -> str:
-        """The Redis URL."""
-        return self._url
 
     @property
     def floor(self) -> int:
@@ -189,19 +252,6 @@ class RedisReplayStore:
     def redis_key(self, key: str) -> str:
         """The Redis key holding ``key``'s last nonce."""
         return self._key_prefix + key
-
-    def _redis(self) -> Redis:
-        """The client of this process and event loop (a forked child or a new loop makes its own:
-        a connection must not be shared across either)."""
-        import asyncio
-
-        from redis.asyncio import Redis
-
-        owner = (os.getpid(), asyncio.get_running_loop())
-        if self._client is None or self._client_owner != owner:
-            self._client = Redis.from_url(self._url)
-            self._client_owner = owner
-        return self._client
 
     async def last_nonce(self, key: str) -> int | None:
         """Last accepted nonce of ``key``; None if unknown or expired."""
@@ -231,8 +281,123 @@ class RedisReplayStore:
             accepted = await client.eval(_ACCEPT_IF_NEWER_LUA, 1, *arguments)
         return bool(accepted == 1)
 
-    async def aclose(self) -> None:
-        """Close this process's connection pool (the store reconnects if used again)."""
-        client, self._client, self._client_owner = self._client, None, None
-        if client is not None:
-            await client.aclose()
+
+# ------------------------------------------------------------------------------------ seen-stores
+
+
+@runtime_checkable
+class SeenStore(Protocol):
+    """Request keys seen inside a freshness window, as the request verifiers use it."""
+
+    async def first_sight(self, key: str, timestamp_ns: int, retain_s: float) -> bool:
+        """Atomically: record ``key`` and return True if it was never seen; False if it was (or
+        if ``timestamp_ns + retain_s`` is already past). A recorded key is remembered at least
+        until ``timestamp_ns + retain_s``."""
+        ...
+
+
+def _retain_ns(retain_s: float) -> int:
+    if not 0 < retain_s < float("inf"):
+        raise ValueError(f"retain_s must be a positive number of seconds, got {retain_s}")
+    return int(retain_s * NANOSECONDS_IN_SECOND)
+
+
+class SeenSet:
+    """Request keys seen recently, in this process's memory, at most ``max_entries`` of them.
+
+    The default seen-store of a single-process server (module docstring: expiry, eviction by
+    oldest timestamp, and the floor that keeps eviction replay-safe). ``clock`` gives the time
+    in nanoseconds (``time.time_ns``; tests pass their own).
+    """
+
+    def __init__(
+        self, max_entries: int = 65536, *, clock: Callable[[], int] = time.time_ns
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+        self._max_entries = max_entries
+        self._clock = clock
+        self._expiry: dict[str, int] = {}  # key -> when it may be forgotten (ns)
+        # (timestamp_ns, expiry_ns, key) of every key in _expiry, oldest timestamp first.
+        self._by_time: list[tuple[int, int, str]] = []
+        self._floor = 0
+
+    @property
+    def floor(self) -> int:
+        """Largest timestamp evicted so far (0 if none): timestamps at or below it are refused."""
+        return self._floor
+
+    @property
+    def max_entries(self) -> int:
+        """Capacity of the set."""
+        return self._max_entries
+
+    def _forget_expired(self, now_ns: int) -> None:
+        # Expiry times follow timestamps when retain_s is the same for every key (one verifier);
+        # with mixed retentions a key may outstay its expiry behind an older one, never leave
+        # early, and the set stays bounded by max_entries either way.
+        by_time, expiry = self._by_time, self._expiry
+        while by_time and by_time[0][1] <= now_ns:
+            _, _, key = heapq.heappop(by_time)
+            del expiry[key]
+
+    def see(self, key: str, timestamp_ns: int, retain_s: float) -> bool:
+        """``first_sight`` without the ``await`` (nothing here waits, so both are atomic)."""
+        retain_ns = _retain_ns(retain_s)
+        now_ns = self._clock()
+        self._forget_expired(now_ns)
+        expires_ns = timestamp_ns + retain_ns
+        if timestamp_ns <= self._floor or expires_ns <= now_ns or key in self._expiry:
+            return False
+        self._expiry[key] = expires_ns
+        heapq.heappush(self._by_time, (timestamp_ns, expires_ns, key))
+        while len(self._expiry) > self._max_entries:
+            evicted, _, evicted_key = heapq.heappop(self._by_time)
+            del self._expiry[evicted_key]
+            self._floor = max(self._floor, evicted)
+        return True
+
+    async def first_sight(self, key: str, timestamp_ns: int, retain_s: float) -> bool:
+        """``see`` for the ``SeenStore`` interface."""
+        return self.see(key, timestamp_ns, retain_s)
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._expiry
+
+
+class RedisSeenStore(_RedisConnection):
+    """Request keys seen recently, in Redis (``SET NX PX``), shared by processes and hosts.
+
+    Args:
+        url: Redis URL, e.g. ``"redis://127.0.0.1:6379/0"``.
+        namespace: keeps one server hotkey's keys apart from another's on a shared Redis (the
+            same signed request may legitimately reach two servers that accept unbound ones).
+        key_prefix: prefix of every Redis key this store writes.
+
+    Connects lazily, once per process and event loop, like ``RedisReplayStore``.
+    """
+
+    def __init__(self, url: str, *, namespace: str, key_prefix: str = "synapsegen:seen:") -> None:
+        super().__init__(url)
+        self._key_prefix = f"{key_prefix}{namespace}:"
+
+    def redis_key(self, key: str) -> str:
+        """The Redis key recording ``key``."""
+        return self._key_prefix + key
+
+    async def first_sight(self, key: str, timestamp_ns: int, retain_s: float) -> bool:
+        """One ``SET NX``: atomic in Redis, whichever worker or host asks."""
+        retain_ns = _retain_ns(retain_s)
+        now_ns = time.time_ns()
+        if timestamp_ns + retain_ns <= now_ns:
+            return False
+        # retain_s from now, longer for a timestamp from the future: on another host whose clock
+        # is a little behind this one, the key still outlives timestamp + retain_s.
+        expiry_ms = (retain_ns + max(timestamp_ns - now_ns, 0)) // 1_000_000 + 1
+        written = await self._redis().set(
+            self.redis_key(key), str(timestamp_ns), nx=True, px=expiry_ms
+        )
+        return bool(written)
