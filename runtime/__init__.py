@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .errors import StreamError as StreamError
     from .errors import StreamTooLarge as StreamTooLarge
     from .errors import TruncatedStream as TruncatedStream
+    from .media import StreamMedia as StreamMedia
     from .replay import NonceStore as NonceStore
     from .replay import RedisReplayStore as RedisReplayStore
     from .replay import RedisSeenStore as RedisSeenStore
@@ -100,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "SignatureError": "errors",
     "StreamError": "errors",
     "StreamTooLarge": "errors",
+    "StreamMedia": "media",
     "StreamingSynapse": "synapse",
     "Synapse": "synapse",
     "TerminalInfo": "synapse",

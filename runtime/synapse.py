@@ -7,7 +7,8 @@ What travels on the wire is fixed by bittensor (see ``shared/wire_protocol.md`` 
   bittensor peer sends, ``from_headers()`` parses them back, ``body_hash`` is the SHA3-256 digest
   the dendrite signs.
 - ``StreamingSynapse``: abstract base of streaming synapses; ``create_streaming_response()`` wraps
-  a token streamer into a ``BTStreamingResponse`` (a starlette response that streams raw bytes).
+  a token streamer into a ``BTStreamingResponse`` (a starlette response that streams raw bytes);
+  ``stream_media`` says what the body is on the HTTP-era transports (:mod:`.media`).
 
 Deliberate differences from bittensor, none of them visible on the wire:
 
@@ -51,6 +52,8 @@ from pydantic import (
 )
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+from .media import StreamMedia
 
 if TYPE_CHECKING:
     import aiohttp
@@ -652,6 +655,10 @@ class StreamingSynapse(Synapse, ABC):
 
     # bittensor nests the response class here; keep the attribute for code that uses it.
     BTStreamingResponse: ClassVar[type[_BTStreamingResponseClass]] = _BTStreamingResponseClass
+
+    stream_media: ClassVar[StreamMedia] = StreamMedia("text/event-stream")
+    """The body's content type on the HTTP-era transports and the schema of one streamed item
+    (bittensor's label by default; generated classes set their own from the schema)."""
 
     @abstractmethod
     async def process_streaming_response(

@@ -17,7 +17,14 @@ from typing import Any
 from ..kinds import FRAMINGS, OPS, TARGETS
 from ..language.names import MODULE_NAMES
 from ..language.paths import parse_path
-from ..language.spec import DeserializeSpec, RuleSpec, SchemaFile, StreamSpec, SynapseSpec
+from ..language.spec import (
+    DeserializeSpec,
+    JsonSchema,
+    RuleSpec,
+    SchemaFile,
+    StreamSpec,
+    SynapseSpec,
+)
 from .ir import (
     AccumulatorIR,
     DeserializeIR,
@@ -31,6 +38,7 @@ from .ir import (
     SynapseIR,
     TagTest,
 )
+from .media import build_media
 from .models import build_models
 from .types import TypeMapper, is_object_model
 
@@ -50,7 +58,7 @@ def build_module(
     """Build the IR of the module generated from one schema file."""
     mapper = TypeMapper(schema.defs)
     synapses = [
-        _build_synapse(name, synapse, mapper, set(schema.synapses) | MODULE_NAMES)
+        _build_synapse(name, synapse, mapper, set(schema.synapses) | MODULE_NAMES, schema.defs)
         for name, synapse in schema.synapses.items()
     ]
     nested = build_models(mapper)
@@ -78,7 +86,11 @@ def _import(name: str, path: str) -> ImportIR:
 
 
 def _build_synapse(
-    name: str, synapse: SynapseSpec, mapper: TypeMapper, module_names: set[str]
+    name: str,
+    synapse: SynapseSpec,
+    mapper: TypeMapper,
+    module_names: set[str],
+    defs: dict[str, JsonSchema],
 ) -> SynapseIR:
     fields = [
         mapper.synapse_field(field_name, spec, name, section)
@@ -89,7 +101,9 @@ def _build_synapse(
     all_specs = {**synapse.request, **synapse.response}
     if synapse.stream is not None:
         model = _token_model(synapse.stream, mapper)
-        stream = _build_stream(synapse, synapse.stream, module_names | set(mapper.defs), model)
+        stream = _build_stream(
+            synapse, synapse.stream, module_names | set(mapper.defs), model, defs
+        )
         deserialize = synapse.stream.deserialize
         kind = "streaming synapse"
     else:
@@ -105,6 +119,7 @@ def _build_synapse(
         deserialize=_build_deserialize(deserialize, field_types),
         timeout=synapse.timeout,
         header_fields=tuple(n for n, spec in synapse.request.items() if spec.header),
+        request_fields=tuple(synapse.request),
     )
 
 
@@ -226,7 +241,11 @@ def _rule_summary(rule: RuleSpec) -> str:
 
 
 def _build_stream(
-    synapse: SynapseSpec, stream: StreamSpec, module_names: set[str], token_model: str | None
+    synapse: SynapseSpec,
+    stream: StreamSpec,
+    module_names: set[str],
+    token_model: str | None,
+    defs: dict[str, JsonSchema],
 ) -> StreamIR:
     assert stream.framing is not None and stream.end is not None  # filled by the presets stage
     framing = FRAMINGS[stream.framing].build(stream)
@@ -271,6 +290,7 @@ def _build_stream(
         batch_interval=stream.server.batch_interval,
         summary="yield each text delta" if yields_text else "yield each decoded token",
         fills=_fills(stream, accumulators),
+        media=build_media(stream, defs, token_model, require_object),
     )
 
 

@@ -142,6 +142,23 @@ class RuleIR:
 
 
 @dataclass(frozen=True)
+class MediaIR:
+    """A streaming class's ``stream_media``: its body's media type and what each item is.
+
+    ``item_schema``: the JSON Schema of one token, self-contained (``$ref`` into its own
+    ``$defs``); None for text (the runtime's default) and for a typed token, whose model
+    ``item_model`` names. ``error_schema``: the declared error event's JSON Schema, or None.
+    """
+
+    media_type: str
+    payload: str
+    item_schema: dict[str, Any] | None
+    item_model: str | None
+    sentinel: str | None
+    error_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class StreamIR:
     """The client-side decoding plan and the server-side encoding plan of one synapse."""
 
@@ -168,6 +185,7 @@ class StreamIR:
     batch_interval: float | None
     summary: str  # first docstring line of process_streaming_response
     fills: str  # the paragraph after it (plain text, wrapped by the template)
+    media: MediaIR
 
 
 @dataclass(frozen=True)
@@ -197,6 +215,7 @@ class SynapseIR:
     deserialize: DeserializeIR
     timeout: float | None = None  # the class's default timeout (None: the base class's)
     header_fields: tuple[str, ...] = ()  # request fields whose values the headers carry too
+    request_fields: tuple[str, ...] = ()  # the request section's fields, in order
 
 
 @dataclass(frozen=True)

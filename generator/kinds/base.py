@@ -76,6 +76,9 @@ class Framing:
     its decoded frames (``data``, ``frame``, ...)."""
     refusal: ClassVar[str | None] = None
     """Why it cannot carry a payload missing from ``frames`` (None: a plain message)."""
+    media_types: ClassVar[dict[str, str]]
+    """The body's media type for each payload in ``frames``: the ``Content-Type`` a stream of
+    this framing is sent with on the HTTP-era transports (the generated ``stream_media``)."""
 
     def __init_subclass__(
         cls,
@@ -111,7 +114,16 @@ class Framing:
 
     def has_sentinel(self, stream: StreamSpec) -> bool:
         """Whether the stream ends with an in-band sentinel this framing recognises."""
-        return False
+        return self.sentinel(stream) is not None
+
+    def sentinel(self, stream: StreamSpec) -> str | None:
+        """The in-band data that ends the stream and is no token (None: none)."""
+        return None
+
+    def media_type(self, stream: StreamSpec) -> str:
+        """The media type of an expanded stream's body (by default, its payload's)."""
+        assert stream.payload is not None  # filled in by the presets stage
+        return self.media_types[stream.payload]
 
     def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
         """The framing's own checks of an expanded stream (its options, its rules)."""

@@ -48,6 +48,8 @@ RUNTIME_METHODS = frozenset(
         "stream_response",
         "respond",  # generated on plain synapses
         "header_fields",  # generated with `header: true` fields
+        "request_fields",  # generated: the request section's fields (the HTTP wire's body)
+        "stream_media",  # generated on streaming classes: the body's media type, item schema
     }
 )
 """Methods and properties of the runtime ``Synapse``/``StreamingSynapse`` classes, and the ones

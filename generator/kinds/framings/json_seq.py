@@ -15,6 +15,7 @@ class JSONSeq(Framing, name="json-seq", flushes_at_close=True):
 
     summary = "JSON values back to back"
     frames = {"json": "event"}
+    media_types = {"json": "application/json-seq"}
     refusal = "framing 'json-seq' carries JSON values; `payload: text` contradicts it"
 
 

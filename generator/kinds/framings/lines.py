@@ -45,6 +45,7 @@ class Lines(Framing, name="lines", Options=LinesOptions, IR=LinesIR):
 
     summary = "frames ending with a delimiter (JSON Lines for JSON)"
     frames = {"text": "frame", "json": "frame"}
+    media_types = {"text": "text/plain; charset=utf-8", "json": "application/jsonl"}
 
     def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
         # Compact JSON escapes every control character inside strings and has no whitespace
@@ -56,6 +57,13 @@ class Lines(Framing, name="lines", Options=LinesOptions, IR=LinesIR):
                 f"delimiter {stream.delimiter!r} can occur inside JSON tokens; with "
                 "`payload: json` use control characters only (\\n, \\x1e, ...)",
             )
+
+    def media_type(self, stream: StreamSpec) -> str:
+        # JSON Lines are JSON values ended by \n; JSON cut by another delimiter is still UTF-8
+        # text, but no JSON Lines.
+        if stream.payload == "json" and stream.delimiter != "\n":
+            return self.media_types["text"]
+        return super().media_type(stream)
 
     def options_ir(self, stream: StreamSpec) -> dict[str, Any]:
         return {"delimiter": stream.delimiter.encode()}

@@ -22,6 +22,7 @@ class Raw(Framing, name="raw"):
 
     summary = "raw UTF-8 text, no token boundaries"
     frames = {"text": "text"}
+    media_types = {"text": "text/plain; charset=utf-8"}
     refusal = (
         "framing 'raw' has no token boundaries, so it cannot carry JSON tokens; "
         "use json-seq, lines or sse for JSON, or raw text parsed in `deserialize`"

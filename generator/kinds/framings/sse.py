@@ -38,9 +38,10 @@ class SSE(Framing, name="sse", Options=SSEOptions, IR=SSEIR):
 
     summary = "server-sent events, one token per event's data"
     frames = {"text": "text", "json": "data"}
+    media_types = {"text": "text/event-stream", "json": "text/event-stream"}
 
-    def has_sentinel(self, stream: StreamSpec) -> bool:
-        return stream.sentinel is not None
+    def sentinel(self, stream: StreamSpec) -> str | None:
+        return stream.sentinel  # type: ignore[no-any-return]
 
     def check(self, stream: StreamSpec, path: NodePath, report: Report) -> None:
         if stream.sentinel is not None and ("\r" in stream.sentinel or "\n" in stream.sentinel):
