@@ -1,9 +1,11 @@
-"""Run real bittensor 10.5.0 next to synapsegen, each side in its own process, loopback only.
+"""Run real bittensor (10.5.0 or 9.0.0) next to synapsegen, each in its own process, loopback only.
 
-The test process never imports bittensor. This module keeps an isolated virtual environment with
-``bittensor==10.5.0`` in it (created once, cached, shared between parallel workers through a file
-lock) and runs the scripts in ``bt_side/`` there. The protocol with a script is JSON lines: requests
-on its stdin, answers on its stdout, diagnostics on its stderr.
+The test process never imports bittensor. This module keeps one isolated virtual environment per
+bittensor release (``bittensor==10.5.0`` by default, ``BT9_VERSION`` for the 9.x interop; each
+created once, cached, shared between parallel workers through a file lock) and runs the scripts in
+``bt_side/`` there. The protocol with a script is JSON lines: requests on its stdin, answers on its
+stdout, diagnostics on its stderr. Every function that runs a script takes ``version=`` (default
+``BT_VERSION``).
 
 Reusable by the benchmarks:
 
@@ -37,6 +39,10 @@ from typing import IO, Any
 from ..generator._generated import on_sys_path
 
 BT_VERSION = "10.5.0"
+# The oldest bittensor 9.x release that installs and runs here (docs/runtime.md, "bittensor 9.x").
+BT9_VERSION = "9.0.0"
+# The releases the interop matrix runs against (tests/interop/conftest.py, bt_version).
+BT_MATRIX = (BT_VERSION, BT9_VERSION)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BT_SIDE_DIR = Path(__file__).resolve().parent / "bt_side"
 LOOPBACK = "127.0.0.1"
@@ -78,8 +84,26 @@ def bt_venv_dir(version: str = BT_VERSION) -> Path:
     return REPO_ROOT / ".cache" / f"bt-{version}-venv"
 
 
+def version_as_int(version: str) -> int:
+    """bittensor's ``version_as_int`` of a release: ``"10.5.0"`` -> 10005000, ``"9.0.0"`` ->
+    9000000 (what its Dendrite sends as ``bt_header_dendrite_version``)."""
+    major, minor, patch = (int(part) for part in version.split(".")[:3])
+    return 1_000_000 * major + 1_000 * minor + patch
+
+
 def _venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
+
+
+def install_pins(version: str) -> tuple[str, ...]:
+    """Requirements installed with ``bittensor==version`` so that it imports at all.
+
+    Every 9.x release pins ``scalecodec`` but leaves ``async-substrate-interface`` open, and its 2.x
+    series depends on ``cyscale``, which refuses to import beside ``scalecodec`` (RuntimeError
+    "Conflict detected: 'scalecodec' (py-scale-codec) is installed" at ``import bittensor``).
+    """
+    major = version.split(".", 1)[0]
+    return ("async-substrate-interface<2",) if major.isdigit() and int(major) < 10 else ()
 
 
 def _wanted_marker(version: str, extra: tuple[str, ...]) -> dict[str, str]:
@@ -149,11 +173,13 @@ _cached_pythons: dict[str, Path] = {}
 def ensure_bt_venv(version: str = BT_VERSION, *extra: str) -> Path:
     """Return the python of a venv holding ``bittensor==version``, creating it on first use.
 
-    ``extra`` names more requirements installed with it (e.g. a server library for a script).
+    ``extra`` names more requirements installed with it (e.g. a server library for a script);
+    :func:`install_pins` of the version are always added.
     Reuses the venv when its marker names the same bittensor version and base interpreter.
     Parallel callers serialize on a lock file beside the venv. Raises :class:`BtVenvError` with
     the installer's output if the install fails.
     """
+    extra = (*install_pins(version), *extra)
     cached = _cached_pythons.get(version)
     if cached is not None:
         return cached
@@ -179,15 +205,15 @@ def ensure_bt_venv(version: str = BT_VERSION, *extra: str) -> Path:
     return python
 
 
-def ensure_synapsegen_in_bt_venv() -> Path:
+def ensure_synapsegen_in_bt_venv(version: str = BT_VERSION) -> Path:
     """Also install this repository (editable, without dependencies) into the bittensor venv.
 
     Generated modules for ``--runtime bittensor`` import helpers from ``synapsegen.runtime``, so
     the bittensor side needs the package too. Reinstalled when the venv was made for another
     checkout (the marker records the repository path). Returns the venv's python.
     """
-    python = ensure_bt_venv()
-    venv = bt_venv_dir()
+    python = ensure_bt_venv(version)
+    venv = bt_venv_dir(version)
     marker = venv / _EDITABLE_MARKER_NAME
     wanted = {"repo": str(REPO_ROOT)}
     with _file_lock(venv.parent / f"{venv.name}.lock", _LOCK_TIMEOUT_S):
@@ -241,9 +267,11 @@ class BtScript:
         args: list[str] | None = None,
         *,
         extra_pythonpath: list[Path] | None = None,
+        version: str = BT_VERSION,
     ) -> None:
-        python = ensure_bt_venv()
+        python = ensure_bt_venv(version)
         self.name = script
+        self.version = version
         self._home = Path(tempfile.mkdtemp(prefix="bt-home-"))
         self._stderr_path = self._home / "stderr.log"
         self._stderr: IO[bytes] = open(self._stderr_path, "wb")  # noqa: SIM115 (closed in close)
@@ -391,15 +419,17 @@ def start_bt_axon(
     *,
     send_interval: float = 0.0,
     timeout: float = DEFAULT_START_TIMEOUT_S,
+    version: str = BT_VERSION,
 ) -> BtAxonServer:
-    """Start a real bittensor 10.5.0 Axon on 127.0.0.1 (free port) in its own process.
+    """Start a real bittensor Axon (``version``, 10.5.0 by default) on 127.0.0.1 (free port) in
+    its own process.
 
     It serves ``InteropStream`` (streams ``n_tokens`` byte pieces of ``common.expected_text``,
     ``batch_count`` pieces per ASGI send, sleeping ``send_interval`` seconds between sends) and
     ``InteropEcho``; it blacklists the "other" test key. The caller must ``stop()`` it.
     """
     args = ["--batch-count", str(batch_count), "--send-interval", repr(send_interval)]
-    return _serving(BtScript("axon_server.py", args), timeout)
+    return _serving(BtScript("axon_server.py", args, version=version), timeout)
 
 
 def start_bt_generated_axon(
@@ -407,6 +437,7 @@ def start_bt_generated_axon(
     served: list[str],
     *,
     timeout: float = DEFAULT_START_TIMEOUT_S,
+    version: str = BT_VERSION,
 ) -> BtAxonServer:
     """Start a real bittensor Axon serving *generated* synapse classes.
 
@@ -416,9 +447,10 @@ def start_bt_generated_axon(
     with ``respond(**common.availability_answer(tasks))``. Needs
     :func:`ensure_synapsegen_in_bt_venv`.
     """
-    ensure_synapsegen_in_bt_venv()
+    ensure_synapsegen_in_bt_venv(version)
     args = [argument for target in served for argument in ("--serve", target)]
-    return _serving(BtScript("generated_axon.py", args, extra_pythonpath=[package_dir]), timeout)
+    script = BtScript("generated_axon.py", args, extra_pythonpath=[package_dir], version=version)
+    return _serving(script, timeout)
 
 
 @contextlib.contextmanager
@@ -458,8 +490,11 @@ class BtDendriteClient:
         timeout: float = DEFAULT_START_TIMEOUT_S,
         *,
         extra_pythonpath: list[Path] | None = None,
+        version: str = BT_VERSION,
     ) -> None:
-        self.script = BtScript("dendrite_client.py", extra_pythonpath=extra_pythonpath)
+        self.script = BtScript(
+            "dendrite_client.py", extra_pythonpath=extra_pythonpath, version=version
+        )
         try:
             ready = self.script.receive(timeout)
         except BaseException:

@@ -1,11 +1,12 @@
-"""Interop of *generated* synapse classes with real bittensor 10.5.0.
+"""Interop of *generated* synapse classes with real bittensor 10.5.0 and 9.0.0.
 
 ``synapsegen schemas/chat.yaml schemas/prompting.yaml --runtime bittensor`` gives classes built
 on bittensor's own Synapse and StreamingSynapse: a streaming ``ChatCompletion`` and a plain
 ``AvailabilitySynapse`` (one request, one JSON answer filled by the generated ``respond()``).
 They run inside the bittensor venv (which then needs synapsegen installed, for the runtime
 helpers they import). The default flavour runs here, on ``synapsegen.runtime``. Every
-combination talks over 127.0.0.1 between two processes, both ways.
+combination talks over 127.0.0.1 between two processes, both ways, once per release of
+``harness.BT_MATRIX`` (the bittensor flavour is generated once and imported by both releases).
 
 No ``from __future__ import annotations``: the Axon reads the forward function's parameter
 annotation, which here is a class imported at run time.
@@ -23,6 +24,7 @@ from synapsegen.runtime import Axon, AxonTarget, Dendrite
 
 from .bt_side.common import MINER_SS58, availability_answer, chat_tokens, expected_text
 from .harness import (
+    BT_MATRIX,
     LOOPBACK,
     REPO_ROOT,
     BtAxonServer,
@@ -47,6 +49,12 @@ ANSWER = availability_answer(TASKS)
 CALL_TIMEOUT_S = 10.0
 
 
+@pytest.fixture(scope="module", params=BT_MATRIX, ids=lambda version: f"bt{version}")
+def bt_version(request: pytest.FixtureRequest) -> str:
+    """The bittensor release of the real side (every test runs once per release)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def generated_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder holding both generated flavours as packages; on sys.path while the module runs."""
@@ -56,10 +64,12 @@ def generated_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def bt_generated_axon(generated_root: Path, bt_with_synapsegen: Path) -> Iterator[BtAxonServer]:
+def bt_generated_axon(
+    generated_root: Path, bt_with_synapsegen: Path, bt_version: str
+) -> Iterator[BtAxonServer]:
     """A real bittensor Axon serving the bittensor-flavoured classes (stream and plain)."""
     served = [f"{BT_PACKAGE}.{module}:{name}" for module, name in (CHAT, PLAIN)]
-    server = start_bt_generated_axon(generated_root, served)
+    server = start_bt_generated_axon(generated_root, served, version=bt_version)
     try:
         yield server
     finally:
@@ -68,10 +78,10 @@ def bt_generated_axon(generated_root: Path, bt_with_synapsegen: Path) -> Iterato
 
 @pytest.fixture(scope="module")
 def bt_generated_dendrite(
-    generated_root: Path, bt_with_synapsegen: Path
+    generated_root: Path, bt_with_synapsegen: Path, bt_version: str
 ) -> Iterator[BtDendriteClient]:
     """A real bittensor Dendrite process that can import the generated package."""
-    client = BtDendriteClient(extra_pythonpath=[generated_root])
+    client = BtDendriteClient(extra_pythonpath=[generated_root], version=bt_version)
     try:
         yield client
     finally:

@@ -8,7 +8,7 @@ import pytest
 
 from .bt_side import guard
 from .bt_side.common import batch_sends, count_tokens, expected_text, token_bytes
-from .harness import BT_VERSION, BtScript
+from .harness import BT_MATRIX, BtScript, install_pins, version_as_int
 
 
 @pytest.mark.parametrize(
@@ -43,11 +43,17 @@ def test_guard_allows_loopback(event: str, args: tuple[object, ...]) -> None:
     guard._audit(event, args)
 
 
-def test_bittensor_scripts_run_guarded_and_offline(bt_python: Path) -> None:
-    with BtScript("selfcheck.py") as script:
+@pytest.fixture(scope="module", params=BT_MATRIX, ids=lambda version: f"bt{version}")
+def bt_version(request: pytest.FixtureRequest) -> str:
+    """Every bittensor release of the interop matrix runs the guarded scripts."""
+    return str(request.param)
+
+
+def test_bittensor_scripts_run_guarded_and_offline(bt_python: Path, bt_version: str) -> None:
+    with BtScript("selfcheck.py", version=bt_version) as script:
         report = script.receive()
     assert report == {
-        "version": BT_VERSION,
+        "version": bt_version,
         "external_ip": "127.0.0.1",
         "outside_refused": True,
         "lookup_refused": True,
@@ -66,3 +72,12 @@ def test_stream_pieces_cut_inside_characters_and_rejoin(n_tokens: int) -> None:
     assert count_tokens(expected_text("ü😀", n_tokens)) == n_tokens
     assert b"".join(batch_sends(pieces, 3)) == b"".join(pieces)
     assert len(batch_sends(pieces, 3)) == -(-n_tokens // 3)
+
+
+def test_release_numbers_and_install_pins() -> None:
+    assert version_as_int("10.5.0") == 10005000
+    assert version_as_int("9.0.0") == 9000000
+    assert version_as_int("9.12.2") == 9012002
+    # Every 9.x needs async-substrate-interface 1.x beside its pinned scalecodec; 10.x needs none.
+    assert install_pins("9.0.0") == ("async-substrate-interface<2",)
+    assert install_pins("10.5.0") == ()

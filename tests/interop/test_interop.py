@@ -1,7 +1,11 @@
-"""Interop with real bittensor 10.5.0, each side in its own process, on 127.0.0.1 only.
+"""Interop with real bittensor 10.5.0 and 9.0.0, each side in its own process, on 127.0.0.1 only.
 
 - real bittensor Dendrite (bt_side/dendrite_client.py) -> synapsegen runtime Axon (this process);
 - synapsegen runtime Dendrite (this process) -> real bittensor Axon (bt_side/axon_server.py).
+
+Every test runs once per release of ``harness.BT_MATRIX`` (the ``bt_version`` fixture below); the
+few places where a 9.x peer legitimately differs are spelled out where they are checked
+(docs/runtime.md, "bittensor 9.x").
 
 Both sides use the same synapse definitions (bt_side/bt_synapses.py and our_side.py). Every
 stream is cut inside multi-byte UTF-8 characters at every piece boundary (common.token_bytes).
@@ -37,11 +41,19 @@ from .bt_side.common import (
     expected_text,
     token_bytes,
 )
-from .harness import LOOPBACK, BtAxonServer, BtDendriteClient
+from .harness import (
+    BT_MATRIX,
+    BT_VERSION,
+    LOOPBACK,
+    BtAxonServer,
+    BtDendriteClient,
+    version_as_int,
+)
 from .our_side import InteropEcho, InteropStream, InteropUnserved
 from .recorder import RecordedRequest, RequestRecorder
 
-BT_VERSION_AS_INT = 10005000
+# What synapsegen's runtime announces (bt_header_dendrite_version / axon version): bittensor 10.5.
+OUR_VERSION_AS_INT = version_as_int(BT_VERSION)
 BLACKLIST_MESSAGE = f"Forbidden. Key is blacklisted: {BLACKLIST_REASON}."
 INTERNAL_ERROR = re.compile(r"Internal Server Error #[0-9a-f-]{36}")
 SIGNATURE_MISMATCH = re.compile(
@@ -50,6 +62,36 @@ SIGNATURE_MISMATCH = re.compile(
 )
 NOT_FOUND = re.compile(rf"Synapse name '{UNSERVED_SYNAPSE}' not found\. Available synapses \[.*\]")
 CALL_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="module", params=BT_MATRIX, ids=lambda version: f"bt{version}")
+def bt_version(request: pytest.FixtureRequest) -> str:
+    """The bittensor release of the real Axon and Dendrite (every test runs once per release)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def bt_version_int(bt_version: str) -> int:
+    """``version_as_int`` of the real side: what its Dendrite signs with and its Axon announces."""
+    return version_as_int(bt_version)
+
+
+def _aborts_failed_streams(bt_version: str) -> bool:
+    """Whether a real axon of ``bt_version`` ends a stream whose token streamer raised *without*
+    the terminating chunk, as ours does: bittensor 9.x does (fastapi 0.110 / starlette 0.37 let
+    the exception reach uvicorn after the head was sent), 10.x ends the body cleanly."""
+    return int(bt_version.split(".")[0]) < 10
+
+
+def _same_announced_versions(
+    headers: dict[str, list[tuple[str, str]]], name: str, expected: dict[str, int]
+) -> None:
+    """Check that each side's header ``name`` (if sent) is its own ``version_as_int``, then
+    replace the value by a placeholder: the one value that differs between releases by design."""
+    for side, pairs in headers.items():
+        values = [value for key, value in pairs if key == name]
+        assert values in ([], [str(expected[side])]), (side, name, values)
+        pairs[:] = [(key, "<version>" if key == name else value) for key, value in pairs]
 
 
 def _bt_call(client: BtDendriteClient, axon_port: int, **call: Any) -> dict[str, Any]:
@@ -61,8 +103,11 @@ def _bt_call(client: BtDendriteClient, axon_port: int, **call: Any) -> dict[str,
     return result
 
 
-def _assert_success_terminals(axon: dict[str, Any], dendrite: dict[str, Any]) -> None:
-    """What a successful call leaves in the caller's TerminalInfos (wire_protocol.md §11.4)."""
+def _assert_success_terminals(
+    axon: dict[str, Any], dendrite: dict[str, Any], dendrite_version: int
+) -> None:
+    """What a successful call leaves in the caller's TerminalInfos (wire_protocol.md §11.4);
+    ``dendrite_version`` is the caller's ``version_as_int``."""
     assert axon["status_code"] == 200
     assert axon["status_message"] == "Success"
     assert axon["process_time"] is not None and axon["process_time"] >= 0
@@ -71,7 +116,7 @@ def _assert_success_terminals(axon: dict[str, Any], dendrite: dict[str, Any]) ->
     assert dendrite["status_code"] == 200
     assert dendrite["status_message"] == "Success"
     assert dendrite["hotkey"] == VALIDATOR_SS58
-    assert dendrite["version"] == BT_VERSION_AS_INT
+    assert dendrite["version"] == dendrite_version
     assert dendrite["nonce"] is not None and dendrite["uuid"]
     assert re.fullmatch(r"0x[0-9a-f]{128}", dendrite["signature"] or "")
     assert dendrite["process_time"] is not None
@@ -83,7 +128,7 @@ def _assert_success_terminals(axon: dict[str, Any], dendrite: dict[str, Any]) ->
 
 
 def test_bt_dendrite_streams_split_utf8_from_our_axon(
-    bt_dendrite: BtDendriteClient, our_axon: Any
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_version_int: int
 ) -> None:
     # A non-ASCII prompt: it is hashed (required_hash_fields) and must hash alike on both sides.
     result = _bt_call(bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt="ü😀", n_tokens=9)
@@ -92,14 +137,16 @@ def test_bt_dendrite_streams_split_utf8_from_our_axon(
     assert result["class"] == STREAM_SYNAPSE
     assert result["completion"] == expected
     assert "".join(result["chunks"]) == expected  # nothing lost or garbled between chunks
-    _assert_success_terminals(result["axon"], result["dendrite"])
+    _assert_success_terminals(result["axon"], result["dendrite"], bt_version_int)
 
 
-def test_bt_dendrite_plain_call_to_our_axon(bt_dendrite: BtDendriteClient, our_axon: Any) -> None:
+def test_bt_dendrite_plain_call_to_our_axon(
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_version_int: int
+) -> None:
     result = _bt_call(bt_dendrite, our_axon.port, synapse=PLAIN_SYNAPSE, prompt="pl", n_tokens=4)
     assert result["status_code"] == 200, result
     assert result["completion"] == expected_text("pl", 4)
-    _assert_success_terminals(result["axon"], result["dendrite"])
+    _assert_success_terminals(result["axon"], result["dendrite"], bt_version_int)
 
 
 _VOLATILE = {
@@ -221,6 +268,7 @@ def test_our_axon_answers_bt_dendrite_with_the_real_axons_bytes(
     prompt: str,
     key: str,
     axon_hotkey: str,
+    bt_version_int: int,
 ) -> None:
     exchanges = {}
     for side, port in (("ours", our_axon.port), ("real", bt_axon.port)):
@@ -235,6 +283,12 @@ def test_our_axon_answers_bt_dendrite_with_the_real_axons_bytes(
             capture_raw=True,
         )
         exchanges[side] = _comparable_exchange(result["raw"])
+    # Each axon announces its own release on its error answers (a 9.x one its 9.x number).
+    _same_announced_versions(
+        {side: exchange["headers"] for side, exchange in exchanges.items()},
+        "bt_header_axon_version",
+        {"ours": OUR_VERSION_AS_INT, "real": bt_version_int},
+    )
     assert exchanges["ours"]["status"] == exchanges["real"]["status"]
     assert [n for n, _ in exchanges["ours"]["headers"]] == [
         n for n, _ in exchanges["real"]["headers"]
@@ -341,13 +395,14 @@ SLOW_TOKENS, SHORT_TIMEOUT_S = 400, 0.3
 
 
 def test_bt_dendrite_sees_a_midstream_failure_of_our_axon_as_a_failure(
-    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer
+    bt_dendrite: BtDendriteClient, our_axon: Any, bt_axon: BtAxonServer, bt_version: str
 ) -> None:
     """The token source raises two pieces in. Our axon aborts the chunked body (no terminating
-    chunk: docs/runtime.md, "Failed streams look failed"), and a real bittensor 10.5 dendrite
-    reports 400 "Payload error: Response payload is not completed ..." after yielding the pieces
-    that came. A real axon ends the body cleanly instead; here its client fails only because the
-    cut falls inside a character (422 from the subclass), at a character boundary it sees 200."""
+    chunk: docs/runtime.md, "Failed streams look failed"), and a real bittensor dendrite (10.5 and
+    9.0) reports 400 "Payload error: Response payload is not completed ..." after yielding the
+    pieces that came. A real 10.x axon ends the body cleanly instead; here its client fails only
+    because the cut falls inside a character (422 from the subclass), at a character boundary it
+    sees 200. A real 9.x axon aborts the body like ours (the same 400)."""
     ours = _bt_call(
         bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6
     )
@@ -359,8 +414,14 @@ def test_bt_dendrite_sees_a_midstream_failure_of_our_axon_as_a_failure(
     real = _bt_call(
         bt_dendrite, bt_axon.port, synapse=STREAM_SYNAPSE, prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6
     )
-    assert real["status_code"] == 422, real
-    assert real["status_message"].startswith("Failed to parse response: "), real
+    if _aborts_failed_streams(bt_version):
+        assert (real["status_code"], real["status_message"]) == (
+            ours["status_code"],
+            ours["status_message"],
+        ), real
+    else:
+        assert real["status_code"] == 422, real
+        assert real["status_message"].startswith("Failed to parse response: "), real
     assert "".join(real["chunks"]) == MIDSTREAM_TEXT
     # The aborted connection is closed; the next call from the same Dendrite is served.
     after = _bt_call(bt_dendrite, our_axon.port, synapse=STREAM_SYNAPSE, prompt="af", n_tokens=3)
@@ -457,7 +518,9 @@ async def test_our_dendrite_streams_split_utf8_from_bt_axon(
     assert "".join(chunks) == expected
     assert final.completion == expected
     assert count_tokens(final.completion) == 11
-    _assert_success_terminals(final.axon.model_dump(), final.dendrite.model_dump())
+    _assert_success_terminals(
+        final.axon.model_dump(), final.dendrite.model_dump(), OUR_VERSION_AS_INT
+    )
 
 
 async def test_our_dendrite_plain_call_to_bt_axon(
@@ -468,7 +531,9 @@ async def test_our_dendrite_plain_call_to_bt_axon(
     assert result.dendrite.status_code == 200, result.dendrite
     assert result.completion == expected_text("pc", 3)
     assert result.prompt == "pc" and result.n_tokens == 3
-    _assert_success_terminals(result.axon.model_dump(), result.dendrite.model_dump())
+    _assert_success_terminals(
+        result.axon.model_dump(), result.dendrite.model_dump(), OUR_VERSION_AS_INT
+    )
 
 
 async def test_our_dendrite_records_bt_blacklist_403(
@@ -530,7 +595,7 @@ async def test_our_dendrite_concurrent_streams_from_bt_axon_do_not_mix(
 
 
 async def test_our_dendrite_reports_bt_midstream_failure_and_recovers(
-    bt_axon: BtAxonServer, dendrite: Dendrite
+    bt_axon: BtAxonServer, dendrite: Dendrite, bt_version: str
 ) -> None:
     chunks, failed = await _our_stream(
         dendrite, bt_axon, InteropStream(prompt=MIDSTREAM_FAIL_PROMPT, n_tokens=6)
@@ -539,8 +604,15 @@ async def test_our_dendrite_reports_bt_midstream_failure_and_recovers(
     chunks_after, after = await _our_stream(
         dendrite, bt_axon, InteropStream(prompt="af", n_tokens=3)
     )
-    assert failed.dendrite.status_code == 422, failed.dendrite
-    assert (failed.dendrite.status_message or "").startswith("Failed to parse response: ")
+    if _aborts_failed_streams(bt_version):
+        # A 9.x axon aborts the body: our Dendrite reports the incomplete payload.
+        assert failed.dendrite.status_code == 400, failed.dendrite
+        assert (failed.dendrite.status_message or "").startswith(
+            "Payload error: Response payload is not completed"
+        )
+    else:
+        assert failed.dendrite.status_code == 422, failed.dendrite
+        assert (failed.dendrite.status_message or "").startswith("Failed to parse response: ")
     assert "".join(chunks) == MIDSTREAM_TEXT
     assert after.dendrite.status_code == 200, after.dendrite
     assert after.completion == "".join(chunks_after) == expected_text("af", 3)
@@ -591,7 +663,7 @@ def _comparable_request(request: RecordedRequest) -> dict[str, Any]:
 
 
 async def test_our_dendrite_sends_what_the_real_dendrite_sends(
-    bt_dendrite: BtDendriteClient, keypairs: dict[str, Keypair]
+    bt_dendrite: BtDendriteClient, keypairs: dict[str, Keypair], bt_version_int: int
 ) -> None:
     """Both clients' requests, captured raw: same line, header names/order/values, same body."""
     with RequestRecorder() as recorder:
@@ -617,5 +689,17 @@ async def test_our_dendrite_sends_what_the_real_dendrite_sends(
         recorder.requests[::2], recorder.requests[1::2], strict=True
     ):
         real_view, our_view = _comparable_request(real_request), _comparable_request(our_request)
+        # Each signs with its own release's number (a 9.x dendrite with its 9.x one), in the
+        # version header and in the body's dendrite block; nothing else may differ.
+        versions = {"ours": OUR_VERSION_AS_INT, "real": bt_version_int}
+        views = {"ours": our_view, "real": real_view}
+        _same_announced_versions(
+            {side: view["headers"] for side, view in views.items()},
+            "bt_header_dendrite_version",
+            versions,
+        )
+        for side, view in views.items():
+            assert view["body"]["dendrite"]["version"] == versions[side], side
+            view["body"]["dendrite"]["version"] = "<version>"
         assert [n for n, _ in our_view["headers"]] == [n for n, _ in real_view["headers"]]
         assert our_view == real_view
