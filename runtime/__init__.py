@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 # For type checkers: ``__all__`` below is computed, so each name is re-exported explicitly
 # (``import X as X``). tests/runtime/test_runtime_imports.py checks these match _EXPORTS.
 if TYPE_CHECKING:
+    from ._auth import Claim as Claim
+    from ._auth import RequestVerifier as RequestVerifier
     from .accumulate import UNSET as UNSET
     from .accumulate import TextParts as TextParts
     from .accumulate import Unset as Unset
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from .accumulate import response_json as response_json
     from .axon import Axon as Axon
     from .axon import AxonInfo as AxonInfo
+    from .btauth import BtAuthVerifier as BtAuthVerifier
     from .codecs import JSONSeqDecoder as JSONSeqDecoder
     from .codecs import LineDecoder as LineDecoder
     from .codecs import SSEDecoder as SSEDecoder
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from .errors import FrameTooLarge as FrameTooLarge
     from .errors import MalformedFrame as MalformedFrame
     from .errors import MinerError as MinerError
+    from .errors import Rejected as Rejected
     from .errors import SignatureError as SignatureError
     from .errors import StreamError as StreamError
     from .errors import StreamTooLarge as StreamTooLarge
@@ -80,6 +84,8 @@ _EXPORTS: dict[str, str] = {
     "AxonTarget": "dendrite",
     "BTStreamingResponse": "synapse",
     "BTStreamingResponseModel": "synapse",
+    "BtAuthVerifier": "btauth",
+    "Claim": "_auth",
     "Deadline": "dendrite",
     "Dendrite": "dendrite",
     "FanOutPolicy": "dendrite",
@@ -94,7 +100,9 @@ _EXPORTS: dict[str, str] = {
     "Quorum": "dendrite",
     "RedisReplayStore": "replay",
     "RedisSeenStore": "replay",
+    "Rejected": "errors",
     "ReplayStore": "replay",
+    "RequestVerifier": "_auth",
     "SSEDecoder": "codecs",
     "SeenSet": "replay",
     "SeenStore": "replay",

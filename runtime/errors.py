@@ -13,9 +13,9 @@ Exception
 │   └── SignatureError      signing.verify_or_raise: bad signature; str(exc) says why (axon: 401)
 ├── asyncio.TimeoutError    (the builtin TimeoutError from Python 3.11 on)
 │   └── FirstByteTimeout    Dendrite: no byte within first_byte_timeout; recorded as 408, not raised
+├── Rejected                BtAuthVerifier/EpistulaVerifier, Axon checks: answer .status, str(exc)
 │
 │   internal: raised and caught inside the runtime, never seen by a caller, not exported
-├── Rejected                Axon checks (blacklist/verify/priority): answered with .status
 ├── BodyTooLarge            Axon body read: over max_body_bytes; answered with 413
 ├── ClientDisconnected      Axon body read: the client left mid-body; nothing is answered
 ├── _ClientGone             token_streamer: send() hit a disconnect; the stream stops quietly
@@ -25,19 +25,22 @@ The Dendrite raises neither ``StreamError`` nor ``FirstByteTimeout`` at its call
 ``StreamError`` from a generated client's ``process_streaming_response`` is recorded as 422
 "Failed to parse response: {message}" and a ``FirstByteTimeout`` as 408, in ``synapse.dendrite``
 (check ``synapse.is_success`` / ``synapse.is_timeout``). A ``StreamError`` reaches code that runs
-a decoder itself; a ``SignatureError`` code that calls ``verify_or_raise``.
+a decoder itself; a ``SignatureError`` code that calls ``verify_or_raise``; a ``Rejected`` code
+that checks signed requests itself with a ``BtAuthVerifier`` or ``EpistulaVerifier`` (``status``:
+400 malformed, 401 not authenticated, 421 signed for another receiver; ``_auth.py``). Inside the
+Axon it is raised and answered, never seen.
 
 Every ``StreamError`` has ``message`` and ``offset`` (the byte position in the stream, or None);
 ``str(exc)`` is ``"{message} (at byte {offset})"``, or just the message without an offset.
 
 Where they are importable: the public classes (``__all__`` here) from ``synapsegen.runtime`` and
 from the module they used to live in (``codecs``: the StreamError family; ``streaming``:
-``MinerError``; ``dendrite``: ``FirstByteTimeout``; ``signing``: ``SignatureError``), which
-re-export them. The internal ones are here too, so that "every runtime exception is in this module"
-has no exceptions (``tests/runtime/test_errors.py`` checks it); they are not exported from the
-package, and their old homes (``_axon_app``: ``Rejected``; ``_axon_http``: ``BodyTooLarge``,
-``ClientDisconnected``; ``streaming``: ``_ClientGone``) import them from here. ``_ClientGone``
-keeps its underscore; the other three never had one (their modules are private).
+``MinerError``; ``dendrite``: ``FirstByteTimeout``; ``signing``: ``SignatureError``;
+``_axon_app``: ``Rejected``), which re-export them. The internal ones are here too, so that "every
+runtime exception is in this module" has no exceptions (``tests/runtime/test_errors.py`` checks
+it); they are not exported from the package, and their old homes (``_axon_http``:
+``BodyTooLarge``, ``ClientDisconnected``; ``streaming``: ``_ClientGone``) import them from here.
+``_ClientGone`` keeps its underscore; the other two never had one (their modules are private).
 
 This module imports nothing but ``asyncio``, so any runtime module can import it.
 """
@@ -51,6 +54,7 @@ __all__ = [
     "FrameTooLarge",
     "MalformedFrame",
     "MinerError",
+    "Rejected",
     "SignatureError",
     "StreamError",
     "StreamTooLarge",
@@ -114,7 +118,7 @@ class FirstByteTimeout(asyncio.TimeoutError):
         self.seconds = seconds
 
 
-# ------------------------------------------------------------- internal: never reach the caller
+# ------------------------------------------------------------ request checks (verifiers, Axon)
 
 
 class Rejected(Exception):
@@ -123,6 +127,9 @@ class Rejected(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+# ------------------------------------------------------------- internal: never reach the caller
 
 
 class BodyTooLarge(Exception):
