@@ -2,8 +2,10 @@
 
 Everything a generated synapse module needs at run time: the models (``Synapse``,
 ``StreamingSynapse``, ...), the stream codecs, the token streamer used on the server side, a
-small server (``Axon``) and client (``Dendrite``), and their exceptions (all in ``errors``, whose
-docstring draws the tree). It imports nothing from the generator side.
+small server (``Axon``) and client (``Dendrite``), bittensor 11's and Epistula's signed requests
+(``BtAuthVerifier``, ``EpistulaVerifier`` and the ``sign_request`` of ``btauth``/``epistula``),
+and their exceptions (all in ``errors``, whose docstring draws the tree). It imports nothing from
+the generator side.
 
 Names are loaded lazily so that ``from synapsegen.runtime import Synapse`` does not pay for the
 server and client modules.
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from .dendrite import FirstK as FirstK
     from .dendrite import Quorum as Quorum
     from .dendrite import WaitAll as WaitAll
+    from .epistula import EpistulaVerifier as EpistulaVerifier
     from .errors import FirstByteTimeout as FirstByteTimeout
     from .errors import FrameTooLarge as FrameTooLarge
     from .errors import MalformedFrame as MalformedFrame
@@ -88,6 +91,7 @@ _EXPORTS: dict[str, str] = {
     "Claim": "_auth",
     "Deadline": "dendrite",
     "Dendrite": "dendrite",
+    "EpistulaVerifier": "epistula",
     "FanOutPolicy": "dendrite",
     "FirstK": "dendrite",
     "FirstByteTimeout": "errors",
