@@ -35,6 +35,7 @@ SECTIONS: dict[str, str] = {
     "fanout": "Fan-out to many axons vs bittensor 10.5.0, and first-k",
     "scaleout": "Scale-out: 1 vs 2 workers with the Redis replay store",
     "flood": "Idle and slowloris floods at a 1,024 file-descriptor limit",
+    "transports": "HTTP-era transports vs a hand-written FastAPI endpoint",
 }
 
 

@@ -35,6 +35,8 @@ _VERSIONED_PACKAGES = (
     "starlette",
     "datamodel-code-generator",
     "jinja2",
+    "fastapi",
+    "httpx",
 )
 
 
