@@ -3,6 +3,7 @@
     synapsegen [SCHEMA|DIR]... -o OUT [--check] [--runtime {synapsegen,bittensor}]
                [--templates DIR] [--exit-code]
     synapsegen schema          # print the schema language's JSON Schema (for editors)
+    synapsegen openapi [SCHEMA|DIR]... [-o FILE] [--templates DIR] [--title T] [--version V]
     synapsegen --version
 
 Exit codes: 0 success (check: up to date); 1 check found differences, or write mode changed files
@@ -67,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="synapsegen",
         formatter_class=_HelpFormatter,
         description="Generate Bittensor streaming synapse modules from schema files.",
-        epilog="`synapsegen schema` prints the schema language's JSON Schema.",
+        epilog="`synapsegen schema` prints the schema language's JSON Schema; "
+        "`synapsegen openapi SCHEMA... -o openapi.json` writes the synapses' OpenAPI document.",
     )
     parser.add_argument(
         "paths", nargs="*", type=Path, metavar="SCHEMA|DIR",
@@ -146,6 +148,78 @@ def _schema_command(extra: Sequence[str]) -> int:
     if extra:
         raise UsageError("synapsegen: error: `synapsegen schema` takes no arguments")
     return _print_schema()
+
+
+def _openapi_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synapsegen openapi",
+        formatter_class=_HelpFormatter,
+        description="Write the OpenAPI 3.1 document of the synapses the schema files generate, "
+        "as served over the HTTP wire (btauth/1, Epistula v2).",
+    )
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="SCHEMA|DIR",
+        help="schema files, or folders whose *.yaml/*.yml/*.json files are used "
+        "(default: [tool.synapsegen] schemas)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write here (default: standard output)"
+    )
+    parser.add_argument(
+        "--templates", type=Path, metavar="DIR",
+        help="template overrides, as for the main command (default: [tool.synapsegen] templates)",
+    )  # fmt: skip
+    parser.add_argument("--title", default="Bittensor synapses", help="info.title")
+    parser.add_argument("--version", default="1.0.0", metavar="V", help="info.version")
+    return parser
+
+
+def _openapi_command(argv: Sequence[str]) -> int:
+    """``synapsegen openapi``: the OpenAPI document of the generated classes, from the runtime's
+    ``openapi_document`` (schema errors are reported as the main command reports them)."""
+    from .config import ConfigError, load_config
+
+    args = _openapi_parser().parse_args(argv)
+    cwd = Path.cwd()
+    try:
+        config = load_config(cwd)
+    except ConfigError as exc:
+        raise UsageError(f"synapsegen: error: {exc}") from exc
+    paths = expand_paths(args.paths or list(config.schemas))
+    if not paths:
+        raise UsageError(
+            "synapsegen: error: no schema files (name them, or set [tool.synapsegen] schemas)"
+        )
+    output: Path | None = args.output
+    if output is not None and output.is_dir():
+        raise UsageError(f"synapsegen: error: {output} is a folder; -o names the file to write")
+    templates: Path | None = args.templates or config.templates
+    if templates is not None and not templates.is_dir():
+        raise UsageError(f"synapsegen: error: templates folder {templates}: no such folder")
+    # The classes as the main command generates them (on synapsegen.runtime, whatever the
+    # configured runtime: bittensor's classes describe the same HTTP routes); diagnostics name
+    # the files relative to the project of the output, as there.
+    folder = output.parent if output is not None else cwd
+    result = _generate(
+        _Settings(paths, folder, "synapsegen", templates, _project_root(folder, cwd))
+    )
+    if result.diagnostics:
+        return _report_diagnostics(result.diagnostics)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+
+    from .openapi_export import openapi_text
+
+    text = openapi_text(result.files, title=args.title, version=args.version)
+    if output is None:
+        sys.stdout.buffer.write(text.encode())
+        sys.stdout.flush()
+        return EXIT_OK
+    data = text.encode()
+    if not output.is_file() or output.read_bytes() != data:
+        output.write_bytes(data)
+        print(f"wrote {output}")
+    return EXIT_OK
 
 
 def _settings(args: argparse.Namespace, cwd: Path) -> _Settings:
@@ -245,9 +319,12 @@ def _write_folder(output: Path, files: dict[str, str], shown: str, exit_code: bo
 
 
 def _run(argv: Sequence[str]) -> int:
-    """One command: ``schema``, or generate (write or ``--check``) an output folder."""
+    """One command: ``schema``, ``openapi``, or generate (write or ``--check``) an output
+    folder."""
     if list(argv[:1]) == ["schema"]:
         return _schema_command(argv[1:])
+    if list(argv[:1]) == ["openapi"]:
+        return _openapi_command(argv[1:])
     args = _parser().parse_args(argv)
     cwd = Path.cwd()
     settings = _settings(args, cwd)
