@@ -529,8 +529,14 @@ async def test_verify_refuses_a_claim_of_another_scheme() -> None:
 
 # ----------------------------------------------------------------------------- hostile input
 
-_NAMES = [HEADER_VERSION, HEADER_HOTKEY, HEADER_RECEIVER, HEADER_NONCE, HEADER_CRYPTO,
-          HEADER_SIGNATURE]  # fmt: skip
+_NAMES = [
+    HEADER_VERSION,
+    HEADER_HOTKEY,
+    HEADER_RECEIVER,
+    HEADER_NONCE,
+    HEADER_CRYPTO,
+    HEADER_SIGNATURE,
+]
 _AUTH = verifier(require_receiver=False)
 
 

@@ -425,8 +425,14 @@ async def test_verify_refuses_a_claim_of_another_scheme() -> None:
 
 # ----------------------------------------------------------------------------- hostile input
 
-_NAMES = [HEADER_VERSION, HEADER_TIMESTAMP, HEADER_UUID, HEADER_SIGNED_BY, HEADER_SIGNED_FOR,
-          HEADER_SIGNATURE]  # fmt: skip
+_NAMES = [
+    HEADER_VERSION,
+    HEADER_TIMESTAMP,
+    HEADER_UUID,
+    HEADER_SIGNED_BY,
+    HEADER_SIGNED_FOR,
+    HEADER_SIGNATURE,
+]
 _AUTH = verifier(require_receiver=False)
 _RECEIVERS = st.sampled_from([None, SERVER.ss58_address])
 _ACTIONS = st.sampled_from(["replace", "delete", "case"])
