@@ -26,10 +26,13 @@ Where it differs from bittensor 11.3.0's ``http_auth.verify`` (``tests/interop``
 - it refuses spellings bittensor lets through because it parses with ``int()`` and
   ``bytes.fromhex``: a nonce with a sign, spaces, leading zeros or non-ASCII digits, a
   signature without ``0x``, a crypto name in capitals or as a number ("0", "1");
-- it pins the crypto scheme (bittensor 11.3.0 accepts whichever the request declares; 11.3.2's
-  ``expected_crypto_type`` pins it too) and refuses a hotkey not in bittensor's ss58 format;
-- its replay store is bounded (bittensor's ``InMemoryNonceStore`` grows with the traffic) and
-  per verifier (bittensor's default is one store per process).
+- it pins the crypto scheme (bittensor 11.3.0 verifies under whichever scheme the request
+  declares; 11.3.2 adds ``expected_crypto_type`` for this) and refuses a hotkey that is not a
+  bittensor ss58 address (bittensor takes the same key under any network prefix, a new name);
+- it bounds a hotkey's length before decoding it: base58 decoding is quadratic, and bittensor
+  spends seconds on a 50 kB ``X-Bittensor-Hotkey`` before refusing it;
+- its replay store is bounded in entries (bittensor's ``InMemoryNonceStore`` only expires them
+  by time) and belongs to the verifier (bittensor's default is one store per process).
 """
 
 from __future__ import annotations

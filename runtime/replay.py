@@ -8,7 +8,7 @@ Two kinds of memory, for two kinds of protocol:
   requests carry a unique id but no order (``btauth/1``: hotkey and nanosecond nonce; Epistula:
   hotkey and uuid). See "Seen-stores" at the end.
 
-bittensor's rule (``default_verify``), which every store here keeps: each dendrite endpoint, keyed
+Nonce stores. bittensor's rule (``default_verify``), which both keep: each dendrite endpoint, keyed
 ``"<dendrite hotkey>:<dendrite uuid>"``, must send strictly increasing nonces. A request whose
 nonce is not above the last one accepted for its key is a replay (or arrived too late) and gets
 401 "Nonce is too old, a newer one was last processed". A key the store does not know must send a
@@ -47,7 +47,7 @@ first time, False ever after, in one atomic step (of two racing requests exactly
 The verifiers (``btauth.py``, ``epistula.py``) call it only after the signature verified, with
 ``retain_s`` = their window (max age + max future). A key is remembered at least until
 ``timestamp_ns + retain_s``; a request older than that could not be remembered long enough, so
-it is refused outright (the verifiers have already refused it as stale). Two implementations:
+it is refused outright (it is past the verifiers' window anyway). Two implementations:
 
 - ``SeenSet`` (the default): in this process's memory, at most ``max_entries`` keys. Expired
   keys are dropped first; when it is still full, the key with the oldest timestamp is evicted
