@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import inspect
 import json
 import logging
 import math
@@ -37,13 +36,21 @@ import uuid as uuid_module
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bittensor_wallet import Keypair
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from ._axon_forward import (
+    Hook,
+    call_hook,
+    fill_success,
+    finite_or_none,
+    tokens_as_response,
+    valid_response_status,
+)
 from ._axon_guards import PriorityGate
 from ._axon_http import (
     RawHeaders,
@@ -57,11 +64,18 @@ from ._axon_http import (
     send_json,
     wait_for_disconnect,
 )
+from ._axon_http_wire import serve_http_wire
 from ._axon_limits import RateLimitedLogger, connection_control
 from .errors import BodyTooLarge, ClientDisconnected, Rejected, StreamAborted
+from .openapi import DOCUMENT_PATH as OPENAPI_PATH
+from .openapi import openapi_document
 from .replay import ReplayStore
 from .signing import VERSION_AS_INT, axon_message, request_message, sign, verify_or_raise
 from .synapse import BTStreamingResponse, Synapse, TerminalInfo
+from .transports import BITTENSOR10, DEFAULT_SERVED
+
+if TYPE_CHECKING:
+    from ._auth import RequestVerifier
 
 __all__ = ["AxonApp", "Route"]
 
@@ -78,8 +92,6 @@ _STREAMER_CANCEL_GRACE = 1.0
 # A send due at the stream's deadline still gets this long (the client may just be slow).
 _SEND_GRACE = 0.5
 
-Hook = Callable[[Any], Any]
-
 
 @dataclass(frozen=True)
 class Route:
@@ -90,26 +102,8 @@ class Route:
     blacklist: Hook | None = None
     priority: Hook | None = None
     verify: Hook | None = None
-
-
-async def _call(fn: Hook, synapse: Synapse) -> Any:
-    """Call a sync or async hook."""
-    result = fn(synapse)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def _fill_success(synapse: Synapse, forward_start: float) -> None:
-    """bittensor's ``synapse_to_response`` fill-in: status 200 / "Success" / process time."""
-    if synapse.axon is None:
-        synapse.axon = TerminalInfo()
-    axon = synapse.axon
-    if axon.status_code is None:
-        axon.status_code = 200
-    if axon.status_code == 200 and not axon.status_message:
-        axon.status_message = "Success"
-    axon.process_time = time.time() - forward_start
+    transports: frozenset[str] = DEFAULT_SERVED
+    """The transports served (``transports.TRANSPORTS``)."""
 
 
 def _adopt_verified(body_synapse: Synapse, synapse: Synapse) -> None:
@@ -132,8 +126,8 @@ def _adopt_verified(body_synapse: Synapse, synapse: Synapse) -> None:
             uuid=verified.uuid,
             signature=verified.signature,
         )
-    timeout = _finite_or_none(synapse.timeout)
-    body_synapse.timeout = timeout if timeout is not None else _finite_or_none(body_synapse.timeout)
+    timeout = finite_or_none(synapse.timeout)
+    body_synapse.timeout = timeout if timeout is not None else finite_or_none(body_synapse.timeout)
 
 
 class StreamEnd(enum.Enum):
@@ -190,15 +184,6 @@ def _end_incomplete(scope: Scope, name: str, end: StreamEnd) -> None:
     control.close_incomplete(flush_within=_STREAMER_CANCEL_GRACE)
 
 
-def _valid_response_status(status: int | None) -> bool:
-    # 1xx, 204 and 304 cannot carry the JSON body; other values are not HTTP statuses at all.
-    return status is not None and 200 <= status <= 599 and status not in (204, 304)
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _min_limit(first: float | None, second: float | None) -> float | None:
     """The smaller of two optional time limits (None: no limit); never negative."""
     limits = [limit for limit in (first, second) if limit is not None]
@@ -221,7 +206,11 @@ class AxonApp:
     stream_timeout_grace: float | None
     body_timeout: float | None = 60.0
     max_request_age: float = 64.0
+    verifiers: tuple[RequestVerifier, ...] = ()
+    """The HTTP-era schemes (btauth/1, Epistula v2): a request carrying one's headers takes the
+    HTTP wire (``_axon_http_wire``) instead of bittensor 10's."""
     routes: dict[str, Route] = field(default_factory=dict, init=False)
+    _openapi: tuple[tuple[Any, ...], bytes] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_request_age) and self.max_request_age > 0):
@@ -241,18 +230,29 @@ class AxonApp:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.time()
+        if scope["path"] == OPENAPI_PATH and scope["method"] == "GET":
+            await send_json(send, 200, self.openapi_json(), [])
+            return
         name = scope["path"][1:]
         route = self.routes.get(name)
         if route is None:
             message = f"Synapse name '{name}' not found. Available synapses {list(self.routes)}"
             await self._send_error(send, Synapse(), 404, message, start)
             return
+        headers = Headers(scope=scope)
+        for verifier in self.verifiers:
+            if verifier.present(headers):
+                await serve_http_wire(self, route, verifier, scope, receive, send)
+                return
         if scope["method"] not in ("GET", "POST"):
             body = json_bytes({"detail": "Method Not Allowed"})
             await send_json(send, 405, body, [(b"allow", b"GET, POST")])
             return
+        if BITTENSOR10 not in route.transports:
+            message = f"/{name} needs a signed request of {' or '.join(sorted(route.transports))}"
+            await send_json(send, 401, json_bytes({"message": message}), [])
+            return
 
-        headers = Headers(scope=scope)
         try:
             synapse = route.synapse_class.from_headers(headers)
         except Exception as exc:
@@ -271,7 +271,7 @@ class AxonApp:
 
         # The body is read before taking a worker slot and within a time limit: a client that
         # stalls mid-body (slowloris) must neither hold a slot nor a task forever.
-        body_limit = _min_limit(_finite_or_none(synapse.timeout), self.body_timeout)
+        body_limit = self.body_limit(synapse.timeout)
         try:
             body = await asyncio.wait_for(read_body(receive, self.max_body_bytes), body_limit)
         except ClientDisconnected:
@@ -285,7 +285,7 @@ class AxonApp:
             return
 
         try:
-            await self.gate.acquire(priority, _finite_or_none(synapse.timeout))
+            await self.gate.acquire(priority, finite_or_none(synapse.timeout))
         except TimeoutError:
             message = f"Response timeout after: {synapse.timeout}s"
             await self._send_error(send, synapse, 408, message, start)
@@ -320,23 +320,52 @@ class AxonApp:
         message = axon_message(nonce, str(dendrite.hotkey), str(axon.hotkey), self.uuid)
         axon.__dict__["signature"] = sign(self.keypair, message)
 
+    def openapi_json(self) -> bytes:
+        """The OpenAPI document of the routes served over the HTTP wire (``GET /openapi.json``),
+        built once per set of routes."""
+        routes = tuple(
+            (route.synapse_class, route.transports)
+            for route in self.routes.values()
+            if route.transports - {BITTENSOR10}
+        )
+        if self._openapi is None or self._openapi[0] != routes:
+            auth = sorted({name for _, served in routes for name in served} - {BITTENSOR10})
+            document = openapi_document([cls for cls, _ in routes], auth=auth)
+            self._openapi = (routes, json_bytes(document))
+        return self._openapi[1]
+
+    def body_limit(self, timeout: float | None) -> float | None:
+        """Seconds a body may take: the request's ``timeout`` capped by ``body_timeout``."""
+        return _min_limit(finite_or_none(timeout), self.body_timeout)
+
     async def _run_checks(self, route: Route, synapse: Synapse) -> float:
         """Blacklist, verify, priority; returns the priority. Raises ``Rejected``."""
-        if route.blacklist is not None:
-            blacklisted, reason = await _call(route.blacklist, synapse)
-            if blacklisted:
-                raise Rejected(403, f"Forbidden. Key is blacklisted: {reason}.")
+        await self._blacklist(route, synapse)
         try:
             if route.verify is None:
                 await self.default_verify(synapse)
             else:
-                await _call(route.verify, synapse)
+                await call_hook(route.verify, synapse)
         except Exception as exc:
             raise Rejected(401, f"Not Verified with error: {exc}") from exc
+        return await self._priority(route, synapse)
+
+    async def run_hooks(self, route: Route, synapse: Synapse) -> float:
+        """The HTTP wire's checks after its own verification: blacklist, then priority."""
+        await self._blacklist(route, synapse)
+        return await self._priority(route, synapse)
+
+    async def _blacklist(self, route: Route, synapse: Synapse) -> None:
+        if route.blacklist is not None:
+            blacklisted, reason = await call_hook(route.blacklist, synapse)
+            if blacklisted:
+                raise Rejected(403, f"Forbidden. Key is blacklisted: {reason}.")
+
+    async def _priority(self, route: Route, synapse: Synapse) -> float:
         if route.priority is None:
             return 0.0
         try:
-            return float(await _call(route.priority, synapse))
+            return float(await call_hook(route.priority, synapse))
         except TimeoutError as exc:
             raise Rejected(408, f"Response timeout after: {synapse.timeout}s") from exc
 
@@ -457,7 +486,7 @@ class AxonApp:
 
         forward_start = time.time()
         try:
-            result = await _call(route.forward, body_synapse)
+            result = await call_hook(route.forward, body_synapse)
         except Exception as exc:
             await self._send_internal_error(send, synapse, exc, start, "forward_fn")
             return
@@ -469,6 +498,11 @@ class AxonApp:
                 stacklevel=1,
             )
             result = body_synapse
+        try:
+            result = tokens_as_response(result, body_synapse)
+        except Exception as exc:
+            await self._send_internal_error(send, synapse, exc, start, "forward_fn")
+            return
 
         if isinstance(result, Synapse):
             await self._send_synapse(send, result, synapse, forward_start, start)
@@ -496,10 +530,10 @@ class AxonApp:
     ) -> None:
         """A returned synapse: compact JSON body, then its headers (bittensor's order)."""
         try:
-            _fill_success(result, forward_start)
+            fill_success(result, forward_start)
             assert result.axon is not None
             status = result.axon.status_code
-            if not _valid_response_status(status):
+            if not valid_response_status(status):
                 raise ValueError(f"forward_fn set an unusable axon.status_code {status!r}")
             # Serialize before to_headers(): to_headers() rewrites total_size, as in bittensor.
             body = json_bytes(result.model_dump(mode="json", by_alias=True))
@@ -535,7 +569,7 @@ class AxonApp:
         """
         stream_synapse: Synapse = response.synapse if response.synapse is not None else body_synapse
         try:
-            _fill_success(stream_synapse, forward_start)
+            fill_success(stream_synapse, forward_start)
             response.headers.update(
                 {k: sanitize_header_value(v) for k, v in stream_synapse.to_headers().items()}
             )
@@ -543,14 +577,31 @@ class AxonApp:
         except Exception as exc:
             await self._send_internal_error(send, synapse, exc, start, "stream headers")
             return
+        await self.send_stream(scope, send, receive, response, stream_synapse, raw, forward_start)
+
+    async def send_stream(
+        self,
+        scope: Scope,
+        send: Send,
+        receive: Receive,
+        response: BTStreamingResponse,
+        stream_synapse: Synapse,
+        raw_headers: RawHeaders,
+        forward_start: float,
+    ) -> None:
+        """Send status 200 with ``raw_headers``, run the token streamer, and end the body.
+
+        Shared by the bittensor-10 wire and the HTTP wire (``_axon_http_wire``), which differ
+        only in their headers. See ``_send_stream`` for the deadline and how a stream ends.
+        """
         deadline: float | None = None
-        timeout = _finite_or_none(stream_synapse.timeout)
+        timeout = finite_or_none(stream_synapse.timeout)
         if self.stream_timeout_grace is not None and timeout is not None:
             wall_deadline = forward_start + timeout + self.stream_timeout_grace
             deadline = asyncio.get_running_loop().time() + max(0.0, wall_deadline - time.time())
         name = type(stream_synapse).__name__
 
-        start_message = {"type": "http.response.start", "status": 200, "headers": raw}
+        start_message = {"type": "http.response.start", "status": 200, "headers": raw_headers}
         end = StreamEnd.STALLED
         if await _send_before(send, start_message, deadline):
             end = await self._run_streamer(
@@ -634,7 +685,7 @@ class AxonApp:
         if not isinstance(response_synapse, Synapse):
             response_synapse = body_synapse
         try:
-            _fill_success(response_synapse, forward_start)
+            fill_success(response_synapse, forward_start)
             response.headers.update(
                 {k: sanitize_header_value(v) for k, v in response_synapse.to_headers().items()}
             )

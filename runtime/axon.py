@@ -74,13 +74,14 @@ import threading
 import time
 import typing
 import uuid as uuid_module
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import uvicorn
 from bittensor_wallet import Keypair
 
+from ._auth import RequestVerifier
 from ._axon_app import AxonApp, Route
 from ._axon_guards import PriorityGate
 from ._axon_limits import (
@@ -94,9 +95,12 @@ from ._axon_limits import (
 )
 from ._axon_workers import WorkerPool, bind_reuseport_sockets
 from ._closing import AsyncClosing
-from .replay import NonceStore, RedisReplayStore, ReplayStore
+from .btauth import BtAuthVerifier
+from .epistula import EpistulaVerifier
+from .replay import NonceStore, RedisReplayStore, RedisSeenStore, ReplayStore, SeenSet, SeenStore
 from .signing import VERSION_AS_INT
 from .synapse import Synapse, is_bittensor_class, mixed_runtimes_error
+from .transports import BITTENSOR10, DEFAULT_SERVED, TRANSPORTS
 
 __all__ = ["Axon", "AxonInfo"]
 
@@ -314,6 +318,45 @@ def _make_replay_store(
     return replay_store
 
 
+def _make_verifiers(
+    verifiers: Sequence[RequestVerifier] | None,
+    replay_store: ReplayStore | str | None,
+    keypair: Keypair,
+    workers: int,
+) -> tuple[RequestVerifier, ...]:
+    """The HTTP-era schemes' verifiers: btauth/1 and Epistula v2 for this hotkey, sharing one
+    seen-store (in Redis when the nonces are: workers must see each other's requests)."""
+    if verifiers is not None:
+        for verifier in verifiers:
+            if not isinstance(verifier, RequestVerifier):
+                raise TypeError(
+                    f"verifiers must be RequestVerifiers, got {type(verifier).__name__}"
+                )
+        return tuple(verifiers)
+    hotkey = keypair.ss58_address
+    url = replay_store if isinstance(replay_store, str) else getattr(replay_store, "url", None)
+    seen: SeenStore
+    if isinstance(url, str):
+        seen = RedisSeenStore(url, namespace=hotkey)
+    elif workers > 1:  # refused earlier by _check_workers for the nonces; same reason here
+        raise ValueError(
+            f"workers={workers} with a custom replay_store needs verifiers= whose seen-stores "
+            "the worker processes share (e.g. RedisSeenStore)"
+        )
+    else:
+        seen = SeenSet()
+    return (BtAuthVerifier(hotkey, seen=seen), EpistulaVerifier(hotkey, seen=seen))
+
+
+def _check_transports(transports: Iterable[str]) -> frozenset[str]:
+    chosen = frozenset([transports] if isinstance(transports, str) else transports)
+    unknown = sorted(chosen - frozenset(TRANSPORTS))
+    if unknown or not chosen:
+        known = ", ".join(repr(name) for name in TRANSPORTS)
+        raise ValueError(f"transports must be a non-empty set of {known}; got {sorted(chosen)}")
+    return chosen
+
+
 def _check_workers(workers: int, replay_store: ReplayStore | str | None) -> int:
     """``workers``, refused when not a positive int or above 1 with a per-process store."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -375,6 +418,10 @@ class Axon(AsyncClosing):
         max_header_bytes: largest request head (request line and headers); 431 beyond.
         http: uvicorn HTTP implementation; "auto" uses httptools when installed, else h11.
         shutdown_timeout: seconds ``stop()`` lets running requests finish before cancelling them.
+        verifiers: the HTTP-era schemes' request checks (``RequestVerifier``s). None: a
+            ``BtAuthVerifier`` (10 s back, 2 s ahead) and an ``EpistulaVerifier`` (8 s back, 2 s
+            ahead) for this hotkey, receiver binding required, replays caught in one seen-store
+            (in Redis when ``replay_store`` is). Pass your own to change a window.
     """
 
     def __init__(
@@ -401,6 +448,7 @@ class Axon(AsyncClosing):
         max_header_bytes: int = 64 * 1024,
         http: HttpImplementation = "auto",
         shutdown_timeout: float = 5.0,
+        verifiers: Sequence[RequestVerifier] | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -435,13 +483,16 @@ class Axon(AsyncClosing):
             body_timeout=body_timeout,
             stream_timeout_grace=stream_timeout_grace,
             max_request_age=max_request_age,
+            verifiers=_make_verifiers(verifiers, replay_store, self._keypair, self._workers),
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
-        self.attach(_ping)
+        # bittensor's ping route: bittensor 10's wire only (a bare Synapse has nothing to say
+        # over HTTP, and stays out of the OpenAPI document).
+        self.attach(_ping, transports=(BITTENSOR10,))
 
     # ---- properties -------------------------------------------------------------------------
 
@@ -563,17 +614,25 @@ class Axon(AsyncClosing):
         blacklist_fn: Callable[..., Any] | None = None,
         priority_fn: Callable[..., Any] | None = None,
         verify_fn: Callable[..., Any] | None = None,
+        *,
+        transports: Iterable[str] = DEFAULT_SERVED,
     ) -> Axon:
         """Route ``POST|GET /<ClassName>`` to ``forward_fn``; returns ``self`` for chaining.
 
         The class is the annotation of ``forward_fn``'s first parameter (string annotations are
         resolved). All four functions may be sync or async and take the synapse:
 
-        - ``forward_fn(synapse) -> Synapse | BTStreamingResponse`` (body-parsed synapse);
+        - ``forward_fn(synapse) -> Synapse | BTStreamingResponse | tokens`` (body-parsed
+          synapse); tokens (an async iterable) are streamed with ``synapse.stream_response``;
         - ``blacklist_fn(synapse) -> tuple[bool, str]``: ``(True, reason)`` answers 403;
         - ``priority_fn(synapse) -> float``: higher is served first when ``max_workers`` are busy;
         - ``verify_fn(synapse) -> None``: raise to answer 401; replaces the default nonce and
-          signature check.
+          signature check of bittensor 10's transport (the HTTP-era ones always verify).
+
+        ``transports``: which signed requests the route serves (``transports.TRANSPORTS``):
+        ``"bittensor10"`` and ``"btauth/1"`` by default; add ``"epistula/2"`` for Epistula v2
+        callers. The same ``forward_fn`` answers each; the hooks see the verified signer in
+        ``synapse.dendrite.hotkey``.
 
         Attaching a class name again replaces its handlers. Raises ``TypeError`` for a function
         whose signature cannot fit.
@@ -593,6 +652,7 @@ class Axon(AsyncClosing):
             blacklist=blacklist_fn,
             priority=priority_fn,
             verify=verify_fn,
+            transports=_check_transports(transports),
         )
         return self
 

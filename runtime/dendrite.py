@@ -92,8 +92,10 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 
+from . import btauth, epistula
 from ._closing import AsyncClosing
 from .errors import FirstByteTimeout, StreamError
+from .http_wire import encode_request, error_message, merge_answer
 from .signing import VERSION_AS_INT, request_message, sign
 from .synapse import (
     StreamingSynapse,
@@ -103,6 +105,7 @@ from .synapse import (
     mixed_runtimes_error,
     split_terminal_headers,
 )
+from .transports import BITTENSOR10, BTAUTH, TRANSPORTS
 
 __all__ = [
     "DENDRITE_DEFAULT_ERROR",
@@ -452,6 +455,11 @@ class Dendrite(AsyncClosing):
             the total timeout applies.
         max_connections: size of the keep-alive connection pool (0 = unlimited).
         history_size: how many past calls ``synapse_history`` keeps (0 = none).
+        transport: how requests are signed and sent. ``"bittensor10"`` (the default): bittensor
+            10's wire, for axons of bittensor 9/10 and synapsegen. ``"btauth/1"`` (bittensor
+            11's signed requests) or ``"epistula/2"``: the HTTP wire (``http_wire``), served by
+            synapsegen's Axon next to bittensor 10's on the same routes. The calls, results and
+            statuses are the same whichever is chosen.
     """
 
     def __init__(
@@ -462,7 +470,11 @@ class Dendrite(AsyncClosing):
         first_byte_timeout: float | None = None,
         max_connections: int = 512,
         history_size: int = 0,
+        transport: str = BITTENSOR10,
     ) -> None:
+        if transport not in TRANSPORTS:
+            choices = ", ".join(repr(name) for name in TRANSPORTS)
+            raise ValueError(f"transport must be one of {choices}, got {transport!r}")
         if max_connections < 0:
             raise ValueError("max_connections must be >= 0")
         if history_size < 0:
@@ -479,6 +491,7 @@ class Dendrite(AsyncClosing):
         self._closing: set[asyncio.Task[None]] = set()
         self._last_nonce = 0
         self._lanes = _UuidLanes(self.uuid)
+        self.transport = transport
 
     # ----------------------------------------------------------------------------- session
 
@@ -583,8 +596,12 @@ class Dendrite(AsyncClosing):
 
     def _signed_request(
         self, target: AxonTarget, synapse: Synapse, timeout: float, lane: str
-    ) -> tuple[dict[str, str], dict[str, Any]]:
-        """Stamp and sign ``synapse``; return the request headers and JSON body."""
+    ) -> tuple[dict[str, str], dict[str, Any] | bytes]:
+        """Stamp and sign ``synapse``; return the request headers and the JSON body (bittensor
+        10's wire: the body as a dict, serialized by aiohttp as bittensor's dendrite does; the
+        HTTP wire: the exact bytes that were signed)."""
+        if self.transport != BITTENSOR10:
+            return self._signed_http_request(target, synapse, timeout, lane)
         self.preprocess_synapse_for_request(target, synapse, timeout, uuid=lane)
         # bittensor's dendrite computes get_total_size() once (for its outgoing-request log line)
         # before to_headers() computes it again, so what it sends counts the int the first walk
@@ -594,6 +611,31 @@ class Dendrite(AsyncClosing):
         headers = synapse.to_headers()  # before model_dump: it refreshes total_size
         return headers, synapse.model_dump()
 
+    def _signed_http_request(
+        self, target: AxonTarget, synapse: Synapse, timeout: float, lane: str
+    ) -> tuple[dict[str, str], bytes]:
+        """The HTTP wire's request: the request fields as JSON, signed per ``self.transport``."""
+        synapse.timeout = timeout
+        hotkey = self.keypair.ss58_address
+        synapse.dendrite = TerminalInfo(
+            ip=self.external_ip, version=VERSION_AS_INT, uuid=lane, hotkey=hotkey
+        )
+        synapse.axon = TerminalInfo(ip=target.ip, port=target.port, hotkey=target.hotkey)
+        body = encode_request(synapse)
+        path = f"/{type(synapse).__name__}"
+        signer: Any = self.keypair
+        if self.transport == BTAUTH:
+            nonce = self._next_nonce()
+            receiver = target.hotkey
+            auth = btauth.sign_request(
+                signer, method="POST", target=path, body=body, receiver=receiver, nonce_ns=nonce
+            )
+        else:
+            nonce = time.time_ns()
+            auth = epistula.sign_request(signer, body=body, receiver=target.hotkey)
+        _terminal(synapse, "dendrite").nonce = nonce
+        return {"Content-Type": "application/json", **auth}, body
+
     async def _send(
         self,
         target: AxonTarget,
@@ -602,7 +644,7 @@ class Dendrite(AsyncClosing):
         lane: str,
         watch: _FirstByteWatch | None,
         started: float,
-        signed: tuple[dict[str, str], dict[str, Any]],
+        signed: tuple[dict[str, str], dict[str, Any] | bytes],
     ) -> aiohttp.ClientResponse:
         """POST the ``signed`` request; returns the response once its headers arrived.
 
@@ -620,7 +662,7 @@ class Dendrite(AsyncClosing):
             request = session.post(
                 url,
                 headers=headers,
-                json=body,
+                **({"data": body} if isinstance(body, bytes) else {"json": body}),
                 timeout=aiohttp.ClientTimeout(total=remaining_total),
                 trace_request_ctx=trace_ctx,
             )
@@ -759,6 +801,8 @@ class Dendrite(AsyncClosing):
                 response = await self._send(target, synapse, timeout, lane, watch, started, signed)
                 if watch is not None:
                     watch.arm(response, _loop_deadline(started, watch.seconds))
+                http_wire = self.transport != BITTENSOR10
+                json_response: Any = None
                 if response.status != 200:
                     json_response = await _read_error_json(response)
                 elif stream:
@@ -766,10 +810,15 @@ class Dendrite(AsyncClosing):
                     streaming_synapse: Any = synapse
                     async for item in streaming_synapse.process_streaming_response(response):
                         yield item
-                    json_response = streaming_synapse.extract_response_json(response)
+                    # The HTTP wire's stream carries no synapse headers: nothing to rebuild.
+                    if not http_wire:
+                        json_response = streaming_synapse.extract_response_json(response)
                 else:
                     json_response = await response.json()
-                self.process_server_response(response, json_response, synapse)
+                if http_wire:
+                    _merge_http_answer(response.status, json_response, synapse, stream)
+                else:
+                    self.process_server_response(response, json_response, synapse)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a status, as in bittensor
                 self.process_error_message(synapse, request_name, exc)
                 if response is not None:
@@ -1034,6 +1083,19 @@ class Dendrite(AsyncClosing):
                     axon=synapse.axon.model_copy() if synapse.axon else None,
                 )
             )
+
+
+def _merge_http_answer(status: int, answer: Any, synapse: Synapse, streamed: bool) -> None:
+    """The HTTP wire's answer into ``synapse``: a plain answer's response fields (all or none),
+    the status in ``synapse.axon``, mirrored into ``synapse.dendrite`` (as bittensor 10's)."""
+    axon, dendrite = _terminal(synapse, "axon"), _terminal(synapse, "dendrite")
+    if status == 200:
+        if not streamed:
+            merge_answer(synapse, answer)
+        axon.status_code, axon.status_message = 200, "Success"
+    else:
+        axon.status_code, axon.status_message = status, error_message(answer, status)
+    dendrite.status_code, dendrite.status_message = axon.status_code, axon.status_message
 
 
 async def _last_item(exchange: AsyncGenerator[Any, None]) -> Any:
