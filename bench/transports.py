@@ -236,14 +236,17 @@ async def _measure(
     once: Callable[[int], Any], server_pid: int, n_tokens: int, calls: int, short_calls: int
 ) -> dict[str, Any]:
     """A warm-up call, ``calls`` long calls, ``short_calls`` short ones; the CPU time of this
-    process and of the server over the long calls."""
+    process and of the server over the long calls, and over the short ones."""
     warmup = await once(SHORT_TOKENS)
     gc.collect()
     server_cpu, own_cpu, wall = cpu_seconds(server_pid), time.process_time(), time.time()
     long_calls = [await once(n_tokens) for _ in range(calls)]
     server_cpu = cpu_seconds(server_pid) - server_cpu
     own_cpu, wall = time.process_time() - own_cpu, time.time() - wall
+    short_server_cpu, short_own_cpu = cpu_seconds(server_pid), time.process_time()
     short = [await once(SHORT_TOKENS) for _ in range(short_calls)]
+    short_server_cpu = cpu_seconds(server_pid) - short_server_cpu
+    short_own_cpu = time.process_time() - short_own_cpu
     return {
         "warmup": warmup,
         "calls": long_calls,
@@ -251,6 +254,8 @@ async def _measure(
         "server_cpu_s": server_cpu,
         "client_cpu_s": own_cpu,
         "wall_s": wall,
+        "short_server_cpu_s": short_server_cpu,
+        "short_client_cpu_s": short_own_cpu,
     }
 
 
@@ -502,8 +507,9 @@ def signing_costs(cls: Any, count: int, repetitions: int) -> list[dict[str, Any]
 _MIN_CPU_S = 0.2
 
 
-def _per_token(cpu_s: float, tokens: int) -> float | None:
-    return cpu_s / tokens if cpu_s >= _MIN_CPU_S else None
+def _per_token(cpu_s: float, count: int) -> float | None:
+    """CPU seconds per token (or per call), or None below ``_MIN_CPU_S`` in all."""
+    return cpu_s / count if cpu_s >= _MIN_CPU_S else None
 
 
 def _summary(results: list[dict[str, Any]], n_tokens: int) -> dict[str, Any]:
@@ -520,6 +526,10 @@ def _summary(results: list[dict[str, Any]], n_tokens: int) -> dict[str, Any]:
         "first_token_all_s": short,
         "server_cpu_per_token_s": _per_token(sum(r["server_cpu_s"] for r in results), tokens),
         "client_cpu_per_token_s": sum(r["client_cpu_s"] for r in results) / tokens,
+        "server_cpu_per_short_call_s": _per_token(
+            sum(r["short_server_cpu_s"] for r in results), len(short)
+        ),
+        "client_cpu_per_short_call_s": sum(r["short_client_cpu_s"] for r in results) / len(short),
         "calls": len(calls),
         "short_calls": len(short),
         "round_tokens_per_s": [
@@ -553,7 +563,7 @@ def run(quick: bool) -> SectionResult:
     result = SectionResult("transports", "HTTP-era transports vs a hand-written FastAPI endpoint")
     n_tokens = 200 if quick else 2_000
     calls = 2 if quick else 20
-    short_calls = 2 if quick else 10
+    short_calls = 2 if quick else 100
     rounds = 1 if quick else 3
     sign_count, sign_repetitions = (30, 1) if quick else (1_000, 5)
     load_before = os.getloadavg()
@@ -622,7 +632,15 @@ def run(quick: bool) -> SectionResult:
     ttft = Table(
         f"time to first token: {SHORT_TOKENS}-token calls, {short_calls} x {rounds} round(s) per "
         "endpoint after a warm-up",
-        ["endpoint", "TTFT p50", "TTFT min", "TTFT max", "vs hand-written"],
+        [
+            "endpoint",
+            "TTFT p50",
+            "TTFT min",
+            "TTFT max",
+            "vs hand-written",
+            "server CPU/call",
+            "client CPU/call",
+        ],
     )
     for stack, label in STACKS.items():
         fig = figures[stack]
@@ -633,6 +651,8 @@ def run(quick: bool) -> SectionResult:
                 fmt_seconds(fig["first_token_min_s"]),
                 fmt_seconds(fig["first_token_max_s"]),
                 fmt_ratio(fig["first_token_s"] / hand["first_token_s"]),
+                fmt_seconds(fig["server_cpu_per_short_call_s"]),
+                fmt_seconds(fig["client_cpu_per_short_call_s"]),
             ],
             stack=stack,
             first_token_s=fig["first_token_all_s"],
@@ -682,10 +702,11 @@ def run(quick: bool) -> SectionResult:
         "slows every endpoint, not always equally: compare the rounds column."
     )
     result.note(
-        "CPU per token: the server process's CPU time (/proc) and the client's over the long "
-        "calls, divided by the tokens they carried (the bittensor10 and btauth/1 rows share one "
-        "Axon process, measured while only that client called it). Server CPU shows '-' when "
-        "under 0.2 s in all: /proc counts in 10 ms ticks (quick mode)."
+        "CPU per token (per call): the server process's CPU time (/proc) and the client's over "
+        "the long (short) calls, divided by the tokens they carried (the calls); the "
+        "bittensor10 and btauth/1 rows share one Axon process, measured while only that client "
+        "called it. Server CPU shows '-' when under 0.2 s in all: /proc counts in 10 ms ticks "
+        "(quick mode)."
     )
     result.note(
         "The hand-written endpoint signs and verifies with the runtime's btauth.sign_request and "
