@@ -425,3 +425,26 @@ def test_a_scheme_other_than_the_pinned_one(bt: BtAuth) -> None:
     headers = bt.sign(crypto="ed25519", receiver=MINER.ss58_address)
     assert bt.verify(headers, own=MINER.ss58_address, store=fresh_store())["ok"]
     assert ours(headers, verifier=BtAuthVerifier(MINER.ss58_address)) == 401
+
+
+def test_polkadot_js_wrapped_signatures_pass_on_both_sides(bt: BtAuth) -> None:
+    """Not a difference: bittensor_core, like bittensor_wallet, also accepts a signature over
+    <Bytes> + payload + </Bytes> (only the key's owner can make one)."""
+    nonce = time.time_ns()
+    payload = signed_payload(
+        method=METHOD,
+        target=TARGET,
+        body=BODY,
+        nonce_ns=nonce,
+        sender=VALIDATOR.ss58_address,
+        receiver=MINER.ss58_address,
+    )
+    headers = {
+        HEADER_VERSION: "1",
+        HEADER_HOTKEY: VALIDATOR.ss58_address,
+        HEADER_NONCE: str(nonce),
+        HEADER_RECEIVER: MINER.ss58_address,
+        HEADER_SIGNATURE: "0x" + VALIDATOR.sign(b"<Bytes>" + payload + b"</Bytes>").hex(),
+    }
+    assert bt.verify(headers, own=MINER.ss58_address, store=fresh_store())["ok"]
+    assert isinstance(ours(headers, verifier=BtAuthVerifier(MINER.ss58_address)), Claim)
