@@ -15,8 +15,8 @@ Choices the OpenAPI format forces:
   value for ``application/jsonl`` and ``application/json-seq``; one event
   (``{data, event, id, retry}``, its ``data`` a string holding JSON, described by
   ``contentMediaType``/``contentSchema``, or text) for ``text/event-stream``; a piece of text
-  (one line, for line-framed text) for ``text/plain``. A document whose ``x-itemSchema`` keys are renamed
-  ``itemSchema`` is a valid 3.2 document. The SSE sentinel, which is no item, is
+  (one line, for line-framed text) for ``text/plain``. A document whose ``x-itemSchema`` keys
+  are renamed ``itemSchema`` is a valid 3.2 document. The SSE sentinel, which is no item, is
   ``x-synapsegen-sentinel``.
 - **Signatures.** OpenAPI cannot express a signed request. Each scheme is an ``apiKey`` security
   scheme on its signature header, whose description spells out the signed payload, and whose
@@ -224,7 +224,8 @@ def _request_fields(cls: type[BaseModel]) -> list[str]:
     own = _own_fields(cls)
     if declared is None:
         return own
-    return [name for name in own if name in set(declared)]
+    wanted = set(declared)
+    return [name for name in own if name in wanted]
 
 
 def _response_fields(cls: type[BaseModel]) -> list[str]:
@@ -263,7 +264,6 @@ class _Builder:
     """Operations and component schemas for a set of classes, from one pydantic schema run."""
 
     def __init__(self, classes: list[type[Synapse]]) -> None:
-        self.classes = classes
         self.media = {cls: _stream_media(cls) for cls in classes}
         models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
             (cls, "validation") for cls in classes
