@@ -25,10 +25,10 @@ Choices the OpenAPI format forces:
 Schemas are pydantic's JSON Schemas (validation mode: what the receiving side accepts), with
 nested models as ``components/schemas`` shared across routes; a token schema's own ``$defs``
 join them (renamed ``<Synapse>.<Name>`` where a different schema already has the name). The
-request body holds the class's ``request_fields`` only (generated classes declare them; a class
-without them sends every field it adds to ``Synapse``), and refuses other keys, as the server
-does. The output is deterministic: routes and components are sorted by name, and the same
-classes give the same document, byte for byte once dumped.
+request body holds the class's request fields only, and refuses other keys, as the server does;
+:mod:`.http_wire` says which fields those are (``request_fields``, ``response_fields``). The
+output is deterministic: routes and components are sorted by name, and the same classes give
+the same document, byte for byte once dumped.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from .http_wire import request_fields, response_fields
 from .media import StreamMedia, media_essence
 from .synapse import StreamingSynapse, Synapse
 
@@ -206,36 +207,6 @@ def _sorted_classes(synapse_classes: Sequence[type[Synapse]]) -> list[type[Synap
     return [by_name[name] for name in sorted(by_name)]
 
 
-_BASE_FIELDS = frozenset(Synapse.model_fields) | frozenset(StreamingSynapse.model_fields)
-
-
-def _own_fields(cls: type[BaseModel]) -> list[str]:
-    """The fields ``cls`` adds to ``Synapse`` (bittensor's base has the same ones)."""
-    return [
-        name
-        for name, info in cls.model_fields.items()
-        if name not in _BASE_FIELDS and not info.exclude
-    ]
-
-
-def _request_fields(cls: type[BaseModel]) -> list[str]:
-    """``cls.request_fields`` (generated classes declare them), else every field it adds."""
-    declared = getattr(cls, "request_fields", None)
-    own = _own_fields(cls)
-    if declared is None:
-        return own
-    wanted = set(declared)
-    return [name for name in own if name in wanted]
-
-
-def _response_fields(cls: type[BaseModel]) -> list[str]:
-    """The fields it adds that are not request fields (all of them without ``request_fields``)."""
-    if getattr(cls, "request_fields", None) is None:
-        return _own_fields(cls)
-    sent = set(_request_fields(cls))
-    return [name for name in _own_fields(cls) if name not in sent]
-
-
 def _stream_media(cls: type[BaseModel]) -> StreamMedia | None:
     """The class's ``stream_media``; None for a plain synapse (bittensor's label for a
     streaming class that sets none)."""
@@ -299,11 +270,11 @@ class _Builder:
     # ---- bodies
 
     def _fields_object(
-        self, cls: type[Synapse], names: list[str], *, closed: bool, all_required: bool
+        self, cls: type[Synapse], names: Sequence[str], *, closed: bool, all_required: bool
     ) -> dict[str, Any]:
         own = self.own[cls]
         properties: dict[str, Any] = own.get("properties", {})
-        keys = [_json_key(cls, name) for name in names]
+        keys = [_json_key(cls, name) for name in names if name in cls.model_fields]
         required = set(own.get("required", ()))
         schema: dict[str, Any] = {
             "type": "object",
@@ -322,14 +293,14 @@ class _Builder:
         request = {
             "title": f"{name}Request",
             "description": f"The request fields of {name}: the body of POST /{name}.",
-            **self._fields_object(cls, _request_fields(cls), closed=True, all_required=False),
+            **self._fields_object(cls, request_fields(cls), closed=True, all_required=False),
         }
         if self.media[cls] is not None:
             return self._add(f"{name}Request", request), None
         response = {
             "title": f"{name}Response",
             "description": f"The response fields of {name}, filled by the miner (all of them).",
-            **self._fields_object(cls, _response_fields(cls), closed=False, all_required=True),
+            **self._fields_object(cls, response_fields(cls), closed=False, all_required=True),
         }
         return self._add(f"{name}Request", request), self._add(f"{name}Response", response)
 
