@@ -11,12 +11,13 @@ Three endpoints stream the same tokens, one token per send, as Server-Sent Event
   FastAPI route with a pydantic model, btauth/1 checked in a dependency, a ``StreamingResponse``
   of SSE lines; ``httpx.AsyncClient.stream`` parsing ``aiter_lines()``), served by uvicorn too.
 
-Each round is one client process that calls the endpoints one after the other (the order
-rotates between rounds), each with its own client and connection pool: a warm-up call, ``calls``
-calls of ``n_tokens`` tokens (tokens/s of each call), then short calls of ``SHORT_TOKENS``
-tokens (time to the first token). The client also reads the server process's CPU time (/proc)
-around the long calls. Then, in this process, the cost of signing and verifying one request
-under each scheme.
+Each round is one client process with one client (and connection pool) per endpoint: a
+warm-up call each, then ``calls`` calls of ``n_tokens`` tokens per endpoint (tokens/s of each
+call), then ``short_calls`` calls of ``SHORT_TOKENS`` tokens (time to the first token), the
+endpoints taking turns call by call (the order rotating), so that whatever else loads the machine
+falls on all three alike. Around each call the client reads its own CPU time and the server
+process's (all threads, from /proc). Then, in this process, the cost of signing and verifying
+one request under each scheme.
 
 Targets: btauth/1 at least 2x the hand-written endpoint's tokens/s at one token per send, and
 within 1.2x of our own bittensor10 route (btauth/1 tokens/s >= bittensor10 tokens/s / 1.2).
@@ -26,14 +27,15 @@ within 1.2x of our own bittensor10 route (btauth/1 tokens/s >= bittensor10 token
         a server process: prints {"port", "hotkey", "pid"} once ready, serves until stdin closes.
     python -m bench.transports client --module PATH --targets JSON --n-tokens N --calls C
             --short-calls S
-        one client process measuring each target ({"stack": "btauth"|"v10"|"fastapi", "port",
-        "hotkey", "pid"}) in turn: prints one JSON line with every call's figures.
+        one client process measuring the targets ({"stack": "btauth"|"v10"|"fastapi", "port",
+        "hotkey", "pid"}) call by call in turn: prints one JSON line with every call's figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import importlib
 import importlib.util
@@ -64,7 +66,7 @@ from .common import (
     require_runtime,
     stop_server,
 )
-from .scaleout import cpu_seconds, machine_cpu
+from .scaleout import machine_cpu
 
 if str(REPO_ROOT) not in sys.path:  # the interop key seeds live in tests/
     sys.path.insert(0, str(REPO_ROOT))
@@ -232,31 +234,56 @@ async def _fastapi_once(client: Any, keypair: Any, hotkey: str, n_tokens: int) -
     }
 
 
-async def _measure(
-    once: Callable[[int], Any], server_pid: int, n_tokens: int, calls: int, short_calls: int
-) -> dict[str, Any]:
-    """A warm-up call, ``calls`` long calls, ``short_calls`` short ones; the CPU time of this
-    process and of the server over the long calls, and over the short ones."""
-    warmup = await once(SHORT_TOKENS)
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of process ``pid`` so far, in ns (/proc/PID/task/*/schedstat:
+    precise, where /proc/PID/stat counts 10 ms ticks). Threads that ended are not counted."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):  # a thread that just ended
+            continue
+    return total
+
+
+class _Stack:
+    """One endpoint's client and the figures of its calls."""
+
+    def __init__(self, name: str, server_pid: int, once: Callable[[int], Any]) -> None:
+        self.name = name
+        self.server_pid = server_pid
+        self.once = once
+        self.figures: dict[str, Any] = {
+            "calls": [],
+            "short": [],
+            "server_cpu_s": 0.0,
+            "client_cpu_s": 0.0,
+            "short_server_cpu_s": 0.0,
+            "short_client_cpu_s": 0.0,
+        }
+
+    async def call(self, n_tokens: int, kind: str) -> None:
+        """One call; its figures and the CPU time it took on both sides."""
+        server, own = cpu_ns(self.server_pid), time.process_time()
+        result = await self.once(n_tokens)
+        server, own = cpu_ns(self.server_pid) - server, time.process_time() - own
+        prefix = "" if kind == "calls" else "short_"
+        self.figures[kind].append(result)
+        self.figures[f"{prefix}server_cpu_s"] += server / 1e9
+        self.figures[f"{prefix}client_cpu_s"] += own
+
+
+async def _interleaved(stacks: list[_Stack], n_tokens: int, calls: int, short_calls: int) -> None:
+    """A warm-up call each, then the long calls and the short ones, one endpoint after the
+    other call by call (the order rotating), so that other work on the machine falls on all."""
+    for stack in stacks:
+        stack.figures["warmup"] = await stack.once(SHORT_TOKENS)
     gc.collect()
-    server_cpu, own_cpu, wall = cpu_seconds(server_pid), time.process_time(), time.time()
-    long_calls = [await once(n_tokens) for _ in range(calls)]
-    server_cpu = cpu_seconds(server_pid) - server_cpu
-    own_cpu, wall = time.process_time() - own_cpu, time.time() - wall
-    short_server_cpu, short_own_cpu = cpu_seconds(server_pid), time.process_time()
-    short = [await once(SHORT_TOKENS) for _ in range(short_calls)]
-    short_server_cpu = cpu_seconds(server_pid) - short_server_cpu
-    short_own_cpu = time.process_time() - short_own_cpu
-    return {
-        "warmup": warmup,
-        "calls": long_calls,
-        "short": short,
-        "server_cpu_s": server_cpu,
-        "client_cpu_s": own_cpu,
-        "wall_s": wall,
-        "short_server_cpu_s": short_server_cpu,
-        "short_client_cpu_s": short_own_cpu,
-    }
+    for count, n, kind in ((calls, n_tokens, "calls"), (short_calls, SHORT_TOKENS, "short")):
+        for index in range(count):
+            shift = index % len(stacks)
+            for stack in stacks[shift:] + stacks[:shift]:
+                await stack.call(n, kind)
 
 
 async def client(
@@ -266,38 +293,38 @@ async def client(
     calls: int,
     short_calls: int,
 ) -> dict[str, Any]:
-    """Measure each target (``{"stack", "port", "hotkey", "pid"}``) in turn, each with its own
-    client (a Dendrite, or an httpx.AsyncClient) and connection pool."""
+    """Measure the targets (``{"stack", "port", "hotkey", "pid"}``) call by call in turn, each
+    with its own client (a Dendrite, or an httpx.AsyncClient) and connection pool."""
     import httpx
 
     from synapsegen.runtime import AxonTarget, Dendrite
 
     keypair = _keypair("validator")
     cls = _token_stream_class(module_path)
-    results = {}
-    for spec in targets:
-        stack, port, hotkey = spec["stack"], spec["port"], spec["hotkey"]
-        if stack == "fastapi":
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=CALL_TIMEOUT_S
-            ) as http:
+    async with contextlib.AsyncExitStack() as exits:
+        stacks = []
+        for spec in targets:
+            stack, port, hotkey = spec["stack"], spec["port"], spec["hotkey"]
+            if stack == "fastapi":
+                http = await exits.enter_async_context(
+                    httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=CALL_TIMEOUT_S)
+                )
 
                 async def hand_once(n: int, http: Any = http, hotkey: str = hotkey) -> Any:
                     return await _fastapi_once(http, keypair, hotkey, n)
 
-                results[stack] = await _measure(
-                    hand_once, spec["pid"], n_tokens, calls, short_calls
-                )
-        else:
-            transport = "btauth/1" if stack == "btauth" else "bittensor10"
-            target = AxonTarget(ip="127.0.0.1", port=port, hotkey=hotkey)
-            async with Dendrite(keypair, transport=transport) as dendrite:
+                stacks.append(_Stack(stack, spec["pid"], hand_once))
+            else:
+                transport = "btauth/1" if stack == "btauth" else "bittensor10"
+                dendrite = await exits.enter_async_context(Dendrite(keypair, transport=transport))
+                target = AxonTarget(ip="127.0.0.1", port=port, hotkey=hotkey)
 
                 async def our_once(n: int, dendrite: Any = dendrite, target: Any = target) -> Any:
                     return await _ours_once(dendrite, target, cls, n)
 
-                results[stack] = await _measure(our_once, spec["pid"], n_tokens, calls, short_calls)
-    return results
+                stacks.append(_Stack(stack, spec["pid"], our_once))
+        await _interleaved(stacks, n_tokens, calls, short_calls)
+    return {stack.name: stack.figures for stack in stacks}
 
 
 # ---------------------------------------------------------------- the section
@@ -503,15 +530,6 @@ def signing_costs(cls: Any, count: int, repetitions: int) -> list[dict[str, Any]
     return rows
 
 
-#: /proc counts CPU time in clock ticks (10 ms): less than this many seconds is not a figure.
-_MIN_CPU_S = 0.2
-
-
-def _per_token(cpu_s: float, count: int) -> float | None:
-    """CPU seconds per token (or per call), or None below ``_MIN_CPU_S`` in all."""
-    return cpu_s / count if cpu_s >= _MIN_CPU_S else None
-
-
 def _summary(results: list[dict[str, Any]], n_tokens: int) -> dict[str, Any]:
     calls = [c for r in results for c in r["calls"]]
     short = [c["first_token_s"] for r in results for c in r["short"]]
@@ -524,11 +542,9 @@ def _summary(results: list[dict[str, Any]], n_tokens: int) -> dict[str, Any]:
         "first_token_min_s": min(short),
         "first_token_max_s": max(short),
         "first_token_all_s": short,
-        "server_cpu_per_token_s": _per_token(sum(r["server_cpu_s"] for r in results), tokens),
+        "server_cpu_per_token_s": sum(r["server_cpu_s"] for r in results) / tokens,
         "client_cpu_per_token_s": sum(r["client_cpu_s"] for r in results) / tokens,
-        "server_cpu_per_short_call_s": _per_token(
-            sum(r["short_server_cpu_s"] for r in results), len(short)
-        ),
+        "server_cpu_per_short_call_s": sum(r["short_server_cpu_s"] for r in results) / len(short),
         "client_cpu_per_short_call_s": sum(r["short_client_cpu_s"] for r in results) / len(short),
         "calls": len(calls),
         "short_calls": len(short),
@@ -580,7 +596,7 @@ def run(quick: bool) -> SectionResult:
             ready = {"btauth": axon_ready, "v10": axon_ready, "fastapi": fastapi_ready}
             targets = [{"stack": stack, **ready[stack]} for stack in STACKS]
             busy0, total0 = machine_cpu()
-            for index in range(rounds):  # one client process per round, the order rotated
+            for index in range(rounds):  # one client process per round
                 shift = index % len(targets)
                 order = targets[shift:] + targets[:shift]
                 results = _run_client(module, order, n_tokens, calls, short_calls)
@@ -699,14 +715,15 @@ def run(quick: bool) -> SectionResult:
         f"{load_after[0]:.2f} after; both cores "
         + ("-" if busy is None else f"{busy:.0%}")
         + " busy (any process) while the streaming rounds ran. Other work on the machine "
-        "slows every endpoint, not always equally: compare the rounds column."
+        "slows every endpoint (the endpoints take turns call by call, so it falls on all three "
+        "alike, on average); the CPU columns move least with it."
     )
     result.note(
-        "CPU per token (per call): the server process's CPU time (/proc) and the client's over "
-        "the long (short) calls, divided by the tokens they carried (the calls); the "
-        "bittensor10 and btauth/1 rows share one Axon process, measured while only that client "
-        "called it. Server CPU shows '-' when under 0.2 s in all: /proc counts in 10 ms ticks "
-        "(quick mode)."
+        "CPU per token (per call): the CPU time of the server process (all its threads, "
+        "/proc/PID/task/*/schedstat) and of the client process during each long (short) call, "
+        "summed and divided by the tokens they carried (by the calls). Calls run one at a "
+        "time, so the bittensor10 and btauth/1 rows, which share one Axon process, each count "
+        "only their own calls."
     )
     result.note(
         "The hand-written endpoint signs and verifies with the runtime's btauth.sign_request and "
