@@ -4,6 +4,7 @@ None of these pages is a file under docs/, so none can drift from its source:
 
 - ``index.md``: README.md, the getting-started page;
 - ``benchmarks.md``: BENCHMARKS.md;
+- ``example-subnet.md``: examples/subnet/README.md;
 - ``error-codes.md``: the diagnostic-code table in the docstring of
   ``synapsegen.language.validate`` (generator/language/validate.py), the table the generator's own
   docs keep, with one real message per code from the golden error output of
@@ -31,6 +32,7 @@ BAD_SCHEMAS = "tests/generator/bad_schemas"
 FROM_REPOSITORY = {
     "index.md": "README.md",
     "benchmarks.md": "BENCHMARKS.md",
+    "example-subnet.md": "examples/subnet/README.md",
 }
 ERROR_CODES = "error-codes.md"
 # repository file -> site page, for links (the docs/ pages are added per build)

@@ -64,7 +64,13 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     assert "WARNING" not in result.stderr, result.stderr
     assert seconds < BUILD_TIMEOUT
     site = tmp_path / "site"
-    for page in ("index", "error-codes", "benchmarks", *(p.stem for p in ROOT.glob("docs/*.md"))):
+    for page in (
+        "index",
+        "error-codes",
+        "benchmarks",
+        "example-subnet",
+        *(p.stem for p in ROOT.glob("docs/*.md")),
+    ):
         path = site / ("index.html" if page == "index" else f"{page}/index.html")
         assert path.is_file(), page
     codes = (site / "error-codes" / "index.html").read_text(encoding="utf-8")
@@ -73,7 +79,7 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     # The README's links to docs/ and to the error-code table lead to the site's pages.
     home = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="migrating/"' in home and 'href="error-codes/"' in home
-    assert 'href="benchmarks/"' in home
+    assert 'href="benchmarks/"' in home and 'href="example-subnet/"' in home
 
 
 BROKEN = [  # where, the link, what the build says about it
