@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -107,15 +108,14 @@ def test_the_validator_scores_three_miner_processes(tmp_path: Path) -> None:
             _stop(process)
         outputs = {name: process.communicate(timeout=10) for name, process in miners.items()}
 
-    lines = validator.stdout.splitlines()
-    assert lines[0].endswith("found 3 miners: alice, bob, carol"), validator.stdout
-    # The tasks of seed 0: a product, a sum, a product.
-    assert lines[1] == "round 1: product of [47, 3, -45, -17, 15] = 1617975"
-    assert "  alice: status 200, 1617975, correct" in lines
-    assert "  bob: status 200, 3, wrong" in lines  # the sloppy miner sums
-    assert "  bob: status 200, 68, correct" in lines
-    assert lines.count("  carol: status 408, 'Request timeout after 1.0 seconds', wrong") == 3
-    assert lines[-2:] == [
+    # The output the README shows, but for the validator's hotkey (new every run).
+    shown = re.search(
+        r"```\n(validator 5F\.\.\. .*?)```", (EXAMPLE / "README.md").read_text("utf-8"), re.DOTALL
+    )
+    assert shown is not None, "examples/subnet/README.md: the validator's output is not shown"
+    printed = re.sub(r"^validator \w+ ", "validator 5F... ", validator.stdout)
+    assert printed == shown.group(1), validator.stdout
+    assert validator.stdout.splitlines()[-2:] == [
         "scores: alice 1.00, bob 0.33, carol 0.00",
         "weights: alice 0.750, bob 0.250, carol 0.000",
     ]
