@@ -82,8 +82,7 @@ def table_notes(docstring: str) -> str:
 
 def _markdown(rst: str) -> str:
     """reStructuredText inline literals as Markdown, cell separators escaped. A character that
-    cannot be shown (the docstring is not raw, so its ``"\\ud800"`` is a lone surrogate) is
-    written as its escape."""
+    cannot be shown (a control character, a lone surrogate) is written as its escape."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in rst)
     text = re.sub(r"``(.+?)``", r"`\1`", text)
     return text.replace("|", "\\|")
