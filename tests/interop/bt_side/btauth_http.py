@@ -282,7 +282,7 @@ def main() -> None:
     server = Server(keypair, args.stream_tokens, args.send_interval)
     httpd = ThreadingHTTPServer((LOOPBACK, 0), handler_class(server))
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     emit(
         {
             "version": bittensor.__version__,
