@@ -319,8 +319,13 @@ def _compute_required_fields(cls: type[Synapse]) -> tuple[str, ...]:
     return tuple(schema.get("required", ()))
 
 
-def _base_field(name: str, default: Any, description: str, **more: Any) -> Any:
-    """A Synapse base field: titled with its own name, left out of repr()."""
+def _base_field(
+    name: str, default: Any, description: str, factory: Any = None, **more: Any
+) -> Any:
+    """A Synapse base field: titled with its own name, left out of repr(); ``factory`` makes
+    each default afresh instead of ``default``."""
+    if factory is not None:
+        return Field(default_factory=factory, title=name, repr=False, description=description)
     return Field(default=default, title=name, repr=False, description=description, **more)
 
 
@@ -369,11 +374,13 @@ class Synapse(BaseModel):
     header_size: int | None = _base_field(
         "header_size", 0, "Informational size of the header dict.", examples=[1000]
     )
+    # A factory, not bittensor's shared TerminalInfo() default: pydantic deep-copies a model
+    # default on every construction, which cost ~80 us per synapse (measured; the same values).
     dendrite: TerminalInfo | None = _base_field(
-        "dendrite", TerminalInfo(), "Client-side terminal information."
+        "dendrite", None, "Client-side terminal information.", factory=TerminalInfo
     )
     axon: TerminalInfo | None = _base_field(
-        "axon", TerminalInfo(), "Server-side terminal information."
+        "axon", None, "Server-side terminal information.", factory=TerminalInfo
     )
     computed_body_hash: str | None = _base_field(
         "computed_body_hash",
