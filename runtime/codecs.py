@@ -867,10 +867,11 @@ def decode_json_frame(frame: bytes | str) -> Any:
 
 def _model_json(value: object) -> object:
     """A pydantic model (a typed token, or one inside a dict) as JSON data: its fields under
-    their wire names, the unset-by-null ones left out (a missing key and null mean the same to
-    the rules). Only called for what ``json`` cannot encode itself, so plain data pays nothing."""
+    their wire names, those the miner never set left out (the receiving model gives them their
+    defaults). A field set to None stays: a required nullable one must be sent. Only called for
+    what ``json`` cannot encode itself, so plain data pays nothing."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

@@ -54,6 +54,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, M
 from typing import Final, Generic, TypeVar, cast
 
 import anyio
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Send
 
@@ -114,8 +115,11 @@ def is_tagged(token: object, tags: Mapping[str, JsonScalar]) -> bool:
     """Whether ``token`` is a JSON object holding every tag, compared as JSON compares.
 
     JSON tells ``1`` from ``true`` and ``1`` from ``1.0`` no more than Python does for numbers,
-    but a boolean is never a number: ``{"final": true}`` does not match ``{"final": 1}``.
+    but a boolean is never a number: ``{"final": true}`` does not match ``{"final": 1}``. A
+    typed token (a pydantic model) is compared by what it sends: its wire names and values.
     """
+    if isinstance(token, BaseModel):
+        token = token.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if not isinstance(token, dict):
         return False
     for key, wanted in tags.items():

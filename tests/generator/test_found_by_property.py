@@ -196,13 +196,6 @@ def test_error_event_of_a_typed_token(tmp_path: Path) -> None:
 # Runtime: typed tokens the miner gives as models
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime (streaming.is_tagged, used by token_streamer's final=): only a dict is "
-    "taken for the miner's own final event, so a final event given as a model (which "
-    "stream_response accepts for a typed token) is sent as data and the bare final event "
-    "follows it: the client raises MalformedFrame('data after the final event ...')",
-)
 def test_a_miners_final_event_given_as_a_model(tmp_path: Path) -> None:
     token = {
         "type": "object",
@@ -230,13 +223,6 @@ def test_a_miners_final_event_given_as_a_model(tmp_path: Path) -> None:
     assert items == sent and client.stream_complete and client.score == 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime (codecs._model_json): a typed token given as a model is written with "
-    "exclude_none=True, which also drops a required nullable field at None, so the client's "
-    "model refuses the token (MalformedFrame 'token: not a Chunk: stop: Field required'); "
-    "also at any depth (a nested model's required nullable field)",
-)
 def test_a_model_token_with_a_required_nullable_field(tmp_path: Path) -> None:
     token = {
         "type": "object",
