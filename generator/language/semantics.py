@@ -451,28 +451,7 @@ class Checker:
 
     def check_required_on_wire(self, spec: FieldSpec, path: NodePath, name: str) -> None:
         """Bittensor sends a required field only as an empty placeholder of its type."""
-        resolved = self.resolve(spec)
-        if resolved is None:
-            return
-        types = self.types_of(resolved) or frozenset()
-        reason = None
-        if "null" in types:
-            reason = (
-                "it is nullable: a None value gets no header at all, and the axon then "
-                "fails to build the synapse (HTTP 500)"
-            )
-        elif resolved.enum is not None or "const" in resolved.model_fields_set:
-            reason = (
-                "it is an enum/const: to_headers() cannot build the empty placeholder of "
-                "such a type and raises"
-            )
-        elif types == {"object"} and resolved.required:
-            reason = (
-                "it is a model with required properties of its own: the empty placeholder "
-                "{} fails validation on the axon (HTTP 500)"
-            )
-        else:
-            reason = _placeholder_violation(resolved, types)
+        reason = self._wire_trap(self.resolve(spec), depth=0)
         if reason:
             self.report(
                 path,
@@ -481,6 +460,33 @@ class Checker:
                 f"dendrites/axons: {reason}; give it a default",
                 at_key=True,
             )
+
+    def _wire_trap(self, resolved: JsonSchema | None, depth: int) -> str | None:
+        """Why the empty placeholder of this type fails on the axon, or None. A union is
+        looked into: the placeholder follows the value's type, which may be any member's."""
+        if resolved is None or depth > 8:  # unknown, or an alias chain too deep to matter
+            return None
+        types = self.types_of(resolved) or frozenset()
+        if "null" in types:
+            return (
+                "it is nullable: a None value gets no header at all, and the axon then "
+                "fails to build the synapse (HTTP 500)"
+            )
+        if resolved.enum is not None or "const" in resolved.model_fields_set:
+            return (
+                "it is an enum/const: to_headers() cannot build the empty placeholder of "
+                "such a type and raises"
+            )
+        if types == {"object"} and resolved.required:
+            return (
+                "it is a model with required properties of its own: the empty placeholder "
+                "{} fails validation on the axon (HTTP 500)"
+            )
+        for member in (*(resolved.any_of or ()), *(resolved.one_of or ())):
+            reason = self._wire_trap(self.resolve(member), depth + 1)
+            if reason:
+                return f"a member of its union is a trap ({reason})"
+        return _placeholder_violation(resolved, types)
 
     # --------------------------------------------------------------------------- streams
 

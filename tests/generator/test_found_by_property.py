@@ -244,15 +244,6 @@ def test_a_model_token_with_a_required_nullable_field(tmp_path: Path) -> None:
 # Validator: SG305 and unions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validator (SG305, semantics.check_required_on_wire): a required request field "
-    "typed as a union (anyOf/oneOf, or a $defs alias of one) is not looked into, though its "
-    "members may be enums/consts, models with required properties or constrained types: "
-    "bittensor's empty placeholder of the value's type (here '' for 'a') then fails "
-    "validation, so from_headers (the axon building the synapse before the body) raises "
-    "ValidationError (HTTP 500)",
-)
 @pytest.mark.parametrize(
     ("field", "value"),
     [
