@@ -4,6 +4,7 @@
                [--templates DIR] [--exit-code]
     synapsegen schema          # print the schema language's JSON Schema (for editors)
     synapsegen openapi [SCHEMA|DIR]... [-o FILE] [--templates DIR] [--title T] [--version V]
+    synapsegen diff OLD NEW | --against REV [SCHEMA|DIR]...   # breaking changes (synapsegen.diff)
     synapsegen --version
 
 Exit codes: 0 success (check: up to date); 1 check found differences, or write mode changed files
@@ -325,6 +326,10 @@ def _run(argv: Sequence[str]) -> int:
         return _schema_command(argv[1:])
     if list(argv[:1]) == ["openapi"]:
         return _openapi_command(argv[1:])
+    if list(argv[:1]) == ["diff"]:
+        from .diff.command import diff_command
+
+        return diff_command(argv[1:])
     args = _parser().parse_args(argv)
     cwd = Path.cwd()
     settings = _settings(args, cwd)

@@ -8,7 +8,8 @@ None of these pages is a file under docs/, so none can drift from its source:
 - ``error-codes.md``: the diagnostic-code table in the docstring of
   ``synapsegen.language.validate`` (generator/language/validate.py), the table the generator's own
   docs keep, with one real message per code from the golden error output of
-  tests/generator/bad_schemas/.
+  tests/generator/bad_schemas/ (and, for the SG6xx findings of ``synapsegen diff``, from the
+  golden output of tests/generator/diff_cases/).
 
 Links in any page are written for the repository (``docs/runtime.md`` from the README,
 ``../README.md`` from a doc). Those that name a file the site has as a page are rewritten to that
@@ -27,6 +28,7 @@ from typing import Any
 
 VALIDATE = "generator/language/validate.py"
 BAD_SCHEMAS = "tests/generator/bad_schemas"
+DIFF_CASES = "tests/generator/diff_cases"  # NAME/expected: `synapsegen diff -v` of a pair
 
 # site page -> the repository file it is made from
 FROM_REPOSITORY = {
@@ -45,6 +47,7 @@ SERIES = {
     "3": "Fields, types and defaults",
     "4": "Streams and rules",
     "5": "Warnings (the file still generates)",
+    "6": "Protocol changes (findings of synapsegen diff)",
     "9": "The set of files",
 }
 
@@ -88,10 +91,10 @@ def _markdown(rst: str) -> str:
     return text.replace("|", "\\|")
 
 
-def examples(folder: Path) -> dict[str, str]:
-    """A real message for each code: the shortest line with it in the golden error output."""
+def examples(folder: Path, pattern: str = "*.expected") -> dict[str, str]:
+    """A real message for each code: the shortest line with it in the golden output."""
     found: dict[str, str] = {}
-    for path in sorted(folder.glob("*.expected")):
+    for path in sorted(folder.glob(pattern)):
         for line in path.read_text(encoding="utf-8").splitlines():
             match = re.search(r": (SG\d{3}) ", line)
             if match and (match.group(1) not in found or len(line) < len(found[match.group(1)])):
@@ -104,7 +107,8 @@ def error_codes_page(root: Path) -> str:
     import synapsegen.language.validate as validate
 
     docstring = validate.__doc__ or ""
-    rows, shown = code_table(docstring), examples(root / BAD_SCHEMAS)
+    rows = code_table(docstring)
+    shown = examples(root / DIFF_CASES, "*/expected") | examples(root / BAD_SCHEMAS)
     out = [
         "# Error codes",
         "",

@@ -74,6 +74,54 @@ SG501   (warning) A synapse with no ``hash: true`` request field: its signature 
         the request. Printed; the file still generates.
 SG502   (warning) A rule ``path`` or tag names a key the declared ``token`` does not list (it may
         have it: the object is open). Often a typo.
+SG601   A synapse added: compatible (old miners do not serve it until they upgrade).
+SG602   A synapse removed: breaks old validators, which still call its route.
+SG603   A synapse renamed (the same on the wire under another name): its route moves, which
+        breaks old miners and old validators.
+SG604   A plain synapse became a streaming one, or the reverse: breaks old miners and old
+        validators.
+SG605   The class's default ``timeout`` changed: compatible, noted.
+SG606   Documentation changed (``description``, ``title``, ``examples``, ``format``): compatible.
+SG607   A setting that stays on one side changed (``frozen``, ``header``, ``import``,
+        ``deserialize``, ``limits``, ``keep_partial``, ``batch_count``, ``batch_interval``):
+        compatible.
+SG610   A field with a default, or an optional property, added: compatible, unless the old model
+        is closed (``additionalProperties: false``): old readers then refuse it.
+SG611   A required request field or required property added: old writers do not send it, and
+        new readers refuse what they send.
+SG612   A field or property removed: old readers no longer get it (they read its default, or
+        refuse what new writers send when it was required).
+SG613   A field or property became required or optional: compatible for synapse fields; for a
+        property, the ``null`` an unset optional one carries breaks the readers that refuse it.
+SG614   A default changed: compatible for request fields and streamed response fields; a plain
+        synapse's unset response field reads differently to the other version (breaks both),
+        and a response default the other version refuses breaks bittensor 10's request body.
+SG615   A type changed (``type``, union members, ``items``, a ``$ref`` to another shape): a wider
+        type breaks old readers, a narrower one old writers, an unrelated one both.
+SG616   Enum values added: new writers may send them, which old readers refuse.
+SG617   Enum values removed: old writers may send them, which new readers refuse.
+SG618   A constraint tightened or changed (``minimum``, ``maxLength``, ``pattern``,
+        ``multipleOf``, an ``enum`` where there was none, ...): old writers may send values new
+        readers refuse.
+SG619   A constraint loosened or removed: new writers may send values old readers refuse.
+SG620   A model closed or opened (``additionalProperties: false`` added or removed): compatible,
+        writers send the declared properties only.
+SG630   The hash fields changed (which ``hash: true`` request fields, or their order:
+        ``required_hash_fields``): bittensor 10 peers of the two versions refuse each other's
+        signatures (signature-breaking).
+SG631   A hash field's numbers changed between integer and number: one value prints differently
+        (1 vs 1.0) in the body hash (signature-breaking).
+SG640   The stream's ``framing`` changed (stream-breaking).
+SG641   The stream's ``payload`` changed (stream-breaking).
+SG642   A framing's own option changed: ``delimiter``, ``sentinel`` (stream-breaking).
+SG643   The end of the stream changed: ``end.signal``, the final event's tags (stream-breaking).
+SG644   How the rules read tokens into a field changed (op, ``path``, ``when``, ``key``,
+        ``group``), or a new kind of event is also read by the other version's rules
+        (stream-breaking).
+SG645   The miner's error event changed: ``server.error_event``, ``error_message_key``
+        (stream-breaking).
+SG646   What the stream yields to the validator's code changed: ``yields``, a typed token's
+        model (stream-breaking).
 SG901   The schema file's name gives no Python module name (``chat-v2.yaml`` -> ``chat_v2`` is
         fine; ``2chat.yaml``, ``chat.v2.yaml``, ``__init__.yaml`` are not).
 SG902   Two schema files give one module name (``chat-v2.yaml`` and ``chat_v2.yaml``).
@@ -84,6 +132,11 @@ SG903   A synapse name defined by two schema files: a synapse's name is its rout
 
 SG9xx codes are about the set of files and come from :mod:`synapsegen.pipeline`, not from
 :func:`validate`; they are reported at line 1, column 1 of the file named.
+
+SG6xx codes are not errors: they are the findings of ``synapsegen diff`` (:mod:`synapsegen.diff`),
+which compares two versions of the schemas, each with a category (compatible, breaking for old
+miners, for old validators or both, signature-breaking, stream-breaking; see
+docs/protocol-changes.md).
 """
 
 from __future__ import annotations
