@@ -104,6 +104,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     exports: dict[str, tuple[str, ...]] = {}
     synapses: dict[str, tuple[str, ...]] = {}
     streaming = False
+    first_party: set[str] = set()  # packages of the `import:` classes
     for source, sha256, schema in validated:
         assert schema is not None  # no diagnostics
         header = header_lines(
@@ -119,6 +120,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
         exports[source.module] = module.all_names
         synapses[source.module] = tuple(synapse.name for synapse in module.synapses)
         streaming = streaming or any(synapse.stream for synapse in module.synapses)
+        first_party.update(entry.module.split(".")[0] for entry in module.imports)
     clashes = _synapse_clashes(synapses, {source.module: source.display for source in sources})
     if clashes:
         return Generated(diagnostics=tuple(clashes))
@@ -130,7 +132,7 @@ def generate(paths: Sequence[Path], options: Options, cwd: Path) -> Generated:
     )
 
     try:
-        formatted = format_sources(rendered)
+        formatted = format_sources(rendered, tuple(sorted(first_party)))
     except FormatError as exc:
         if options.templates is None:
             raise

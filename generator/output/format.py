@@ -14,11 +14,10 @@ from pathlib import Path
 
 LINE_LENGTH = "100"
 TARGET_VERSION = "py310"
-# Fixed import sections: never let the folder layout decide what counts as first party.
-ISORT_SETTINGS = (
-    "lint.isort.known-third-party = "
-    "['synapsegen', 'bittensor', 'aiohttp', 'pydantic', 'typing_extensions']"
-)
+# Fixed import sections: never let the folder layout decide what counts as first party. The
+# packages of the schema's `import:` classes are the subnet's own code: first party.
+THIRD_PARTY = ("synapsegen", "bittensor", "aiohttp", "pydantic", "typing_extensions")
+ISORT_SETTINGS = f"lint.isort.known-third-party = {list(THIRD_PARTY)!r}"
 # After F401 drops names from the superset import, the import joins onto one line if it fits.
 ISORT_JOIN = "lint.isort.split-on-trailing-comma = false"
 
@@ -33,12 +32,21 @@ def _ruff() -> str:
     return str(find_ruff_bin())
 
 
-def format_sources(sources: dict[str, str]) -> dict[str, str]:
-    """Format ``{relative path: source}``; returns the formatted sources (same keys)."""
+def format_sources(
+    sources: dict[str, str], first_party: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Format ``{relative path: source}``; returns the formatted sources (same keys).
+
+    ``first_party``: top-level packages sorted as first party (those of ``import:`` entries;
+    module names the validator checked, so safe inside the TOML string).
+    """
     if not sources:
         return {}
     ruff = _ruff()
     common = ["--isolated", "--line-length", LINE_LENGTH, "--target-version", TARGET_VERSION]
+    own = sorted(set(first_party) - set(THIRD_PARTY))
+    if own:
+        common += ["--config", f"lint.isort.known-first-party = {own!r}"]
     with tempfile.TemporaryDirectory(prefix="synapsegen-format-") as tmp:
         folder = Path(tmp)
         for name, text in sources.items():

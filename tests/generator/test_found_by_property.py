@@ -295,14 +295,6 @@ class Usage(pydantic.BaseModel):
 '''
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator (output/format.py): the import of an `import:` entry's class is sorted "
-    "with the third-party imports (pydantic, synapsegen), since the formatter's fixed "
-    "known-third-party list does not name the user's package and the temporary folder does "
-    "not hold it. In the subnet's own project, where that package is first party, "
-    "`ruff check` (isort, I001) then fails on the generated module",
-)
 def test_imported_class_sorts_as_first_party(tmp_path: Path) -> None:
     from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
