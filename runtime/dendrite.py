@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -91,6 +92,8 @@ from types import SimpleNamespace
 from typing import Any, Final, Protocol
 
 import aiohttp
+from pydantic import BaseModel
+from yarl import URL
 
 from . import btauth, epistula
 from ._closing import AsyncClosing
@@ -143,6 +146,10 @@ _WAIT_FOR_TIMEOUTS: Final = (TimeoutError, asyncio.TimeoutError)
 # An int of the size (sys.getsizeof) of any total_size value, 257 to 2**30 - 1 (see
 # _signed_request); not one of the small ints CPython shares.
 _TOTAL_SIZE_STAND_IN: Final = 1 << 20
+
+# Parsed request URLs a Dendrite keeps (see Dendrite._endpoint_url); more axons than this in one
+# fan-out would only parse them again, as before the cache.
+_MAX_CACHED_URLS: Final = 4096
 
 # Error bodies are small JSON documents; never buffer more than this of one.
 _MAX_ERROR_BODY_BYTES: Final = 64 * 1024
@@ -342,29 +349,98 @@ class _StartGate:
         await self._opened.wait()
 
 
+@dataclass(frozen=True, slots=True)
+class _Copies:
+    """What the requests of one ``forward`` share: the ``template`` each request's synapse is a
+    shallow copy of (deep-copied once signed: see _detach_values), the ``body_hash`` of every
+    such copy (None: each computes its own; see _shared_body_hash) and, in a fan-out, the
+    ``gate`` that holds the requests until all are signed (see (i))."""
+
+    template: Synapse
+    body_hash: str | None
+    gate: _StartGate | None = None
+
+
+# What signing a request stamps onto its synapse (see Dendrite._stamp and to_headers).
+_STAMPED_FIELDS: Final = frozenset({"timeout", "dendrite", "axon", "total_size"})
+
+
+def _shared_body_hash(template: Synapse, transport: str) -> str | None:
+    """``template.body_hash`` if every copy of ``template`` signed for any axon has that same
+    hash, so a fan-out computes it once instead of twice per request; else None.
+
+    That holds when the hash is ``Synapse``'s own over ``model_dump`` (not overridden), none of
+    the hashed fields is one that signing stamps (``timeout``, ``dendrite``, ...) or a computed
+    field, and no serializer could read another field (a model serializer, or a field serializer
+    of a hashed field, gets the whole model). Then the hashed values are the template's own
+    objects in every shallow copy. Only bittensor 10's wire signs a body hash.
+    """
+    cls = type(template)
+    fields = set(cls.required_hash_fields)
+    if (
+        transport != BITTENSOR10
+        or cls.body_hash is not Synapse.body_hash
+        or cls.model_dump is not BaseModel.model_dump
+        or not fields <= cls.model_fields.keys() - _STAMPED_FIELDS
+    ):
+        return None
+    decorators = cls.__pydantic_decorators__
+    if decorators.model_serializers or any(
+        "*" in serializer.info.fields or fields.intersection(serializer.info.fields)
+        for serializer in decorators.field_serializers.values()
+    ):
+        return None
+    try:
+        return template.body_hash
+    except Exception:  # noqa: BLE001 - each request computes it again and records its failure
+        return None
+
+
 async def _wait_under_policy(
     tasks: Sequence[asyncio.Task[Any]], synapses: Sequence[Synapse], policy: FanOutPolicy
 ) -> str | None:
     """Wait for ``tasks`` until ``policy`` is satisfied; return why it stopped early, or None
-    when every task finished. ``synapses[i]`` is what ``tasks[i]`` fills in."""
+    when every task finished. ``synapses[i]`` is what ``tasks[i]`` fills in.
+
+    One done-callback per task counts the answers as they finish, so each answer costs O(1)
+    (``asyncio.wait(FIRST_COMPLETED)`` in a loop adds and removes a callback on every pending
+    task each time it wakes up: O(n) per wake-up, O(n * k) to the k-th success).
+    """
     needed = policy.successes_needed(len(tasks))
+    if not tasks:
+        return None
+    if needed <= 0:
+        return "0 successful answers were enough"
     loop = asyncio.get_running_loop()
-    deadline = policy.deadline
-    ends_at = None if deadline is None else loop.time() + deadline
-    synapse_of = dict(zip(tasks, synapses, strict=True))
-    pending: set[asyncio.Task[Any]] = set(tasks)
-    successes = 0
-    while pending:
-        if successes >= needed:
-            return f"{successes} successful answers were enough"
-        remaining = None if ends_at is None else ends_at - loop.time()
-        if remaining is not None and remaining <= 0:
-            return f"the fan-out deadline of {deadline} seconds passed"
-        done, pending = await asyncio.wait(
-            pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-        )
-        successes += sum(1 for task in done if synapse_of[task].is_success)
-    return None
+    stopped: asyncio.Future[str | None] = loop.create_future()
+    running, successes = len(tasks), 0
+
+    def finished(synapse: Synapse, task: asyncio.Task[Any]) -> None:
+        nonlocal running, successes
+        running -= 1
+        if stopped.done():
+            return
+        successes += synapse.is_success
+        if running == 0:
+            stopped.set_result(None)
+        elif successes >= needed:
+            stopped.set_result(f"{successes} successful answers were enough")
+
+    def deadline_passed() -> None:
+        if not stopped.done():
+            stopped.set_result(f"the fan-out deadline of {policy.deadline} seconds passed")
+
+    callbacks = [functools.partial(finished, synapse) for synapse in synapses]
+    for task, callback in zip(tasks, callbacks, strict=True):
+        task.add_done_callback(callback)
+    timer = None if policy.deadline is None else loop.call_later(policy.deadline, deadline_passed)
+    try:
+        return await stopped
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for task, callback in zip(tasks, callbacks, strict=True):
+            task.remove_done_callback(callback)  # the requests cancelled next need no counting
 
 
 def _record_cancelled(synapse: Synapse, policy: FanOutPolicy, reason: str) -> None:
@@ -491,6 +567,7 @@ class Dendrite(AsyncClosing):
         self._closing: set[asyncio.Task[None]] = set()
         self._last_nonce = 0
         self._lanes = _UuidLanes(self.uuid)
+        self._urls: dict[tuple[AxonTarget, str, str | None], URL] = {}
         self.transport = transport
 
     # ----------------------------------------------------------------------------- session
@@ -566,8 +643,18 @@ class Dendrite(AsyncClosing):
         self._last_nonce = nonce
         return nonce
 
-    def _endpoint_url(self, target: AxonTarget, request_name: str) -> str:
-        return f"http://{target.url_host(self.external_ip)}/{request_name}"
+    def _endpoint_url(self, target: AxonTarget, request_name: str) -> URL:
+        """``http://{host}:{port}/{request_name}``, parsed once per axon and request name (a
+        fan-out to hundreds of axons thrashes yarl's own cache of parsed URLs)."""
+        key = (target, request_name, self.external_ip)
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= _MAX_CACHED_URLS:
+                self._urls.clear()
+            url = self._urls[key] = URL(
+                f"http://{target.url_host(self.external_ip)}/{request_name}"
+            )
+        return url
 
     def preprocess_synapse_for_request(
         self,
@@ -582,27 +669,46 @@ class Dendrite(AsyncClosing):
         ``uuid`` defaults to the Dendrite's own (see (f) for when another one is used).
         """
         target = AxonTarget.from_axon_info(target_axon_info)
-        nonce, lane, hotkey = self._next_nonce(), uuid or self.uuid, self.keypair.ss58_address
+        return self._stamp(target, synapse, timeout, uuid or self.uuid, None)
+
+    def _stamp(
+        self,
+        target: AxonTarget,
+        synapse: Synapse,
+        timeout: float,
+        lane: str,
+        body_hash: str | None,
+    ) -> Synapse:
+        """``preprocess_synapse_for_request``; ``body_hash``, when given, is ``synapse.body_hash``
+        computed once for every copy of a template (see _shared_body_hash)."""
+        nonce, hotkey = self._next_nonce(), self.keypair.ss58_address
         synapse.timeout = timeout
         dendrite = TerminalInfo(
             ip=self.external_ip, version=VERSION_AS_INT, nonce=nonce, uuid=lane, hotkey=hotkey
         )
         synapse.dendrite = dendrite
         synapse.axon = TerminalInfo(ip=target.ip, port=target.port, hotkey=target.hotkey)
-        message = request_message(nonce, hotkey, target.hotkey, lane, synapse.body_hash)
+        if body_hash is None:
+            body_hash = synapse.body_hash
+        message = request_message(nonce, hotkey, target.hotkey, lane, body_hash)
         # Assign on the synapse's own object (pydantic may have copied ``dendrite``).
         _terminal(synapse, "dendrite").signature = sign(self.keypair, message)
         return synapse
 
     def _signed_request(
-        self, target: AxonTarget, synapse: Synapse, timeout: float, lane: str
+        self,
+        target: AxonTarget,
+        synapse: Synapse,
+        timeout: float,
+        lane: str,
+        body_hash: str | None = None,
     ) -> tuple[dict[str, str], dict[str, Any] | bytes]:
         """Stamp and sign ``synapse``; return the request headers and the JSON body (bittensor
         10's wire: the body as a dict, serialized by aiohttp as bittensor's dendrite does; the
-        HTTP wire: the exact bytes that were signed)."""
+        HTTP wire: the exact bytes that were signed). ``body_hash``: see ``_stamp``."""
         if self.transport != BITTENSOR10:
             return self._signed_http_request(target, synapse, timeout, lane)
-        self.preprocess_synapse_for_request(target, synapse, timeout, uuid=lane)
+        self._stamp(target, synapse, timeout, lane, body_hash)
         # bittensor's dendrite computes get_total_size() once (for its outgoing-request log line)
         # before to_headers() computes it again, so what it sends counts the int the first walk
         # stored. Any int of the same size counts the same: storing a stand-in gives bittensor's
@@ -764,19 +870,18 @@ class Dendrite(AsyncClosing):
         first_byte_timeout: float | None,
         *,
         stream: bool,
-        gate: _StartGate | None = None,
-        detach: bool = False,
+        copies: _Copies | None = None,
         result: bool | None = None,
     ) -> AsyncGenerator[Any, None]:
         """One request and its answer, shared by ``call``, ``call_stream`` and ``forward``.
 
         Yields the items of ``process_streaming_response`` when ``stream`` (nothing otherwise),
         then fills in ``synapse`` from the answer or from the failure; with ``result`` not None,
-        yields last ``self._result(synapse, result)`` (``call_stream``'s last item). With a
-        ``gate`` (fan-out), the request is signed, then waits until every request of the fan-out
-        is signed, so no signing runs while answers arrive; its timing starts only then (see
-        (i)). ``detach``: ``synapse`` is a shallow copy to deep-copy once signed (see
-        _detach_values).
+        yields last ``self._result(synapse, result)`` (``call_stream``'s last item). With
+        ``copies`` (``forward``), ``synapse`` is a shallow copy of ``copies.template``, deep-copied
+        once signed; with ``copies.gate`` (fan-out), the request then waits until every request
+        of the fan-out is signed, so no signing runs while answers arrive; its timing starts only
+        then (see (i)).
         """
         _check_timeout("timeout", timeout)
         target = AxonTarget.from_axon_info(target_axon)
@@ -784,12 +889,19 @@ class Dendrite(AsyncClosing):
         started = time.monotonic()
         watch = self._first_byte_watch(first_byte_timeout, timeout)
         response: aiohttp.ClientResponse | None = None
+        gate = None if copies is None else copies.gate
         with self._lanes.acquire(target) as lane:
             try:
                 try:
-                    signed = self._signed_request(target, synapse, timeout, lane)
-                    if detach:
-                        _detach_values(synapse)
+                    if copies is None:
+                        signed = self._signed_request(target, synapse, timeout, lane)
+                    else:
+                        try:
+                            signed = self._signed_request(
+                                target, synapse, timeout, lane, copies.body_hash
+                            )
+                        finally:  # also when signing failed: the copy is returned all the same
+                            _detach_values(synapse, copies.template)
                 finally:
                     if gate is not None:
                         gate.arrive()  # also when signing failed: the others must not wait on it
@@ -896,6 +1008,7 @@ class Dendrite(AsyncClosing):
         policy = _checked_policy(policy, streaming=streaming, run_async=run_async)
         # Shallow copies, detached (deep-copied) right after signing: see _detach_values.
         copies = [template.model_copy() for _ in targets]
+        shared = _Copies(template, _shared_body_hash(template, self.transport))
         results: list[Any]
         if streaming:
             results = [
@@ -905,19 +1018,19 @@ class Dendrite(AsyncClosing):
                     timeout,
                     first_byte_timeout,
                     stream=True,
-                    detach=True,
+                    copies=shared,
                     result=deserialize,
                 )
                 for target, copy in zip(targets, copies, strict=True)
             ]
         else:
             if run_async:
-                await self._fan_out(targets, copies, timeout, first_byte_timeout, policy)
+                await self._fan_out(targets, copies, timeout, first_byte_timeout, policy, shared)
             else:
                 for target, copy in zip(targets, copies, strict=True):
                     await _last_item(
                         self._exchange(
-                            target, copy, timeout, first_byte_timeout, stream=False, detach=True
+                            target, copy, timeout, first_byte_timeout, stream=False, copies=shared
                         )
                     )
             results = [self._result(copy, deserialize) for copy in copies]
@@ -930,10 +1043,12 @@ class Dendrite(AsyncClosing):
         timeout: float,
         first_byte_timeout: float | None,
         policy: FanOutPolicy,
+        shared: _Copies,
     ) -> None:
-        """Call every target concurrently under ``policy``, filling in ``synapses`` in place;
-        the requests the policy no longer waits for are cancelled and recorded as such."""
-        gate = _StartGate(len(targets))
+        """Call every target concurrently under ``policy``, filling in ``synapses`` (shallow
+        copies of ``shared.template``) in place; the requests the policy no longer waits for are
+        cancelled and recorded as such."""
+        copies = _Copies(shared.template, shared.body_hash, _StartGate(len(targets)))
         tasks = [
             asyncio.create_task(
                 _last_item(
@@ -943,8 +1058,7 @@ class Dendrite(AsyncClosing):
                         timeout,
                         first_byte_timeout,
                         stream=False,
-                        gate=gate,
-                        detach=True,
+                        copies=copies,
                     )
                 )
             )
@@ -955,12 +1069,16 @@ class Dendrite(AsyncClosing):
             reason = await _wait_under_policy(tasks, synapses, policy)
         finally:
             # Also when the caller cancels forward(): no request outlives it.
-            for task in tasks:
-                task.cancel()  # does nothing to a finished task
-            await asyncio.gather(*tasks, return_exceptions=True)
+            running = [task for task in tasks if not task.done()]
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
         for task, synapse in zip(tasks, synapses, strict=True):
             if task.cancelled():
                 _record_cancelled(synapse, policy, reason or "cancelled")
+            else:
+                task.exception()  # retrieved (exchanges record their failures; never raised)
 
     __call__ = forward
 
@@ -1142,22 +1260,32 @@ def _checked_policy(
     return policy
 
 
-def _detach_values(synapse: Synapse) -> None:
-    """Replace the values of ``synapse`` (a shallow copy of forward's template) by deep copies,
-    in place, so that it shares nothing mutable with the template or the other axons' copies.
+# Values deepcopy() returns as they are; not worth a call (exact types: a subclass may be mutable).
+_IMMUTABLE_ATOMS: Final = frozenset({str, int, float, bool, bytes, type(None)})
+_NOT_SHARED: Final = object()
+
+
+def _detach_values(synapse: Synapse, template: Synapse) -> None:
+    """Replace the values of ``synapse`` (a shallow copy of ``template``, forward's) by deep
+    copies, in place, so that it shares nothing mutable with the template or the other axons'
+    copies.
 
     Called right after signing: the shallow copy is what bittensor's forward signs and measures,
     so ``total_size`` is the same as bittensor's; replacing values in place keeps the instance
-    dict as it was (see (b)).
+    dict as it was (see (b)). Only the values still shared with the template are copied: those
+    signing put there (the ``dendrite`` and ``axon`` infos, ``timeout``, ``total_size``) are this
+    copy's own already, and immutable atoms (str, int, ...) need no copy.
     """
     memo: dict[int, Any] = {}
     values = synapse.__dict__
+    shared = template.__dict__
     for name, value in values.items():
-        values[name] = deepcopy(value, memo)
+        if type(value) not in _IMMUTABLE_ATOMS and value is shared.get(name, _NOT_SHARED):
+            values[name] = deepcopy(value, memo)
     for slot in ("__pydantic_extra__", "__pydantic_private__"):
-        shared = getattr(synapse, slot)
-        if shared:
-            object.__setattr__(synapse, slot, deepcopy(shared, memo))
+        more = getattr(synapse, slot)
+        if more:
+            object.__setattr__(synapse, slot, deepcopy(more, memo))
 
 
 def _latin1_headers(response: aiohttp.ClientResponse) -> dict[str, str]:

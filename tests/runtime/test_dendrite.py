@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import enum
 import json
 import socket
 from collections.abc import Callable
@@ -10,10 +11,15 @@ from typing import Any, ClassVar
 
 import aiohttp
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field, field_serializer, model_serializer
 
 from synapsegen.runtime.codecs import MalformedFrame, TruncatedStream
-from synapsegen.runtime.dendrite import AxonTarget, Dendrite
+from synapsegen.runtime.dendrite import (
+    _MAX_CACHED_URLS,
+    AxonTarget,
+    Dendrite,
+    _shared_body_hash,
+)
 from synapsegen.runtime.signing import VERSION_AS_INT, request_message, verify
 from synapsegen.runtime.streaming import MinerError
 from synapsegen.runtime.synapse import StreamingSynapse, Synapse
@@ -464,6 +470,106 @@ async def test_a_synapse_of_another_runtime_is_refused_before_any_request(
     assert f"Dendrite.{method}" in str(refused.value)
     if says == "do not mix":
         assert "--runtime bittensor" in str(refused.value)
+
+
+class Nested(BaseModel):
+    tags: list[str] = Field(default_factory=list)
+
+
+class Shapes(TextPrompt):
+    """Mutable values in every shape a shallow copy shares: in a tuple, a nested model, a dict."""
+
+    pair: tuple[int, list[int]] = (0, [])
+    nested: Nested = Field(default_factory=Nested)
+    table: dict[str, list[int]] = Field(default_factory=dict)
+
+
+async def test_forward_copies_share_nothing_mutable_in_any_shape() -> None:
+    template = Shapes(prompt="q", pair=(1, [2]), nested=Nested(tags=["t"]), table={"k": [3]})
+    target = AxonTarget("127.0.0.1", closed_port(), MINER_HOTKEY)  # 503: nothing overwrites
+    async with dendrite() as client:
+        results = await client.forward([target, target], template, deserialize=False)
+    for result in results:
+        assert result.dendrite.status_code == 503
+        assert (result.pair, result.nested, result.table) == (
+            template.pair,
+            template.nested,
+            template.table,
+        )
+        assert result.pair[1] is not template.pair[1]
+        assert result.nested is not template.nested
+        assert result.nested.tags is not template.nested.tags
+        assert result.table["k"] is not template.table["k"]
+        assert result.prompt == "q" and result.dendrite is not template.dendrite
+    assert results[0].pair[1] is not results[1].pair[1]
+    assert results[0].nested.tags is not results[1].nested.tags
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class ColoredShapes(Shapes):
+    color: Color  # required, and no empty placeholder can be built: to_headers() raises
+
+
+async def test_a_copy_whose_signing_failed_shares_nothing_either() -> None:
+    template = ColoredShapes(prompt="q", color=Color.RED, table={"k": [3]})
+    target = AxonTarget("127.0.0.1", closed_port(), MINER_HOTKEY)
+    async with dendrite() as client:
+        (result,) = await client.forward([target], template, deserialize=False)
+    assert result.dendrite.status_code == 422  # never sent
+    assert result.table == {"k": [3]} and result.table["k"] is not template.table["k"]
+
+
+def test_the_body_hash_is_computed_once_per_forward_only_where_every_copy_has_it() -> None:
+    plain = TextPrompt(prompt="q")
+    assert _shared_body_hash(plain, "bittensor10") == plain.body_hash
+    # The HTTP wires sign no body hash.
+    assert _shared_body_hash(plain, "btauth/1") is None
+
+    class HashesTimeout(TextPrompt):  # signing stamps the timeout: the copies' hash differs
+        required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt", "timeout")
+
+    class OwnHash(TextPrompt):
+        @property
+        def body_hash(self) -> str:
+            return f"{self.axon.hotkey if self.axon else None}"
+
+    class SerializedByModel(TextPrompt):
+        @model_serializer(mode="wrap")
+        def _with_axon(self, handler: Any) -> Any:
+            return {**handler(self), "prompt": f"{self.prompt}@{self.axon}"}
+
+    class SerializedField(TextPrompt):
+        @field_serializer("prompt")
+        def _prompt(self, value: str) -> str:
+            return f"{value}@{self.dendrite}"
+
+    class HashesComputed(TextPrompt):
+        required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt", "shout")
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def shout(self) -> str:
+            return self.prompt.upper()
+
+    for cls in (HashesTimeout, OwnHash, SerializedByModel, SerializedField, HashesComputed):
+        assert _shared_body_hash(cls(prompt="q"), "bittensor10") is None, cls.__name__
+
+
+def test_request_urls_are_parsed_once_per_axon_and_follow_external_ip() -> None:
+    client = dendrite()
+    target = AxonTarget("198.51.100.20", 8091, MINER_HOTKEY)
+    url = client._endpoint_url(target, "TextPrompt")
+    assert str(url) == "http://198.51.100.20:8091/TextPrompt"
+    assert client._endpoint_url(target, "TextPrompt") is url
+    assert str(client._endpoint_url(target, "Other")) == "http://198.51.100.20:8091/Other"
+    client.external_ip = "198.51.100.20"  # bittensor's same-machine rule applies from now on
+    assert str(client._endpoint_url(target, "TextPrompt")) == "http://0.0.0.0:8091/TextPrompt"
+    for port in range(1, _MAX_CACHED_URLS + 10):  # bounded
+        client._endpoint_url(AxonTarget("198.51.100.20", port, MINER_HOTKEY), "TextPrompt")
+    assert len(client._urls) <= _MAX_CACHED_URLS
 
 
 # ------------------------------------------------------------------------------ connections

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from bittensor_wallet import Keypair
@@ -30,6 +30,8 @@ from synapsegen.runtime.dendrite import (
     FirstK,
     Quorum,
     WaitAll,
+    _last_item,
+    _wait_under_policy,
 )
 from synapsegen.runtime.synapse import StreamingSynapse
 
@@ -83,10 +85,11 @@ def refused_port() -> int:
 
 
 def request_tasks_left() -> list[asyncio.Task[Any]]:
+    """The fan-out's request tasks still alive (each runs ``_last_item(Dendrite._exchange)``)."""
     return [
         task
         for task in asyncio.all_tasks()
-        if getattr(task.get_coro(), "__qualname__", "") == "Dendrite._call"
+        if getattr(task.get_coro(), "__qualname__", "") == _last_item.__qualname__
     ]
 
 
@@ -210,6 +213,79 @@ async def test_a_request_that_cannot_be_signed_holds_no_one_back() -> None:
         sent = client.forward(targets, template, deserialize=False, policy=FirstK(1))
         results = await asyncio.wait_for(sent, 10.0)  # would wait forever for a missing arrival
     assert [synapse.dendrite.status_code for synapse in results] == [422, 422]
+
+
+async def test_first_k_stops_at_the_kth_success_when_more_finish_together() -> None:
+    # Three answers finish in the same event-loop turn: FirstK(2) was satisfied by the second,
+    # and the reason says so (not how many happened to finish in that turn).
+    synapses = [TextPrompt(prompt="x") for _ in range(4)]
+
+    async def answer(synapse: TextPrompt, succeeds: bool) -> None:
+        if not succeeds:
+            await asyncio.Event().wait()  # until cancelled
+        synapse.dendrite.status_code = 200
+
+    tasks = [asyncio.create_task(answer(s, i < 3)) for i, s in enumerate(synapses)]
+    try:
+        assert await _wait_under_policy(tasks, synapses, FirstK(2)) == (
+            "2 successful answers were enough"
+        )
+    finally:
+        tasks[3].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class CountedFuture(asyncio.Future[None]):
+    """A future counting the done-callbacks ever added to it (by anyone)."""
+
+    added = 0
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        CountedFuture.added += 1
+        super().add_done_callback(fn, context=context)
+
+
+async def test_waiting_for_k_of_n_costs_one_callback_per_request() -> None:
+    # O(n) for the whole wait, not O(n) per answer: the answers arrive one per event-loop turn,
+    # and waiting again on every pending request each time would add n callbacks per answer.
+    n, k = 100, 10
+    synapses = [TextPrompt(prompt="x") for _ in range(n)]
+    futures = [CountedFuture() for _ in range(n)]
+    CountedFuture.added = 0
+    waiting = asyncio.create_task(_wait_under_policy(futures, synapses, FirstK(k)))  # type: ignore[arg-type]
+    for synapse, future in zip(synapses[:k], futures, strict=False):
+        await asyncio.sleep(0)
+        synapse.dendrite.status_code = 200
+        future.set_result(None)
+    assert await waiting == f"{k} successful answers were enough"
+    assert CountedFuture.added == n
+
+
+class TimedPrompt(TextPrompt):
+    """The request's timeout is hashed, so copies signed with another timeout than the
+    template's have another body hash than the template."""
+
+    required_hash_fields: ClassVar[tuple[str, ...]] = ("prompt", "timeout")
+
+
+async def test_each_copy_is_signed_over_its_own_hash_when_signing_changes_it() -> None:
+    async def forward(synapse: TimedPrompt) -> TimedPrompt:
+        synapse.completion = f"{synapse.timeout}"
+        return synapse
+
+    async with AsyncExitStack() as stack:
+        targets = [
+            await stack.enter_async_context(Axon(MINER, ip="127.0.0.1", port=0).attach(forward))
+            for _ in range(2)
+        ]
+        template = TimedPrompt(prompt="hi")  # timeout 12 (the default); sent with 7.5
+        async with Dendrite(VALIDATOR) as client:
+            results = await client.forward(targets, template, 7.5, deserialize=False)
+        for target in targets:
+            target.stop()
+    # The axons verified each signature against the body hash of what they received.
+    assert [synapse.dendrite.status_code for synapse in results] == [200, 200]
+    assert replies(results) == ["7.5", "7.5"]
 
 
 # ------------------------------------------------------------------------------ timing
