@@ -18,7 +18,7 @@ SG005   Unsupported YAML: tags other than the core ones, non-string keys, recurs
         documents nested too deeply or too large.
 SG006   Unknown file extension (use .yaml, .yml or .json).
 SG007   A value JSON cannot carry: a non-finite number (``.inf``, ``.nan``, ``1e999``) or a
-        string with a lone surrogate (``"\ud800"`` in JSON).
+        string with a lone surrogate (``"\\ud800"`` in JSON).
 SG101   Unknown key (with a "did you mean" suggestion).
 SG102   Missing required key (reported at the mapping that lacks it).
 SG103   Wrong type of value (e.g. a list where a string is expected).

@@ -4,6 +4,7 @@ and the check of the signature an axon puts on its error responses."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 
 from bittensor_wallet import Keypair
 
@@ -24,6 +25,26 @@ def recorded_message(
             value = str(len(body))
         lines.append(f"{name}: {fill(value)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# The reason phrases of CPython's http.HTTPStatus (uvicorn's source for them) that Python 3.13
+# renamed, as the recording interpreter (CPython 3.11) and 3.10-3.12 word them.
+_PHRASES_BEFORE_3_13 = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
+def status_line_here(recorded: str) -> str:
+    """A recorded status line as a server on this interpreter sends it: a reason phrase that
+    Python 3.13 renamed (``422 Unprocessable Entity``, now ``Unprocessable Content``) is the one
+    this interpreter's ``http.HTTPStatus`` gives; every other line is unchanged."""
+    version, code, phrase = recorded.split(" ", 2)
+    if _PHRASES_BEFORE_3_13.get(int(code)) == phrase:
+        phrase = HTTPStatus(int(code)).phrase
+    return f"{version} {code} {phrase}"
 
 
 def axon_signature_verifies(headers: Mapping[str, str], miner: Keypair) -> bool:

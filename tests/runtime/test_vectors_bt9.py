@@ -28,7 +28,7 @@ from synapsegen.runtime.signing import VERSION_AS_INT, request_message, verify
 from synapsegen.runtime.synapse import Synapse, TerminalInfo
 
 from ._vectors import VECTORS_DIR, headers_classes
-from ._wire import axon_signature_verifies
+from ._wire import axon_signature_verifies, status_line_here
 from .test_axon_vectors import (
     CASE_IDS,
     INFORMATIONAL,
@@ -234,7 +234,7 @@ async def test_our_axon_answers_a_bittensor_9_request_as_its_axon_did(
     reply = await exchange(axon.port, request)
 
     recorded = case["response"]
-    assert reply.status_line == recorded["status_line"]
+    assert reply.status_line == status_line_here(recorded["status_line"])
     known = {**values, "<client_port>": str(reply.client_port)}
     expected_headers = [tuple(h) for h in recorded["headers"]]
     if case_id == "missing_signature":
