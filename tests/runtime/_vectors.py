@@ -12,6 +12,7 @@ import ast
 import copy
 import enum
 import json
+import sys
 import types
 from collections.abc import AsyncIterator, Callable
 from functools import cache
@@ -45,9 +46,37 @@ def raises_as_recorded(
     return info.value
 
 
+if sys.version_info >= (3, 11):
+    _StrEnum = enum.StrEnum
+else:  # 3.10 has no enum.StrEnum: the same str() and format(), the member's value
+
+    class _StrEnum(str, enum.Enum):
+        __str__ = str.__str__
+        __format__ = str.__format__  # type: ignore[assignment]
+
+
+def str_here(value: object, recorded: str) -> str:
+    """What ``str(value)`` gives on this interpreter, for a value whose str() was recorded on
+    CPython 3.11: before 3.11, str() of an IntEnum or IntFlag member is ``Cls.NAME``, not its
+    value (bittensor hashes that text there, and so does the runtime)."""
+    if sys.version_info < (3, 11) and isinstance(value, (enum.IntEnum, enum.IntFlag)):
+        return f"{type(value).__name__}.{value.name}"
+    return recorded
+
+
+def formatted_here(message: str, values: dict[str, Any]) -> str:
+    """A message recorded on CPython 3.11 that formats ``values`` with an f-string, as this
+    interpreter words it: before 3.11, format() of a mixed-in enum member (``class
+    Color(str, Enum)``) is its value (``blue``), from 3.11 on its str() (``Color.BLUE``)."""
+    for value in values.values():
+        if isinstance(value, enum.Enum) and f"{value}" != str(value):
+            message = message.replace(f"with value {value!s}.", f"with value {value}.")
+    return message
+
+
 _ENUM_BASES: dict[str, tuple[type, ...]] = {
     "str,Enum": (str, enum.Enum),
-    "StrEnum": (enum.StrEnum,),
+    "StrEnum": (_StrEnum,),
     "IntEnum": (enum.IntEnum,),
     "Enum": (enum.Enum,),
 }

@@ -348,7 +348,9 @@ async def test_first_byte_timeout_does_not_cut_a_stream_that_started() -> None:
 def test_error_mapping_uses_exact_types() -> None:
     client = dendrite()
     cases: list[tuple[BaseException, int, str]] = [
-        (TimeoutError(), 408, "Request timeout after 3.0 seconds"),
+        # What asyncio.wait_for raises: before Python 3.11 not the builtin TimeoutError, which
+        # falls to the default bucket there (as in bittensor, whose table names asyncio's).
+        (asyncio.TimeoutError(), 408, "Request timeout after 3.0 seconds"),
         (aiohttp.ServerDisconnectedError(), 503, "Service disconnected: Server disconnected"),
         (aiohttp.ClientPayloadError("cut"), 400, "Payload error: cut"),
         (aiohttp.ClientError("boom"), 500, "Client error: boom"),

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from synapsegen.runtime.synapse import Synapse, TerminalInfo
 
-from ._vectors import VECTORS_DIR, headers_classes, load, raises_as_recorded
+from ._vectors import VECTORS_DIR, formatted_here, headers_classes, load, raises_as_recorded
 
 DATA = load("headers.json")
 CASES = DATA["cases"]
@@ -57,6 +57,8 @@ def test_to_headers(case: dict[str, Any]) -> None:
     synapse = build(case)
     if "to_headers_error" in case:
         expected = case["to_headers_error"]
+        fields = {name: getattr(synapse, name) for name in case["values"]}
+        expected = {**expected, "message": formatted_here(expected["message"], fields)}
         error = raises_as_recorded(synapse.to_headers, ValueError, expected)
         assert type(error.__cause__).__name__ == expected["cause"]["type"]
         return
