@@ -71,6 +71,8 @@ def _process_gone(pid: int) -> bool:
     """Whether no process ``pid`` exists (on this host: the pid is a hint, not a lock)."""
     if pid <= 0:
         return True
+    if os.name == "nt":  # os.kill would terminate it: only the age tells there
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
