@@ -28,6 +28,12 @@ def _run(
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One PRE_COMMIT_HOME for the module: pre-commit builds the hooks' environment once."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
 @pytest.fixture
 def head() -> str:
     result = _run(ROOT, "git", "rev-parse", "HEAD")
@@ -36,7 +42,9 @@ def head() -> str:
     return result.stdout.strip()
 
 
-def test_published_hooks_from_a_real_repo_entry(tmp_path: Path, head: str) -> None:
+def test_published_hooks_from_a_real_repo_entry(
+    tmp_path: Path, head: str, pre_commit_home: Path
+) -> None:
     project = tmp_path / "subnet"
     (project / "schemas").mkdir(parents=True)
     shutil.copy(ROOT / "schemas" / "chat.yaml", project / "schemas" / "chat.yaml")
@@ -50,7 +58,7 @@ def test_published_hooks_from_a_real_repo_entry(tmp_path: Path, head: str) -> No
         "      - id: synapsegen-check\n"
         "        args: [schemas, -o, synapses]\n"
     )
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home)}
     env.pop("PRE_COMMIT", None)
     for command in (["init", "-q"], ["config", "user.email", "t@example.invalid"],
                     ["config", "user.name", "t"], ["add", "-A"]):  # fmt: skip
@@ -80,6 +88,46 @@ def test_published_hooks_from_a_real_repo_entry(tmp_path: Path, head: str) -> No
     assert check.returncode == 1, check.stdout + check.stderr
     assert "MISSING" not in check.stdout and "How random." in check.stdout  # the unified diff
     assert (project / "synapses" / "chat.py").read_bytes() == generated
+
+
+def test_published_breaking_hook(tmp_path: Path, head: str, pre_commit_home: Path) -> None:
+    """synapsegen-breaking from the real repo entry: the schemas about to be committed against
+    the last commit's (synapsegen diff --against HEAD)."""
+    project = tmp_path / "subnet"
+    (project / "schemas").mkdir(parents=True)
+    schema = project / "schemas" / "search.yaml"
+    shutil.copy(ROOT / "schemas" / "search.yaml", schema)
+    (project / ".pre-commit-config.yaml").write_text(
+        "repos:\n"
+        f"  - repo: {ROOT}\n"
+        f"    rev: {head}\n"
+        "    hooks:\n"
+        "      - id: synapsegen-breaking\n"
+        "        args: [schemas]\n"
+    )
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home)}
+    env.pop("PRE_COMMIT", None)
+    for command in (["init", "-q"], ["config", "user.email", "t@example.invalid"],
+                    ["config", "user.name", "t"], ["add", "-A"],
+                    ["commit", "-qm", "first"]):  # fmt: skip
+        assert _run(project, "git", *command).returncode == 0
+
+    schema.write_text(schema.read_text().replace("maximum: 100", "maximum: 50"))
+    assert _run(project, "git", "add", "-A").returncode == 0
+    breaking = _run(project, str(PRE_COMMIT), "run", "synapsegen-breaking", env=env)
+    assert breaking.returncode == 1, breaking.stdout + breaking.stderr
+    assert (
+        "SG618 breaks old validators: request field 'max_results' of SearchSynapse: maximum "
+        "100 -> 50; old validators may send values new miners refuse" in breaking.stdout
+    )
+    schema.write_text(schema.read_text().replace("maximum: 50", "maximum: 200"))
+    assert _run(project, "git", "add", "-A").returncode == 0
+    loosened = _run(project, str(PRE_COMMIT), "run", "synapsegen-breaking", env=env)
+    assert loosened.returncode == 1 and "SG619 breaks old miners" in loosened.stdout
+    schema.write_text(schema.read_text().replace("maximum: 200", "maximum: 100"))
+    assert _run(project, "git", "add", "-A").returncode == 0
+    same = _run(project, str(PRE_COMMIT), "run", "synapsegen-breaking", env=env)
+    assert same.returncode == 0, same.stdout + same.stderr
 
 
 def test_hook_dependencies_are_the_generator_extra() -> None:
