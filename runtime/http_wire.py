@@ -122,11 +122,29 @@ def decode_request(cls: type[Synapse], body: bytes, content_type: str | None) ->
             f" are {', '.join(allowed) or 'none'})",
         )
     try:
+        # Strict, as the JSON Schema of the request reads: true or "7" is no integer here
+        # (pydantic's lax mode took them). Strict JSON mode still takes objects for models.
+        return cls.model_validate_json(body or b"{}", strict=True)
+    except ValidationError as exc:
+        if not all(_whole_float(error) for error in exc.errors(include_url=False)):
+            raise Rejected(422, _first_error(exc)) from None
+    except RecursionError:
+        raise Rejected(400, "the request body is nested too deeply") from None
+    # Only whole-number floats (59.0) for integers, which JSON Schema counts as integers.
+    try:
         return cls(**data)
     except ValidationError as exc:
         raise Rejected(422, _first_error(exc)) from None
-    except RecursionError:
-        raise Rejected(400, "the request body is nested too deeply") from None
+
+
+def _whole_float(error: Any) -> bool:
+    """A strict-mode error that JSON Schema would not raise: a float like 59.0 for an integer."""
+    value = error.get("input")
+    return (
+        error.get("type") in ("int_type", "int_from_float")
+        and isinstance(value, float)
+        and value.is_integer()
+    )
 
 
 def encode_answer(synapse: Synapse) -> bytes:

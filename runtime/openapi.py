@@ -10,13 +10,14 @@ describes that for a set of classes, so a server can serve the document (``GET
 Choices the OpenAPI format forces:
 
 - **Streams.** OpenAPI 3.1 has no schema for the items of a stream (3.2 adds ``itemSchema``, which
-  3.1 validators refuse), so a stream's media type object carries ``schema: {type: string}``
-  (the body as a whole) and ``x-itemSchema``, with the meaning 3.2 gives ``itemSchema``: one JSON
-  value for ``application/jsonl`` and ``application/json-seq``; one event
-  (``{data, event, id, retry}``, its ``data`` a string holding JSON, described by
-  ``contentMediaType``/``contentSchema``, or text) for ``text/event-stream``; a piece of text
-  (one line, for line-framed text) for ``text/plain``. A document whose ``x-itemSchema`` keys
-  are renamed ``itemSchema`` is a valid 3.2 document. The SSE sentinel, which is no item, is
+  3.1 validators refuse), so a stream's media type object carries ``x-itemSchema``, with the
+  meaning 3.2 gives ``itemSchema``: one JSON value for ``application/jsonl`` and
+  ``application/json-seq``; one event (``{data, event, id, retry}``, its ``data`` a string
+  holding JSON, described by ``contentMediaType``/``contentSchema``, or text; or the sentinel)
+  for ``text/event-stream``; a piece of text (one line, for line-framed text) for
+  ``text/plain``, which alone also has ``schema: {type: string}`` (the body as a whole: tools
+  read ``schema`` of a sequential media type as each item's). A document whose ``x-itemSchema``
+  keys are renamed ``itemSchema`` is a valid 3.2 document. The SSE sentinel is also named in
   ``x-synapsegen-sentinel``.
 - **Signatures.** OpenAPI cannot express a signed request. Each scheme is an ``apiKey`` security
   scheme on its signature header, whose description spells out the signed payload, and whose
@@ -314,8 +315,10 @@ class _Builder:
         }
         if description:
             operation["description"] = description
+        # A class whose request fields all have defaults is served for an empty body too.
+        needed = any(cls.model_fields[name].is_required() for name in request_fields(cls))
         operation["requestBody"] = {
-            "required": True,
+            "required": needed,
             "content": {"application/json": {"schema": request}},
         }
         operation["responses"] = {
@@ -337,10 +340,13 @@ class _Builder:
                 "description": f"The miner's answer: the response fields of {name}.",
                 "content": {"application/json": {"schema": response}},
             }
-        content: dict[str, Any] = {
-            "schema": {"type": "string", "description": "The whole stream, as sent."},
-            "x-itemSchema": self._item_schema(cls, media),
-        }
+        content: dict[str, Any] = {}
+        if media_essence(media.media_type) == "text/plain":
+            # Only plain text is one string as a whole; tools read `schema` of a sequential
+            # media type (SSE, JSON Lines, JSON-seq) as the schema of each item, or of the
+            # array of them (3.2), so there `x-itemSchema` says it all.
+            content["schema"] = {"type": "string", "description": "The whole stream, as sent."}
+        content["x-itemSchema"] = self._item_schema(cls, media)
         if media.sentinel is not None:
             content["x-synapsegen-sentinel"] = media.sentinel
         description = f"The miner's stream, in {media.media_type}"
@@ -369,6 +375,8 @@ class _Builder:
             data = (
                 token if token.get("type") == "string" else {"allOf": [{"type": "string"}, token]}
             )
+        if media.sentinel is not None:  # the last event's data is the sentinel, not a token
+            data = {"anyOf": [data, {"const": media.sentinel}]}
         return {
             "type": "object",
             "description": "One server-sent event; the stream's items are their data.",

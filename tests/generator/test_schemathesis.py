@@ -20,18 +20,14 @@ schemathesis cannot read a stream's items from ``x-itemSchema`` (an extension of
 ``x-itemSchema`` (an SSE event's JSON ``data`` against its ``contentSchema``), the SSE sentinel
 last.
 
-What schemathesis found is pinned by the strict xfails at the end (``KNOWN`` says how the sweep
-recognises each meanwhile; drop the entry with the xfail marker once fixed):
+What schemathesis found, each now a test: an SSE answer broke the document (a ``schema: {type:
+string}`` beside ``x-itemSchema`` was read as each event's schema; under 3.2 the ``[DONE]`` event
+is an item whose data is no JSON); request values were validated in pydantic's lax mode
+(``false`` or ``"1"`` for an integer, which the document refuses); a request without a body was
+taken as ``{}`` though the document required one. Still pinned by a strict xfail at the end
+(``KNOWN`` says how the sweep recognises it meanwhile; drop the entry with the marker once
+fixed):
 
-- ``sse-stream-schema``: ``schema: {type: string}`` ("the whole stream") beside ``x-itemSchema``
-  is read as each SSE event's schema under 3.1, and as the schema of the array of items under
-  3.2: every SSE answer breaks it;
-- ``sse-sentinel-item``: under 3.2 (``x-itemSchema`` renamed ``itemSchema``, as
-  docs/transports.md offers) the ``[DONE]`` event is an item, and its data is no JSON;
-- ``lax-values``: request values are validated in pydantic's lax mode: ``false`` or ``"1"`` for an
-  integer or a number is accepted, which the document's request schema refuses;
-- ``optional-body``: a request without a body is taken as ``{}`` where every request field has
-  a default, but the document declares the request body required;
 - ``openapi-methods``: ``DELETE /openapi.json`` (any method but GET) is answered 404 "Synapse
   name 'openapi.json' not found", not 405 with ``Allow: GET``.
 """
@@ -54,10 +50,9 @@ schemathesis = pytest.importorskip("schemathesis")  # schemathesis 4 needs Pytho
 
 import requests  # noqa: E402  (schemathesis brings it)
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGroup  # noqa: E402
+from schemathesis.core.failures import Failure, FailureGroup  # noqa: E402
 from schemathesis.openapi.checks import UnsupportedMethodResponse  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     allow_header_conformance,
@@ -335,23 +330,6 @@ def stream_item_errors(content: dict[str, Any], body: bytes, document: dict[str,
 # ---- the sweep ---------------------------------------------------------------------------------
 
 
-def _lax_values(failure: Failure, cls: type | None, body: bytes, case: Any) -> bool:
-    """An invalid body accepted only through pydantic's lax coercions: strict JSON validation
-    of the class refuses it."""
-    if not isinstance(failure, AcceptedNegativeData) or cls is None or not body:
-        return False
-    try:
-        cls.model_validate_json(body, strict=True)  # type: ignore[attr-defined]
-    except ValidationError:
-        return True
-    return False
-
-
-def _optional_body(failure: Failure, cls: type | None, body: bytes, case: Any) -> bool:
-    """A request without a body, accepted (as ``{}``) though the document requires one."""
-    return isinstance(failure, AcceptedNegativeData) and not body
-
-
 def _openapi_methods(failure: Failure, cls: type | None, body: bytes, case: Any) -> bool:
     return (
         isinstance(failure, UnsupportedMethodResponse)
@@ -361,8 +339,6 @@ def _openapi_methods(failure: Failure, cls: type | None, body: bytes, case: Any)
 
 
 KNOWN: dict[str, Callable[[Failure, type | None, bytes, Any], bool]] = {
-    "lax-values": _lax_values,  # test_lax_values_are_refused
-    "optional-body": _optional_body,  # test_a_missing_body_is_as_documented
     "openapi-methods": _openapi_methods,  # test_other_methods_on_the_document_are_405
 }
 # sse-stream-schema (test_sse_answers_conform_to_the_document): the sweep leaves
@@ -587,14 +563,6 @@ def _schema_failures(served: Served, document: dict[str, Any], names: Iterable[s
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Finding,
-    reason="sse-stream-schema: runtime/openapi.py _Builder._success gives a stream's media type "
-    "`schema: {type: string}` beside x-itemSchema; schemathesis reads it (3.1) as each SSE "
-    "event's schema, OpenAPI 3.2 as the schema of the array of items. Fix: no `schema` on "
-    "text/event-stream, application/jsonl and application/json-seq (keep it for text/plain)",
-)
 def test_sse_answers_conform_to_the_document(served: Served) -> None:
     sse = _sse_classes(served)
     assert len(sse) == 3, sse
@@ -605,14 +573,6 @@ def test_sse_answers_conform_to_the_document(served: Served) -> None:
         raise Finding("\n".join(as_served + whole_stream))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Finding,
-    reason="sse-sentinel-item: under OpenAPI 3.2 every SSE event is an item, the [DONE] "
-    "sentinel too, but x-itemSchema's data is JSON (contentMediaType application/json). Fix in "
-    "runtime/openapi.py _Builder._item_schema: with a sentinel, data is "
-    "{anyOf: [<data schema>, {const: <sentinel>}]}",
-)
 def test_the_sse_sentinel_is_an_item_under_openapi_3_2(served: Served) -> None:
     document = _as_3_2(served.document, stream_schema=False)
     found = _schema_failures(served, document, _sse_classes(served))
@@ -654,16 +614,6 @@ def test_the_lax_values_break_the_document(served: Served) -> None:
         ), (name, key, value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Finding,
-    reason="lax-values: runtime/http_wire.py decode_request builds the synapse with cls(**data), "
-    "pydantic's lax mode, which takes true/false and numeric strings for integers and numbers; "
-    "the document refuses them. Fix: validate with cls.model_validate_json(body, strict=True) "
-    "and map its errors to 422 as now, except when every error is an int_type one whose input "
-    "is an integral float (59.0: an integer to JSON Schema, refused by strict mode), where "
-    "cls(**data) stands",
-)
 def test_lax_values_are_refused(served: Served) -> None:
     # 3.0 is an integer to JSON Schema: taken now and after the fix (pydantic's strict mode
     # alone would refuse it).
@@ -680,14 +630,6 @@ def test_lax_values_are_refused(served: Served) -> None:
         raise Finding("accepted: " + ", ".join(accepted))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Finding,
-    reason="optional-body: a request without a body (nor Content-Type) is taken as {} by "
-    "runtime/http_wire.py decode_request, and answered 200 when every request field has a "
-    "default; the document says requestBody required: true. Fix in runtime/openapi.py "
-    "_Builder.operation: requestBody.required only when the class has a required request field",
-)
 def test_a_missing_body_is_as_documented(served: Served) -> None:
     mismatched = []
     for name in served.classes:
