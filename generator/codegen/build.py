@@ -40,6 +40,7 @@ from .ir import (
 )
 from .media import build_media
 from .models import build_models
+from .schema_hash import schema_hash
 from .types import TypeMapper, is_object_model
 
 FIXED_LOCALS = frozenset(
@@ -120,6 +121,7 @@ def _build_synapse(
         timeout=synapse.timeout,
         header_fields=tuple(n for n, spec in synapse.request.items() if spec.header),
         request_fields=tuple(synapse.request),
+        schema_hash=schema_hash(synapse, defs),
     )
 
 

@@ -216,6 +216,7 @@ class SynapseIR:
     timeout: float | None = None  # the class's default timeout (None: the base class's)
     header_fields: tuple[str, ...] = ()  # request fields whose values the headers carry too
     request_fields: tuple[str, ...] = ()  # the request section's fields, in order
+    schema_hash: str = ""  # "sha256:<hex>" of the wire-relevant definition (codegen.schema_hash)
 
 
 @dataclass(frozen=True)

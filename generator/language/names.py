@@ -50,6 +50,7 @@ RUNTIME_METHODS = frozenset(
         "header_fields",  # generated with `header: true` fields
         "request_fields",  # generated: the request section's fields (the HTTP wire's body)
         "stream_media",  # generated on streaming classes: the body's media type, item schema
+        "schema_hash",  # generated: the digest of the wire-relevant definition (the manifest's)
     }
 )
 """Methods and properties of the runtime ``Synapse``/``StreamingSynapse`` classes, and the ones

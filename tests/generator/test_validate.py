@@ -139,7 +139,7 @@ def test_reserved_names_cover_pydantic_and_runtime() -> None:
     for name in ("model_dump", "copy", "json", "dict", "schema", "validate"):
         assert names.synapse_field_problem(name) is not None
     for name in ("timeout", "body_hash", "process_streaming_response", "stream_complete",
-                 "request_fields", "stream_media"):  # fmt: skip
+                 "request_fields", "stream_media", "schema_hash"):  # fmt: skip
         assert names.synapse_field_problem(name) is not None
     for name in ("prompt", "completion", "messages", "items", "usage"):
         assert names.synapse_field_problem(name) is None
