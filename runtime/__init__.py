@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from .errors import StreamError as StreamError
     from .errors import StreamTooLarge as StreamTooLarge
     from .errors import TruncatedStream as TruncatedStream
+    from .manifest import schema_hash_of as schema_hash_of
     from .media import StreamMedia as StreamMedia
     from .replay import NonceStore as NonceStore
     from .replay import RedisReplayStore as RedisReplayStore
@@ -131,6 +132,7 @@ _EXPORTS: dict[str, str] = {
     "split_terminal_headers": "synapse",
     "with_header_values": "synapse",
     "token_streamer": "streaming",
+    "schema_hash_of": "manifest",
 }
 
 __all__ = sorted(_EXPORTS)  # what ``synapsegen.runtime`` exports: one list, _EXPORTS

@@ -2,6 +2,9 @@
 
 Request pipeline, in bittensor 10's order (``wire_protocol.md`` §9-§10):
 
+0. two public documents, answered before anything else and without a signature:
+   ``GET /openapi.json`` (the HTTP-era routes) and ``GET /synapsegen/manifest`` (every route
+   with its schema hash; another method: 405). No class can be named like either path.
 1. route lookup by path (``/<ClassName>``)                     unknown: 404, bare ``Synapse``
 2. header-side synapse ``Class.from_headers(headers)``           failure: 500 ``Internal Server
    Error #<uuid4>``, bare ``Synapse``
@@ -67,6 +70,7 @@ from ._axon_http import (
 from ._axon_http_wire import serve_http_wire
 from ._axon_limits import RateLimitedLogger, connection_control
 from .errors import BodyTooLarge, ClientDisconnected, Rejected, StreamAborted
+from .manifest import MANIFEST_PATH, manifest_document
 from .openapi import DOCUMENT_PATH as OPENAPI_PATH
 from .openapi import openapi_document
 from .replay import ReplayStore
@@ -211,6 +215,7 @@ class AxonApp:
     HTTP wire (``_axon_http_wire``) instead of bittensor 10's."""
     routes: dict[str, Route] = field(default_factory=dict, init=False)
     _openapi: tuple[tuple[Any, ...], bytes] | None = field(default=None, init=False)
+    _manifest: tuple[tuple[Any, ...], bytes] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_request_age) and self.max_request_age > 0):
@@ -232,6 +237,13 @@ class AxonApp:
         start = time.time()
         if scope["path"] == OPENAPI_PATH and scope["method"] == "GET":
             await send_json(send, 200, self.openapi_json(), [])
+            return
+        if scope["path"] == MANIFEST_PATH:
+            if scope["method"] == "GET":
+                await send_json(send, 200, self.manifest_json(), [])
+            else:
+                body = json_bytes({"detail": "Method Not Allowed"})
+                await send_json(send, 405, body, [(b"allow", b"GET")])
             return
         name = scope["path"][1:]
         route = self.routes.get(name)
@@ -333,6 +345,18 @@ class AxonApp:
             document = openapi_document([cls for cls, _ in routes], auth=auth)
             self._openapi = (routes, json_bytes(document))
         return self._openapi[1]
+
+    def manifest_json(self) -> bytes:
+        """The capability manifest (``GET /synapsegen/manifest``, see ``runtime/manifest.py``):
+        every attached route with its schema hash, transports and kind; built once per set of
+        routes."""
+        routes = tuple(
+            (name, route.synapse_class, route.transports) for name, route in self.routes.items()
+        )
+        if self._manifest is None or self._manifest[0] != routes:
+            document = manifest_document(self.keypair.ss58_address, routes)
+            self._manifest = (routes, json_bytes(document))
+        return self._manifest[1]
 
     def body_limit(self, timeout: float | None) -> float | None:
         """Seconds a body may take: the request's ``timeout`` capped by ``body_timeout``."""

@@ -635,9 +635,16 @@ class Axon(AsyncClosing):
         ``synapse.dendrite.hotkey``.
 
         Attaching a class name again replaces its handlers. Raises ``TypeError`` for a function
-        whose signature cannot fit.
+        whose signature cannot fit, ``ValueError`` for a class whose name is not an identifier.
         """
         synapse_class = _synapse_class_of(forward_fn)
+        if not synapse_class.__name__.isidentifier():
+            # Its name is its path: one that is no class statement's could be a document's
+            # (GET /synapsegen/manifest, /openapi.json) or no single path segment at all.
+            raise ValueError(
+                f"synapse class name {synapse_class.__name__!r} is not a Python identifier, so "
+                "it cannot be a route"
+            )
         hooks = (
             (blacklist_fn, "blacklist_fn", _returns_bool_str, "tuple[bool, str]"),
             (priority_fn, "priority_fn", _returns_number, "float"),
