@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import math
@@ -396,51 +395,71 @@ def _shared_body_hash(template: Synapse, transport: str) -> str | None:
         return None
 
 
-async def _wait_under_policy(
-    tasks: Sequence[asyncio.Task[Any]], synapses: Sequence[Synapse], policy: FanOutPolicy
-) -> str | None:
-    """Wait for ``tasks`` until ``policy`` is satisfied; return why it stopped early, or None
-    when every task finished. ``synapses[i]`` is what ``tasks[i]`` fills in.
+class _FanOut:
+    """The requests of one ``forward`` under a fan-out policy (see ``Dendrite._fan_out``).
 
-    One done-callback per task counts the answers as they finish, so each answer costs O(1)
-    (``asyncio.wait(FIRST_COMPLETED)`` in a loop adds and removes a callback on every pending
-    task each time it wakes up: O(n) per wake-up, O(n * k) to the k-th success).
+    Each request counts its own answer at the end of its task (``run``), so the one that
+    satisfies the policy stops the fan-out in that same step: the requests still running are
+    cancelled at once, and no event-loop turn passes in which answers that arrived meanwhile are
+    read and merged only to be reported as cancelled. O(1) per answer, no callbacks.
     """
-    needed = policy.successes_needed(len(tasks))
-    if not tasks:
-        return None
-    if needed <= 0:
-        return "0 successful answers were enough"
-    loop = asyncio.get_running_loop()
-    stopped: asyncio.Future[str | None] = loop.create_future()
-    running, successes = len(tasks), 0
 
-    def finished(synapse: Synapse, task: asyncio.Task[Any]) -> None:
-        nonlocal running, successes
-        running -= 1
-        if stopped.done():
+    __slots__ = ("_needed", "_running", "_stopped", "_successes", "policy", "reason", "tasks")
+
+    def __init__(self, policy: FanOutPolicy, count: int) -> None:
+        self.policy = policy
+        self.tasks: list[asyncio.Task[None]] = []
+        self.reason: str | None = None  # why it stopped early (None: every request finished)
+        self._needed = policy.successes_needed(count)
+        self._running = count
+        self._successes = 0
+        self._stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def run(self, exchange: AsyncGenerator[Any, None], synapse: Synapse) -> None:
+        """One request's task: ``exchange`` (which fills in ``synapse``), then its count."""
+        try:
+            await _last_item(exchange)
+        finally:
+            self._running -= 1
+            if not self._stopped.done():
+                self._successes += synapse.is_success
+                if self._running == 0:
+                    self._stop(None)
+                elif self._successes >= self._needed:
+                    self._stop(f"{self._successes} successful answers were enough")
+
+    def _stop(self, reason: str | None) -> None:
+        if self._stopped.done():
             return
-        successes += synapse.is_success
-        if running == 0:
-            stopped.set_result(None)
-        elif successes >= needed:
-            stopped.set_result(f"{successes} successful answers were enough")
+        self.reason = reason
+        self._stopped.set_result(None)
+        current = asyncio.current_task()
+        for task in self.tasks:
+            if task is not current:
+                task.cancel()  # does nothing to a finished task
 
-    def deadline_passed() -> None:
-        if not stopped.done():
-            stopped.set_result(f"the fan-out deadline of {policy.deadline} seconds passed")
-
-    callbacks = [functools.partial(finished, synapse) for synapse in synapses]
-    for task, callback in zip(tasks, callbacks, strict=True):
-        task.add_done_callback(callback)
-    timer = None if policy.deadline is None else loop.call_later(policy.deadline, deadline_passed)
-    try:
-        return await stopped
-    finally:
-        if timer is not None:
-            timer.cancel()
-        for task, callback in zip(tasks, callbacks, strict=True):
-            task.remove_done_callback(callback)  # the requests cancelled next need no counting
+    async def wait(self) -> None:
+        """Until the policy is satisfied, every request finished or the deadline passed; then
+        until every request cancelled (also when the caller cancels ``forward``) has ended."""
+        deadline = self.policy.deadline
+        timer = None
+        if self.tasks and self._needed <= 0:
+            self._stop(f"{self._successes} successful answers were enough")
+        elif deadline is not None:
+            reason = f"the fan-out deadline of {deadline} seconds passed"
+            timer = asyncio.get_running_loop().call_later(deadline, self._stop, reason)
+        try:
+            if self.tasks:
+                await self._stopped
+        finally:
+            if timer is not None:
+                timer.cancel()
+            # No request outlives forward(): cancelled ones are waited for (they end at once).
+            running = [task for task in self.tasks if not task.done()]
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
 
 
 def _record_cancelled(synapse: Synapse, policy: FanOutPolicy, reason: str) -> None:
@@ -980,6 +999,9 @@ class Dendrite(AsyncClosing):
         policy is satisfied are cancelled (their connections closed) and their synapses report
         status 408 (``is_timeout``) with "Request cancelled by fan-out policy FirstK(k=3, ...):
         3 successful answers were enough" (or "... the fan-out deadline of 2.0 seconds passed").
+        The answer that satisfies the policy cancels the others at once, so ``FirstK(3)`` gives
+        exactly 3 successes: an answer that arrived in the same instant but was not read yet is
+        cancelled too. ``forward`` returns once every cancelled request has ended.
 
         Every request of one fan-out is signed before any is sent, and each request's
         ``dendrite.process_time`` (and its first-byte budget) starts when it is sent, so a
@@ -1049,34 +1071,22 @@ class Dendrite(AsyncClosing):
         copies of ``shared.template``) in place; the requests the policy no longer waits for are
         cancelled and recorded as such."""
         copies = _Copies(shared.template, shared.body_hash, _StartGate(len(targets)))
-        tasks = [
+        fan_out = _FanOut(policy, len(targets))
+        fan_out.tasks = [
             asyncio.create_task(
-                _last_item(
+                fan_out.run(
                     self._exchange(
-                        target,
-                        synapse,
-                        timeout,
-                        first_byte_timeout,
-                        stream=False,
-                        copies=copies,
-                    )
+                        target, synapse, timeout, first_byte_timeout, stream=False, copies=copies
+                    ),
+                    synapse,
                 )
             )
             for target, synapse in zip(targets, synapses, strict=True)
         ]
-        reason = None
-        try:
-            reason = await _wait_under_policy(tasks, synapses, policy)
-        finally:
-            # Also when the caller cancels forward(): no request outlives it.
-            running = [task for task in tasks if not task.done()]
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.wait(running)
-        for task, synapse in zip(tasks, synapses, strict=True):
+        await fan_out.wait()
+        for task, synapse in zip(fan_out.tasks, synapses, strict=True):
             if task.cancelled():
-                _record_cancelled(synapse, policy, reason or "cancelled")
+                _record_cancelled(synapse, policy, fan_out.reason or "cancelled")
             else:
                 task.exception()  # retrieved (exchanges record their failures; never raised)
 

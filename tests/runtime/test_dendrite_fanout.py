@@ -30,8 +30,7 @@ from synapsegen.runtime.dendrite import (
     FirstK,
     Quorum,
     WaitAll,
-    _last_item,
-    _wait_under_policy,
+    _FanOut,
 )
 from synapsegen.runtime.synapse import StreamingSynapse
 
@@ -85,11 +84,11 @@ def refused_port() -> int:
 
 
 def request_tasks_left() -> list[asyncio.Task[Any]]:
-    """The fan-out's request tasks still alive (each runs ``_last_item(Dendrite._exchange)``)."""
+    """The fan-out's request tasks still alive (each runs ``_FanOut.run``)."""
     return [
         task
         for task in asyncio.all_tasks()
-        if getattr(task.get_coro(), "__qualname__", "") == _last_item.__qualname__
+        if getattr(task.get_coro(), "__qualname__", "") == _FanOut.run.__qualname__
     ]
 
 
@@ -215,50 +214,28 @@ async def test_a_request_that_cannot_be_signed_holds_no_one_back() -> None:
     assert [synapse.dendrite.status_code for synapse in results] == [422, 422]
 
 
-async def test_first_k_stops_at_the_kth_success_when_more_finish_together() -> None:
-    # Three answers finish in the same event-loop turn: FirstK(2) was satisfied by the second,
-    # and the reason says so (not how many happened to finish in that turn).
+async def test_the_kth_success_cancels_the_others_at_once() -> None:
+    # Three answers complete in the same event-loop turn. The second one satisfies FirstK(2)
+    # and cancels the rest in that step: the third is not merged only to be discarded, and
+    # the reason names the k-th success.
     synapses = [TextPrompt(prompt="x") for _ in range(4)]
 
-    async def answer(synapse: TextPrompt, succeeds: bool) -> None:
-        if not succeeds:
+    async def exchange(synapse: TextPrompt, answers: bool) -> AsyncIterator[None]:
+        if not answers:
             await asyncio.Event().wait()  # until cancelled
         synapse.dendrite.status_code = 200
+        return
+        yield  # an async generator, like Dendrite._exchange
 
-    tasks = [asyncio.create_task(answer(s, i < 3)) for i, s in enumerate(synapses)]
-    try:
-        assert await _wait_under_policy(tasks, synapses, FirstK(2)) == (
-            "2 successful answers were enough"
-        )
-    finally:
-        tasks[3].cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class CountedFuture(asyncio.Future[None]):
-    """A future counting the done-callbacks ever added to it (by anyone)."""
-
-    added = 0
-
-    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
-        CountedFuture.added += 1
-        super().add_done_callback(fn, context=context)
-
-
-async def test_waiting_for_k_of_n_costs_one_callback_per_request() -> None:
-    # O(n) for the whole wait, not O(n) per answer: the answers arrive one per event-loop turn,
-    # and waiting again on every pending request each time would add n callbacks per answer.
-    n, k = 100, 10
-    synapses = [TextPrompt(prompt="x") for _ in range(n)]
-    futures = [CountedFuture() for _ in range(n)]
-    CountedFuture.added = 0
-    waiting = asyncio.create_task(_wait_under_policy(futures, synapses, FirstK(k)))  # type: ignore[arg-type]
-    for synapse, future in zip(synapses[:k], futures, strict=False):
-        await asyncio.sleep(0)
-        synapse.dendrite.status_code = 200
-        future.set_result(None)
-    assert await waiting == f"{k} successful answers were enough"
-    assert CountedFuture.added == n
+    policy = FirstK(2)
+    fan_out = _FanOut(policy, len(synapses))
+    fan_out.tasks = [
+        asyncio.create_task(fan_out.run(exchange(s, i < 3), s)) for i, s in enumerate(synapses)
+    ]
+    await asyncio.wait_for(fan_out.wait(), 5.0)
+    assert fan_out.reason == "2 successful answers were enough"
+    assert [task.cancelled() for task in fan_out.tasks] == [False, False, True, True]
+    assert [s.dendrite.status_code for s in synapses] == [200, 200, None, None]
 
 
 class TimedPrompt(TextPrompt):
