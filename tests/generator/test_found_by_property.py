@@ -241,6 +241,50 @@ def test_a_model_token_with_a_required_nullable_field(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Generator: integral defaults of number fields typed through a $defs alias
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="generator: an integral default of a field typed with a $defs alias of a number "
+    "(type: number, constrained or not, or a union of number and null) is written as an int "
+    "(`notes: Score = 7`), unlike a field typed number directly (`= 7.0`): the instance holds "
+    "7, which crosses the wire as JSON and comes back 7.0, so a hashed field's body hash "
+    "(str of the value) differs between validator and miner",
+)
+@pytest.mark.parametrize(
+    "alias",
+    [
+        {"type": "number"},
+        {"type": "number", "exclusiveMinimum": -1},
+        {"anyOf": [{"type": "number"}, {"type": "null"}]},
+    ],
+    ids=["number", "constrained", "nullable"],
+)
+def test_integral_default_through_a_number_alias(tmp_path: Path, alias: Any) -> None:
+    schema = {
+        "version": 1,
+        "synapses": {
+            "Echo": {
+                "request": {"score": {"$ref": "#/$defs/Score", "default": 7, "hash": True}},
+                "response": {"notes": {"$ref": "#/$defs/Score", "default": 7}},
+            }
+        },
+        "$defs": {"Score": alias},
+    }
+    package = _generate(tmp_path, schema, "sg_number_alias")
+    if package is None:
+        return
+    with on_sys_path(tmp_path, forget=[package.name]):
+        module = importlib.import_module(f"{package.name}.case")
+        built = module.Echo()
+        received = module.Echo.model_validate_json(built.model_dump_json())
+    for name in ("score", "notes"):
+        assert type(getattr(built, name)) is float, (name, getattr(built, name))
+    assert built.body_hash == received.body_hash
+
+
+# ---------------------------------------------------------------------------------------------
 # Validator: SG305 and unions
 
 
