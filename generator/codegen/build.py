@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kinds import FRAMINGS, OPS, TARGETS
-from ..language.names import MODULE_NAMES
+from ..language.names import MODULE_NAMES, STREAM_LOCALS
 from ..language.paths import parse_path
 from ..language.spec import (
     DeserializeSpec,
@@ -43,14 +43,7 @@ from .models import build_models
 from .schema_hash import schema_hash
 from .types import TypeMapper, is_object_model
 
-FIXED_LOCALS = frozenset(
-    {
-        "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
-        "event", "value", "node", "key", "parts", "typed", "complete", "frame_batches",
-        "isinstance", "type", "str", "list", "dict", "len", "anext", "bool", "int", "float",
-    }
-)  # fmt: skip
-"""Locals of ``process_streaming_response`` and builtins it calls: accumulators avoid them."""
+FIXED_LOCALS = STREAM_LOCALS  # accumulators and tag reads avoid them (names.py says why)
 
 
 def build_module(

@@ -90,6 +90,16 @@ MODULE_NAMES = TEMPLATE_IMPORTS | RUNTIME_EXPORTS | frozenset(
 ``tests/generator/test_module_names.py`` checks that every name any golden module imports is here.
 """
 
+STREAM_LOCALS = frozenset(
+    {
+        "self", "response", "decoder", "body", "chunk", "frames", "frame", "text", "data",
+        "event", "value", "node", "key", "parts", "typed", "complete", "frame_batches",
+        "isinstance", "type", "str", "list", "dict", "len", "anext", "bool", "int", "float",
+    }
+)  # fmt: skip
+"""Locals of a generated ``process_streaming_response`` and builtins it calls. Accumulators and
+tag reads avoid them; a typed token's model, which the method names, must not be one (SG207)."""
+
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
 CLASS_BODY_BUILTINS = frozenset(

@@ -515,6 +515,7 @@ class Checker:
                 self._check_filled_alike(op, rule, target, where, filled_as)
         if stream.token is not None:
             self._check_token_keys(stream, stream.token, path)
+            self._check_token_model(stream, stream.token, path)
         self._check_yields(stream, path)
         # A derived deserialize follows a rule, whose own target is checked.
         if "deserialize" in given and isinstance(stream.deserialize, dict):
@@ -557,6 +558,36 @@ class Checker:
                 hint = "declare it under the token's properties if it is not a typo"
                 message = f"the declared token does not list {what}; {hint}"
                 self.warn(where, OPEN_TOKEN_KEY, message, at_key=False)  # where SG414 points
+
+    def _check_token_model(self, stream: StreamSpec, token: JsonSchema, path: NodePath) -> None:
+        """A typed token's model (``token: {$ref}``) is named inside the generated parser, and
+        every event is validated into it, the server's bare final event too."""
+        match = _REF.fullmatch(token.ref or "")
+        if match is None:
+            return
+        name = match.group(1)
+        if name in names.STREAM_LOCALS:
+            self.report(
+                (*path, "token"),
+                names.SHADOWS,
+                f"the token model {name!r} would be shadowed by a local of the generated "
+                f"process_streaming_response; give the model another name (e.g. "
+                f"{name[:1].upper() + name[1:]!r})",
+            )
+        end = stream.end
+        model = self.resolve(token)
+        if end is None or end.signal != "event" or not end.event or model is None:
+            return
+        missing = [key for key in model.required or () if key not in end.event]
+        if missing:
+            listed = ", ".join(repr(key) for key in missing)
+            self.report(
+                (*path, "end", "event"),
+                END_MISMATCH,
+                f"the final event {end.event} is no {name}: it lacks required {listed} (the "
+                f"server's own final event carries only these tags, and clients validate every "
+                f"event into {name}); make {listed} optional in {name}, or add it to the tags",
+            )
 
     def _undeclared_step(
         self, schema: JsonSchema | None, steps: tuple[str | int, ...]

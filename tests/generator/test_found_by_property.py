@@ -112,14 +112,6 @@ def _typed(token: dict[str, Any], stream: dict[str, Any]) -> dict[str, Any]:
 # Generator: a typed token's model named like a local of process_streaming_response
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: process_streaming_response validates each token with "
-    "`as_model(<model name>, event)` inside the method, where a local of the same name "
-    "(chunk, event, typed, frame, decoder, complete, response, value; key with a put or "
-    "grouped rule) shadows the $defs class: the client fails on the first token "
-    "(AttributeError or UnboundLocalError), and ruff reports F823 for some",
-)
 @pytest.mark.parametrize(
     "name", ["chunk", "event", "typed", "frame", "decoder", "complete", "response", "value"]
 )
@@ -143,14 +135,6 @@ def test_token_model_named_like_a_local(tmp_path: Path, name: str) -> None:
 # Generator: the events the server adds are validated into the token model
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: with a typed token whose model requires a property (text), the bare "
-    "final event the server sends after the miner's last token ({type: done}) is validated "
-    "into the model and refused (MalformedFrame 'token: not a Chunk: text: Field required'): "
-    "a stream can never complete unless the miner sends its own final event. The validator "
-    "accepts the schema",
-)
 def test_bare_final_event_of_a_typed_token(tmp_path: Path) -> None:
     token = {
         "type": "object",
@@ -168,13 +152,6 @@ def test_bare_final_event_of_a_typed_token(tmp_path: Path) -> None:
     assert client.stream_complete and client.completion == "a"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: with a typed token, the client validates each token into the model "
-    "before it tests for the error event, so an error event the model refuses (it lacks a "
-    "required property) is MalformedFrame, and the miner's message (MinerError) is lost. The "
-    "validator accepts the schema",
-)
 def test_error_event_of_a_typed_token(tmp_path: Path) -> None:
     token = {
         "type": "object",
