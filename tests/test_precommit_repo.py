@@ -34,8 +34,8 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-@pytest.fixture
-def head() -> str:
+@pytest.fixture(scope="module")
+def head() -> str:  # once: a commit made meanwhile would make pre-commit build another environment
     result = _run(ROOT, "git", "rev-parse", "HEAD")
     if result.returncode != 0:
         pytest.fail(f"this test needs the repository's git history: {result.stderr}")
