@@ -120,6 +120,10 @@ def error_codes_page(root: Path) -> str:
         "docstring of `synapsegen.language.validate`); the examples are the golden error "
         "output of `tests/generator/bad_schemas/`.",
         "",
+        "The SG6xx codes are not errors but the findings of `synapsegen diff`, which compares "
+        "two versions of the schemas (see [Protocol changes](protocol-changes.md)); their "
+        "examples come from `tests/generator/diff_cases/`.",
+        "",
     ]
     for series, title in SERIES.items():
         codes = [code for code in rows if code[2] == series]

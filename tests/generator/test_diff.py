@@ -312,3 +312,19 @@ def test_a_random_schema_against_itself_is_empty(case: Case) -> None:
     new, problems = load(as_json, Path.cwd())
     assert problems == [], case.describe()
     assert compare(old, new) == [], case.describe()
+
+
+# ---- the docs ----------------------------------------------------------------------------------
+
+
+def test_the_docs_show_real_output_and_the_codes() -> None:
+    """docs/protocol-changes.md quotes the enum_added case's output and names the code range."""
+    import synapsegen.language.validate as validate_module
+
+    doc = (ROOT / "docs" / "protocol-changes.md").read_text(encoding="utf-8")
+    shown = (DIFF_CASES / "enum_added" / "expected").read_text(encoding="utf-8")
+    assert f"```\n{shown}```" in doc
+    codes = sorted(re.findall(r"^(SG6\d\d)\s", validate_module.__doc__ or "", re.MULTILINE))
+    assert f"{codes[0]}-{codes[-1]}" in doc
+    for category, label in LABELS.items():
+        assert f"| `{category}` | {label} |" in doc
