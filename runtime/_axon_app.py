@@ -235,12 +235,11 @@ class AxonApp:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.time()
-        if scope["path"] == OPENAPI_PATH and scope["method"] == "GET":
-            await send_json(send, 200, self.openapi_json(), [])
-            return
-        if scope["path"] == MANIFEST_PATH:
+        documents = {OPENAPI_PATH: self.openapi_json, MANIFEST_PATH: self.manifest_json}
+        document = documents.get(scope["path"])
+        if document is not None:  # public, read-only documents: GET only
             if scope["method"] == "GET":
-                await send_json(send, 200, self.manifest_json(), [])
+                await send_json(send, 200, document(), [])
             else:
                 body = json_bytes({"detail": "Method Not Allowed"})
                 await send_json(send, 405, body, [(b"allow", b"GET")])

@@ -24,12 +24,9 @@ What schemathesis found, each now a test: an SSE answer broke the document (a ``
 string}`` beside ``x-itemSchema`` was read as each event's schema; under 3.2 the ``[DONE]`` event
 is an item whose data is no JSON); request values were validated in pydantic's lax mode
 (``false`` or ``"1"`` for an integer, which the document refuses); a request without a body was
-taken as ``{}`` though the document required one. Still pinned by a strict xfail at the end
-(``KNOWN`` says how the sweep recognises it meanwhile; drop the entry with the marker once
-fixed):
-
-- ``openapi-methods``: ``DELETE /openapi.json`` (any method but GET) is answered 404 "Synapse
-  name 'openapi.json' not found", not 405 with ``Allow: GET``.
+taken as ``{}`` though the document required one; ``DELETE /openapi.json`` (any method but
+GET) was answered 404 "Synapse name 'openapi.json' not found", not 405 with ``Allow: GET``.
+``KNOWN`` lists what the sweep recognises as a known finding meanwhile (none today).
 """
 
 from __future__ import annotations
@@ -53,7 +50,6 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.core.failures import Failure, FailureGroup  # noqa: E402
-from schemathesis.openapi.checks import UnsupportedMethodResponse  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     allow_header_conformance,
     content_type_conformance,
@@ -330,17 +326,7 @@ def stream_item_errors(content: dict[str, Any], body: bytes, document: dict[str,
 # ---- the sweep ---------------------------------------------------------------------------------
 
 
-def _openapi_methods(failure: Failure, cls: type | None, body: bytes, case: Any) -> bool:
-    return (
-        isinstance(failure, UnsupportedMethodResponse)
-        and case.path == "/openapi.json"
-        and failure.status_code == 404
-    )
-
-
-KNOWN: dict[str, Callable[[Failure, type | None, bytes, Any], bool]] = {
-    "openapi-methods": _openapi_methods,  # test_other_methods_on_the_document_are_405
-}
+KNOWN: dict[str, Callable[[Failure, type | None, bytes, Any], bool]] = {}
 # sse-stream-schema (test_sse_answers_conform_to_the_document): the sweep leaves
 # response_schema_conformance out for 200 SSE answers, whose items it validates itself.
 
@@ -643,14 +629,6 @@ def test_a_missing_body_is_as_documented(served: Served) -> None:
         raise Finding("answered 200 without the required body: " + ", ".join(mismatched))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Finding,
-    reason="openapi-methods: runtime/_axon_app.py AxonApp._handle serves /openapi.json only "
-    'for GET and sends any other method on to the synapse routes, which answer 404 ("Synapse '
-    "name 'openapi.json' not found\"). Fix: path /openapi.json with another method -> 405 with "
-    "Allow: GET",
-)
 def test_other_methods_on_the_document_are_405(served: Served) -> None:
     wrong = {}
     for method in ("POST", "PUT", "DELETE", "PATCH"):
