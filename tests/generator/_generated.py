@@ -1,13 +1,16 @@
 """Running what the generator writes, for the generator tests: generate schemas into a package on
-disk, import its modules, and feed ``process_streaming_response`` chosen chunks."""
+disk, import its modules, and feed ``process_streaming_response`` chosen chunks.
+
+The chunks, the fake response and the miner are the test kit's (``synapsegen.testing``), the
+same ones validators test with: ``FakeResponse`` delivers exactly the chosen pieces, and
+``stream_through_axon`` serves tokens from a ``ScriptedMiner``."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +19,20 @@ from typing import Any
 from bittensor_wallet import Keypair
 
 from synapsegen.pipeline import Options, generate
+from synapsegen.testing import FakeResponse, split_body
+
+__all__ = [
+    "MINER",
+    "VALIDATOR",
+    "FakeResponse",
+    "bytewise",
+    "example_module",
+    "generate_package",
+    "on_sys_path",
+    "schema_file",
+    "stream_items",
+    "stream_through_axon",
+]
 
 
 def schema_file(folder: Path, stem: str, schema: Mapping[str, Any]) -> Path:
@@ -52,32 +69,7 @@ def on_sys_path(folder: Path, forget: Iterable[str] = ()) -> Iterator[None]:
 
 def bytewise(data: bytes) -> list[bytes]:
     """``data`` as one chunk per byte."""
-    return [data[i : i + 1] for i in range(len(data))]
-
-
-class _Content:
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = list(chunks)
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            await asyncio.sleep(0)
-            yield chunk
-
-
-class FakeResponse:
-    """The part of aiohttp.ClientResponse the generated code reads; ``content.iter_any()`` yields
-    the chosen chunks, giving the event loop a turn before each."""
-
-    def __init__(
-        self,
-        chunks: Iterable[bytes],
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.status = status
-        self.headers = dict(headers or {})
-        self.content = _Content(chunks)
+    return split_body(data, "bytewise")
 
 
 async def stream_items(synapse: Any, response: FakeResponse) -> list[Any]:
@@ -103,25 +95,19 @@ VALIDATOR = Keypair.create_from_seed("0x" + "72" * 32)
 
 
 async def stream_through_axon(cls: type, tokens: list[Any], **request: Any) -> list[Any]:
-    """Serve ``tokens`` with the generated ``stream_response`` from a real Axon on 127.0.0.1,
-    call it with a real Dendrite: what ``call_stream`` yields (the filled synapse last)."""
-    from synapsegen.runtime.axon import Axon
+    """Serve ``tokens`` with the generated ``stream_response`` from a real Axon on 127.0.0.1 (a
+    ``ScriptedMiner``), call it with a real Dendrite: what ``call_stream`` yields (the filled
+    synapse last)."""
     from synapsegen.runtime.dendrite import Dendrite
+    from synapsegen.testing import ScriptedMiner
 
-    async def forward(synapse: Any) -> Any:
-        async def produce() -> AsyncIterator[Any]:
-            for token in tokens:
-                yield token
-
-        return synapse.stream_response(produce())
-
-    forward.__annotations__ = {"synapse": cls, "return": Any}
-    axon = Axon(MINER, port=0)
-    axon.attach(forward)
-    async with axon, Dendrite(VALIDATOR) as client:
+    async with (
+        ScriptedMiner(cls, tokens=tokens, keypair=MINER) as miner,
+        Dendrite(VALIDATOR) as client,
+    ):
         return [
             item
             async for item in client.call_stream(
-                axon, cls(**request), timeout=10, deserialize=False
+                miner.target, cls(**request), timeout=10, deserialize=False
             )
         ]

@@ -1,19 +1,20 @@
 """Generated synapses behave as language.md says, on real streams.
 
-Every schema in schemas/ is generated into a temporary package and imported. Two levels:
+Every schema in schemas/ is generated into a temporary package and imported. Two levels, both
+with the test kit (``synapsegen.testing``) validators use:
 
 - ``FakeResponse`` feeds ``process_streaming_response`` chosen chunks, so splits land exactly at
   hostile places (inside a UTF-8 character, inside a frame, one byte per chunk);
-- the runtime's real ``Axon`` and ``Dendrite`` on 127.0.0.1, with a test-only streamer that sends
-  pre-encoded bytes in chosen pieces, and with the generated ``stream_response`` server helper.
+- the runtime's real ``Axon`` and ``Dendrite`` on 127.0.0.1: a ``ScriptedMiner`` sends
+  pre-encoded bytes in chosen pieces (``Script(body=..., chunking=...)``), or streams tokens with
+  the generated ``stream_response`` server helper (``Script(tokens=...)``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
@@ -26,8 +27,8 @@ from synapsegen.runtime import (
     MinerError,
     TruncatedStream,
 )
-from synapsegen.runtime.axon import Axon
-from synapsegen.runtime.dendrite import Dendrite
+from synapsegen.runtime.dendrite import AxonTarget, Dendrite
+from synapsegen.testing import Chunking, Script, ScriptedMiner
 
 from ._generated import FakeResponse, bytewise, generate_package, on_sys_path, stream_items
 from ._paths import ROOT, SCHEMAS
@@ -223,42 +224,34 @@ async def test_webpage_deserializes_nested_model(gen: dict[str, ModuleType]) -> 
 
 MINER = Keypair.create_from_seed("0x" + "11" * 32)
 VALIDATOR = Keypair.create_from_seed("0x" + "22" * 32)
+PIECE_PAUSE = 0.001  # between pieces: gives each its own TCP segment where possible
 
 
-def piece_streamer(pieces: list[bytes]) -> Callable[[Any], Any]:
-    """A test-only token streamer: sends exactly these byte pieces, one ASGI send each."""
-
-    async def stream(send: Any) -> None:
-        for piece in pieces:
-            await send({"type": "http.response.body", "body": piece, "more_body": True})
-            await asyncio.sleep(0.001)  # give each piece its own TCP segment where possible
-
-    return stream
+def pieces_miner(cls: type, body: bytes, chunking: Chunking) -> ScriptedMiner[Any]:
+    """A miner that sends exactly ``body``, pre-encoded, in these pieces (one ASGI send each),
+    then ends the body cleanly."""
+    script = Script(body=body, chunking=chunking, token_delay=PIECE_PAUSE)
+    return ScriptedMiner(cls, script, keypair=MINER)
 
 
-def forward_with(cls: type, respond: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    async def forward(synapse: Any) -> Any:
-        return respond(synapse)
-
-    forward.__annotations__ = {"synapse": cls, "return": Any}
-    return forward
+def tokens_miner(cls: type, script: Script) -> ScriptedMiner[Any]:
+    """A miner whose tokens go through the generated ``stream_response`` server helper."""
+    return ScriptedMiner(cls, script, keypair=MINER)
 
 
-async def call(axon: Axon, synapse: Any) -> tuple[list[Any], Any]:
+async def call(target: AxonTarget, synapse: Any) -> tuple[list[Any], Any]:
     async with Dendrite(VALIDATOR) as client:
-        items = [i async for i in client.call_stream(axon, synapse, timeout=10, deserialize=False)]
+        stream = client.call_stream(target, synapse, timeout=10, deserialize=False)
+        items = [i async for i in stream]
     assert items[-1] is synapse
     return items[:-1], synapse
 
 
 async def test_real_stream_bytewise_keeps_every_field(gen: dict[str, ModuleType]) -> None:
     cls = gen["chat"].ChatCompletion
-    pieces = bytewise(TEXT.encode())
-    axon = Axon(MINER, port=0)
-    axon.attach(forward_with(cls, lambda s: s.create_streaming_response(piece_streamer(pieces))))
-    async with axon:
+    async with pieces_miner(cls, TEXT.encode(), "bytewise") as miner:
         synapse = chat(gen, model="big", temperature=1.5, max_tokens=7)
-        tokens, synapse = await call(axon, synapse)
+        tokens, synapse = await call(miner.target, synapse)
     assert synapse.is_success, synapse.dendrite
     assert "".join(tokens) == TEXT == synapse.completion and synapse.stream_complete
     # Nothing was reset by the dendrite's rebuild.
@@ -270,11 +263,8 @@ async def test_real_stream_bytewise_keeps_every_field(gen: dict[str, ModuleType]
 async def test_real_openai_stream_cut_before_sentinel(gen: dict[str, ModuleType]) -> None:
     cls = gen["openai"].OpenAIChat
     data = openai_chunks()
-    pieces = [data[i : i + 7] for i in range(0, data.index(b"data: [DONE]"), 7)]
-    axon = Axon(MINER, port=0)
-    axon.attach(forward_with(cls, lambda s: s.create_streaming_response(piece_streamer(pieces))))
-    async with axon:
-        tokens, synapse = await call(axon, openai_synapse(gen))
+    async with pieces_miner(cls, data[: data.index(b"data: [DONE]")], (7,)) as miner:
+        tokens, synapse = await call(miner.target, openai_synapse(gen))
     assert tokens == ["Hé", "llo ", "🙂"]
     assert synapse.completion == "" and not synapse.stream_complete
 
@@ -298,16 +288,11 @@ needs_trailer = pytest.mark.skipif(
 @needs_trailer
 async def test_generated_server_helper_round_trip(gen: dict[str, ModuleType]) -> None:
     module = gen["search"]
-
-    async def events() -> AsyncIterator[dict[str, Any]]:
-        for event in search_events()[:-1]:  # the helper sends the final event itself
-            yield event
-
-    axon = Axon(MINER, port=0)
-    axon.attach(forward_with(module.SearchSynapse, lambda s: s.stream_response(events())))
-    async with axon, Dendrite(VALIDATOR) as client:
+    events = Script(tokens=search_events()[:-1])  # the helper sends the final event itself
+    async with tokens_miner(module.SearchSynapse, events) as miner, Dendrite(VALIDATOR) as client:
         template = module.SearchSynapse(query="q")
-        streams = await client.forward([axon, axon], template, deserialize=False)
+        targets = [miner.target, miner.target]
+        streams = await client.forward(targets, template, deserialize=False)
         results = []
         for stream in streams:
             results.append([item async for item in stream][-1])
@@ -323,15 +308,10 @@ async def test_generated_server_helper_round_trip(gen: dict[str, ModuleType]) ->
 @needs_trailer
 async def test_generated_server_helper_error_event(gen: dict[str, ModuleType]) -> None:
     module = gen["search"]
-
-    async def events() -> AsyncIterator[dict[str, Any]]:
-        yield {"type": "summary", "content": "partial"}
-        raise RuntimeError("backend down")
-
-    axon = Axon(MINER, port=0)
-    axon.attach(forward_with(module.SearchSynapse, lambda s: s.stream_response(events())))
-    async with axon:
-        tokens, synapse = await call(axon, module.SearchSynapse(query="q"))
+    # The miner's token iterator yields one event, then raises RuntimeError("backend down").
+    events = Script(tokens=[{"type": "summary", "content": "partial"}], error="backend down")
+    async with tokens_miner(module.SearchSynapse, events) as miner:
+        tokens, synapse = await call(miner.target, module.SearchSynapse(query="q"))
     assert tokens == [{"type": "summary", "content": "partial"}]
     assert not synapse.is_success and "backend down" in (synapse.dendrite.status_message or "")
     assert synapse.summary == "partial" and not synapse.stream_complete
@@ -341,20 +321,15 @@ async def test_generated_server_helper_error_event(gen: dict[str, ModuleType]) -
 async def test_generated_server_helpers_frame_every_format(gen: dict[str, ModuleType]) -> None:
     openai = gen["openai"].OpenAIChat
     lines = gen["lines"].LineCompletion
-
-    async def chunks() -> AsyncIterator[dict[str, Any]]:
-        yield {"choices": [{"delta": {"content": "Grüße"}}]}
-        yield {"choices": [{"delta": {}, "finish_reason": "length"}]}
-
-    async def words() -> AsyncIterator[str]:
-        for word in ("eins ", "zwei"):
-            yield word
-
-    axon = Axon(MINER, port=0)
-    axon.attach(forward_with(openai, lambda s: s.stream_response(chunks())))
-    axon.attach(forward_with(lines, lambda s: s.stream_response(words())))
-    async with axon:
-        _, done = await call(axon, openai_synapse(gen))
-        _, text = await call(axon, lines(prompt="p"))
+    chunks = Script(
+        tokens=[
+            {"choices": [{"delta": {"content": "Grüße"}}]},
+            {"choices": [{"delta": {}, "finish_reason": "length"}]},
+        ]
+    )
+    words = Script(tokens=["eins ", "zwei"])
+    async with tokens_miner(openai, chunks) as sse, tokens_miner(lines, words) as text_miner:
+        _, done = await call(sse.target, openai_synapse(gen))
+        _, text = await call(text_miner.target, lines(prompt="p"))
     assert done.completion == "Grüße" and done.finish_reason == "length" and done.stream_complete
     assert text.completion == "eins zwei" and text.stream_complete
