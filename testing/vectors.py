@@ -6,8 +6,8 @@ whether it ended cleanly) and returns a ``Vector``; ``vector.save(path)`` writes
 ``Vector.load(path)`` reads it back. ``replay`` (``synapsegen.testing.replay``) feeds it to a
 generated class under many chunkings.
 
-The file (``format: "synapsegen-vector/1"``), JSON, UTF-8, 1-space indentation, keys in this
-order:
+The file (``format: "synapsegen-vector/1"``) is JSON in UTF-8 (``Vector.save`` writes the keys in
+this order, indented by one space, a header pair on one line):
 
 ``format``
     ``"synapsegen-vector/1"``. A reader refuses other formats; a later version gets a new number.
@@ -242,7 +242,7 @@ class Vector:
 
     def dumps(self) -> str:
         """The file's text (ends with a newline)."""
-        return json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n"
+        return _dumps(self.to_json(), 0) + "\n"
 
     def save(self, path: str | Path) -> Path:
         """Write the vector to ``path`` (UTF-8); returns the path."""
@@ -255,6 +255,22 @@ class Vector:
         """Read a vector file; ``ValueError`` names what is wrong with it."""
         source = Path(path)
         return cls.from_json(json.loads(source.read_text(encoding="utf-8")), source)
+
+
+def _dumps(value: Any, depth: int) -> str:
+    """JSON indented by one space per level, with lists of scalars (a header pair, the chunk
+    sizes) on one line."""
+    scalar = (str, int, float, bool, type(None))
+    if isinstance(value, list) and all(isinstance(item, scalar) for item in value):
+        return json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, (dict, list)) or not value:
+        return json.dumps(value, ensure_ascii=False)
+    inner = " " * (depth + 1)
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k)}: {_dumps(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
+    lines = [inner + _dumps(item, depth + 1) for item in value]
+    return "[\n" + ",\n".join(lines) + "\n" + " " * depth + "]"
 
 
 # ---- recording -----------------------------------------------------------------------------------
