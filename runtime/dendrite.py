@@ -83,8 +83,7 @@ import math
 import time
 import uuid as uuid_module
 from collections import deque
-from collections.abc import AsyncGenerator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -476,20 +475,22 @@ class _UuidLanes:
         self._uuids = [primary]
         self._in_flight: dict[AxonTarget, set[str]] = {}
 
-    @contextmanager
-    def acquire(self, target: AxonTarget) -> Iterator[str]:
+    def take(self, target: AxonTarget) -> str:
+        """A uuid no request in flight to ``target`` carries; ``give_back`` it when done."""
         busy = self._in_flight.setdefault(target, set())
         lane = next((u for u in self._uuids if u not in busy), None)
         if lane is None:
             lane = str(uuid_module.uuid1())
             self._uuids.append(lane)
         busy.add(lane)
-        try:
-            yield lane
-        finally:
+        return lane
+
+    def give_back(self, target: AxonTarget, lane: str) -> None:
+        busy = self._in_flight.get(target)
+        if busy is not None:
             busy.discard(lane)
             if not busy:
-                self._in_flight.pop(target, None)
+                del self._in_flight[target]
 
 
 class _FirstByteWatch:
@@ -909,7 +910,8 @@ class Dendrite(AsyncClosing):
         watch = self._first_byte_watch(first_byte_timeout, timeout)
         response: aiohttp.ClientResponse | None = None
         gate = None if copies is None else copies.gate
-        with self._lanes.acquire(target) as lane:
+        lane = self._lanes.take(target)
+        try:
             try:
                 try:
                     if copies is None:
@@ -964,6 +966,8 @@ class Dendrite(AsyncClosing):
                 if response is not None:
                     # A body the subclass stopped reading early is closed, not pooled (aiohttp).
                     response.release()
+        finally:
+            self._lanes.give_back(target, lane)
         _terminal(synapse, "dendrite").process_time = time.monotonic() - started
         self._remember(synapse)
         if result is not None:
