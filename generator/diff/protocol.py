@@ -16,7 +16,7 @@ from . import findings as F
 from .findings import VALIDATORS, Collector, Finding, Site, locate
 from .sources import SchemaVersion, Version
 from .streams import Streams
-from .values import FieldSets, canonical, compare_fields, show
+from .values import FieldSets, canonical, compare_fields, compare_parsed, show
 
 
 def compare(old: Version, new: Version) -> list[Finding]:
@@ -148,6 +148,9 @@ def _synapse(
             f"deserialize {show(_deserialize(before))} -> {show(_deserialize(after))}",
             "what deserialize() returns to the validator's code changes; the wire is unchanged",
         )
+    if before.stream is None and after.stream is None:
+        deserialize = (_deserialize(before), _deserialize(after))
+        compare_parsed(out, name, (*path, "deserialize"), deserialize, old_version, new_version)
     for direction in ("request", "response"):
         sets = FieldSets(direction, getattr(before, direction), getattr(after, direction), streamed)
         compare_fields(out, name, sets, old_version, new_version)

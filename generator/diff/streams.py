@@ -4,7 +4,8 @@ Miners encode tokens with the stream's framing, payload, framing options (delimi
 and end signal; validators decode them with their own version's, and their rules read keys of
 each token (``path``, ``when`` tags, an op's own keys) into response fields. A change to any of
 those makes one version misread the other's stream: a stream-breaking finding. What stays on one
-side (limits, batching, keep_partial, deserialize) is compatible; ``yields`` changes what the
+side (limits, batching, keep_partial, what deserialize returns) is compatible, but the model a
+``deserialize: {parse: ...}`` reads is compared as a response value; ``yields`` changes what the
 validator's code receives from the stream, and is reported with the stream's contract.
 
 Rules are compared per response field: the reads that fill a field (op, path, tags, the op's own
@@ -24,7 +25,7 @@ from ..kinds import FRAMINGS, OPS
 from ..language.spec import StreamSpec
 from . import findings as F
 from .findings import MINERS, VALIDATORS, Collector, Site, locate
-from .values import Walk, canonical, show
+from .values import Walk, canonical, compare_parsed, show
 
 if TYPE_CHECKING:
     from .sources import SchemaVersion
@@ -198,6 +199,10 @@ class Streams:
                 f"{show(_plain(after.deserialize))}",
                 "what deserialize() returns to the validator's code changes; the wire is unchanged",
             )
+        deserialize = (_plain(before.deserialize), _plain(after.deserialize))
+        compare_parsed(
+            self.out, self.synapse, (*self.base, "deserialize"), deserialize, self.old, self.new
+        )
         if before.yields != after.yields:
             self.report(
                 F.YIELDS,

@@ -757,6 +757,40 @@ def _default_changed(
     walk.report(F.DEFAULT, path, path, change, breaks, why, key="default")
 
 
+def compare_parsed(
+    out: Collector,
+    synapse: str,
+    path: NodePath,
+    deserialize: tuple[Any, Any],
+    old: SchemaVersion,
+    new: SchemaVersion,
+) -> None:
+    """``deserialize: {parse: field, model: ...}`` in both versions: the miner writes a JSON
+    document into a text field and the validator's ``deserialize()`` parses it into the model,
+    so the model is compared as a response value (``path``: the ``deserialize`` node)."""
+    before, after = deserialize
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return
+    if "model" not in before or "model" not in after or before["parse"] != after["parse"]:
+        return
+    node = (*path, "model")
+    walk = Walk(
+        out,
+        synapse,
+        f"the document deserialize() parses from {after['parse']!r}",
+        MINERS,
+        old,
+        new,
+        anchor=(node, node),
+    )
+    walk.compare(
+        JsonSchema.model_validate({"$ref": before["model"]}),
+        JsonSchema.model_validate({"$ref": after["model"]}),
+        node,
+        node,
+    )
+
+
 # ---- helpers -----------------------------------------------------------------------------------
 
 

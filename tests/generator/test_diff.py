@@ -328,3 +328,34 @@ def test_the_docs_show_real_output_and_the_codes() -> None:
     assert f"{codes[0]}-{codes[-1]}" in doc
     for category, label in LABELS.items():
         assert f"| `{category}` | {label} |" in doc
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(old_case=cases(), new_case=cases())
+def test_any_two_random_schemas_compare_without_error(old_case: Case, new_case: Case) -> None:
+    """Two unrelated random schemas, the new one's first synapse renamed to the old one's first,
+    so that two different synapses are compared field by field: no exception, and every finding
+    is located inside one of the files."""
+    from synapsegen.diff.protocol import compare
+    from synapsegen.diff.sources import SchemaFileText, load
+
+    old_name, old_text = next(iter(old_case.files.items()))
+    new_name, new_text = next(iter(new_case.files.items()))
+    data = _data(new_name, new_text)
+    assert isinstance(data, dict)
+    first_old = next(iter(_data(old_name, old_text)["synapses"]))  # type: ignore[index]
+    synapses = list(data["synapses"].items())
+    data["synapses"] = {first_old: synapses[0][1], **dict(synapses[1:])}
+    texts = {f"old/{old_name}": old_text.encode(), "new/new.json": json.dumps(data).encode()}
+    old, old_problems = load([SchemaFileText(Path(f"old/{old_name}"), texts[f"old/{old_name}"])],
+                             Path.cwd())  # fmt: skip
+    new, new_problems = load([SchemaFileText(Path("new/new.json"), texts["new/new.json"])],
+                             Path.cwd())  # fmt: skip
+    if old_problems or new_problems:
+        return
+    for finding in compare(old, new):
+        assert finding.file in texts, finding
+        lines = texts[finding.file].decode().split("\n")
+        assert 1 <= finding.line <= len(lines) and finding.col >= 1, finding
+        json.dumps(finding.as_json())
