@@ -998,7 +998,7 @@ def _finish_stream(draw: st.DrawFn, plan: StreamPlan, fields: _Fields, ctx: _Con
         plan.deserialize = {"field": draw(st.sampled_from(sorted(fields.response)))}
     elif choice == "parse" and ctx.defs and plan.shape != "array":
         models = [n for n, s in ctx.defs.items() if s.get("properties")]
-        for rule in [r for r in plan.rules if r.op == "concat" and r.when is None]:
+        for rule in [r for r in plan.rules if r.op == "concat" and r.when is None and not r.group]:
             parse_field = rule.field
             assert parse_field is not None
             if is_nullable(fields.response[parse_field]):
