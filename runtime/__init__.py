@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._auth import Claim as Claim
     from ._auth import RequestVerifier as RequestVerifier
+    from ._schema_check import SchemaCheck as SchemaCheck
     from .accumulate import UNSET as UNSET
     from .accumulate import TextParts as TextParts
     from .accumulate import Unset as Unset
@@ -133,6 +134,7 @@ _EXPORTS: dict[str, str] = {
     "with_header_values": "synapse",
     "token_streamer": "streaming",
     "schema_hash_of": "manifest",
+    "SchemaCheck": "_schema_check",
 }
 
 __all__ = sorted(_EXPORTS)  # what ``synapsegen.runtime`` exports: one list, _EXPORTS

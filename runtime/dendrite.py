@@ -68,6 +68,10 @@ Deliberate differences from bittensor 10.5.0 (each is a fix of a known bug or co
     wins over the ``bt_header_axon_status_message`` header.
 (l) **Fan-out policies.** ``forward(..., policy=FirstK(3))``: ``WaitAll`` (default), ``FirstK``,
     ``Quorum``, ``Deadline``; see ``forward``.
+(m) **Schema check.** ``Dendrite(..., check_schema=True)`` reads each axon's manifest once
+    (``GET /synapsegen/manifest``, cached) and does not send a request whose class the miner serves
+    with another ``schema_hash``: the synapse records 409 "schema mismatch: ..." instead. An axon
+    without a manifest (bittensor's answers 404) is called as usual. See ``_schema_check``.
 
 The ``total_size`` header is computed as bittensor's dendrite computes it (its outgoing-request
 log line calls ``get_total_size()`` once before ``to_headers()`` does again).
@@ -95,7 +99,8 @@ from yarl import URL
 
 from . import btauth, epistula
 from ._closing import AsyncClosing
-from .errors import FirstByteTimeout, StreamError
+from ._schema_check import SchemaCheck, manifest_cache
+from .errors import FirstByteTimeout, SchemaMismatch, StreamError
 from .http_wire import encode_request, error_message, merge_answer
 from .signing import VERSION_AS_INT, request_message, sign
 from .synapse import (
@@ -556,6 +561,9 @@ class Dendrite(AsyncClosing):
             11's signed requests) or ``"epistula/2"``: the HTTP wire (``http_wire``), served by
             synapsegen's Axon next to bittensor 10's on the same routes. The calls, results and
             statuses are the same whichever is chosen.
+        check_schema: ``True`` (or a ``SchemaCheck`` with its own limits) to compare each
+            miner's schema hash with the synapse class's before the first request to it, and
+            refuse a mismatch with 409 without sending it (see (m)). Off by default.
     """
 
     def __init__(
@@ -567,6 +575,7 @@ class Dendrite(AsyncClosing):
         max_connections: int = 512,
         history_size: int = 0,
         transport: str = BITTENSOR10,
+        check_schema: bool | SchemaCheck = False,
     ) -> None:
         if transport not in TRANSPORTS:
             choices = ", ".join(repr(name) for name in TRANSPORTS)
@@ -589,6 +598,7 @@ class Dendrite(AsyncClosing):
         self._lanes = _UuidLanes(self.uuid)
         self._urls: dict[tuple[AxonTarget, str, str | None], URL] = {}
         self.transport = transport
+        self._manifests = manifest_cache(check_schema)
 
     # ----------------------------------------------------------------------------- session
 
@@ -928,6 +938,11 @@ class Dendrite(AsyncClosing):
                         gate.arrive()  # also when signing failed: the others must not wait on it
                 if gate is not None:
                     await gate.opened()
+                if self._manifests is not None:  # (m): raises SchemaMismatch, a 409
+                    host = target.url_host(self.external_ip)
+                    await self._manifests.verify(
+                        self._get_session(), host, target.hotkey, type(synapse), timeout
+                    )
                 # Timing (process_time, the first-byte budget) starts when this request does,
                 # not when its task was scheduled or while other requests were being signed.
                 started = time.monotonic()
@@ -1169,6 +1184,9 @@ class Dendrite(AsyncClosing):
         """Record a failure in ``synapse.dendrite`` with bittensor's codes and messages (§12)."""
         _logger.debug("%s to %s failed: %r", request_name, synapse.axon, exception)
         dendrite = _terminal(synapse, "dendrite")
+        if isinstance(exception, SchemaMismatch):  # not sent (see (m))
+            dendrite.status_code, dendrite.status_message = exception.status, str(exception)
+            return synapse
         if isinstance(exception, FirstByteTimeout):
             dendrite.status_code = 408
             dendrite.status_message = (

@@ -19,7 +19,8 @@ Exception
 ├── BodyTooLarge            Axon body read: over max_body_bytes; answered with 413
 ├── ClientDisconnected      Axon body read: the client left mid-body; nothing is answered
 ├── _ClientGone             token_streamer: send() hit a disconnect; the stream stops quietly
-└── StreamAborted           token_streamer: failed/timed out, no event to say so; Axon: cut body
+├── StreamAborted           token_streamer: failed/timed out, no event to say so; Axon: cut body
+└── SchemaMismatch          Dendrite(check_schema): another schema hash; 409, request not sent
 
 The Dendrite raises neither ``StreamError`` nor ``FirstByteTimeout`` at its caller: a
 ``StreamError`` from a generated client's ``process_streaming_response`` is recorded as 422
@@ -142,6 +143,16 @@ class ClientDisconnected(Exception):
 
 class _ClientGone(Exception):
     """``send`` failed because the client disconnected."""
+
+
+class SchemaMismatch(Exception):
+    """A request not sent: the miner serves its class with another schema hash.
+
+    Raised by the Dendrite's schema check (``_schema_check``) and recorded as ``status`` (409) in
+    ``synapse.dendrite``, with ``str(exc)`` as the message.
+    """
+
+    status = 409
 
 
 class StreamAborted(Exception):

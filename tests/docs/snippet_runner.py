@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from bittensor_wallet import Keypair, Wallet
 
@@ -104,6 +104,38 @@ async def fan_out() -> AsyncIterator[Namespace]:
     assert scored == responses[:3] and all(r.available == {"chat": True} for r in scored)
 
 
+@asynccontextmanager
+async def schema_check() -> AsyncIterator[Namespace]:
+    """docs/runtime.md, the schema check: ``keypair``, ``messages`` and ``axon``, a miner that
+    serves ChatCompletion with another schema hash (its next version); afterwards ``synapse``
+    must be refused with 409 without reaching the miner."""
+    from synapses.chat import ChatCompletion, Message
+
+    served: list[str] = []
+    newer = "sha256:" + "5d" * 32
+
+    class NextChatCompletion(ChatCompletion):
+        schema_hash: ClassVar[str] = newer
+
+    NextChatCompletion.__name__ = "ChatCompletion"  # the same route, the next version
+
+    def forward(synapse: NextChatCompletion) -> NextChatCompletion:
+        served.append(synapse.messages[-1].content)
+        return synapse
+
+    async with Axon(MINER).attach(forward) as axon:
+        namespace: Namespace = {"keypair": VALIDATOR, "axon": target(axon)}
+        namespace["messages"] = [Message(role="user", content="Grüß dich")]
+        yield namespace
+    synapse = namespace["synapse"]
+    assert synapse.dendrite.status_code == 409, synapse.dendrite
+    assert synapse.dendrite.status_message == (
+        f"schema mismatch: the miner serves ChatCompletion {newer} but this validator has "
+        f"{ChatCompletion.schema_hash}"
+    )
+    assert served == []
+
+
 FRAMING_IMPORTS = """\
 from dataclasses import dataclass
 from typing import Annotated
@@ -170,6 +202,7 @@ CONTEXTS: dict[str, Callable[[], AbstractAsyncContextManager[Namespace]]] = {
     "chat-miner": chat_miner,
     "chat-validator": chat_validator,
     "fan-out": fan_out,
+    "schema-check": schema_check,
     "framing-module": framing_module,
     "transports-miner": transports_miner,
 }

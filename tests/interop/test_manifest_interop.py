@@ -6,7 +6,8 @@
   of the classes generated for ``--runtime bittensor`` from the same schemas: both flavours agree.
 - A method other than GET gets a clean 405 there.
 - A real bittensor Axon answers the path 404 ``Synapse name 'synapsegen' not found`` (JSON, with
-  bittensor's error headers): what our Dendrite takes for "no manifest".
+  bittensor's error headers): our ``Dendrite(check_schema=True)`` takes it for "no manifest" and
+  calls that axon as usual (one manifest request, then none for ``ttl``).
 
 No ``from __future__ import annotations``: the Axon reads the forward functions' annotations.
 """
@@ -22,7 +23,7 @@ import pytest
 from bittensor_wallet import Keypair
 
 import synapsegen
-from synapsegen.runtime import Axon
+from synapsegen.runtime import Axon, AxonTarget, Dendrite
 
 from .harness import (
     LOOPBACK,
@@ -138,3 +139,30 @@ async def test_a_bittensor_axon_has_no_manifest(bt_axon: BtAxonServer) -> None:
     message = "Synapse name 'synapsegen' not found. Available synapses"
     assert body["message"].startswith(message)
     assert headers["bt_header_axon_status_code"] == "404"
+
+
+async def test_our_checking_dendrite_calls_a_bittensor_axon_as_usual(
+    bt_axon: BtAxonServer, keypairs: dict[str, Keypair]
+) -> None:
+    classes = _our_classes()
+    target = AxonTarget(ip=LOOPBACK, port=bt_axon.port, hotkey=bt_axon.hotkey)
+    async with Dendrite(keypairs["validator"], check_schema=True) as dendrite:
+        answers = [
+            await dendrite.call(
+                target, classes["AvailabilitySynapse"](tasks=["chat"]), timeout=10,
+                deserialize=False,
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+        stream = dendrite.call_stream(
+            target,
+            classes["ChatCompletion"](messages=[{"role": "user", "content": "hi"}], max_tokens=3),
+            timeout=10,
+            deserialize=False,
+        )
+        items = [item async for item in stream]
+        fetches = dendrite._manifests.fetches if dendrite._manifests is not None else None
+    assert [a.dendrite.status_code for a in answers] == [200, 200]
+    assert answers[0].available == {"chat": True}
+    assert items[-1].dendrite.status_code == 200 and items[-1].completion
+    assert fetches == 1  # bittensor's 404: no manifest, kept; every call went out

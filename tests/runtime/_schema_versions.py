@@ -1,8 +1,9 @@
 """Two versions of one schema file, generated into two packages (``schema_v1``, ``schema_v2``).
 
-Version 2 adds a response field to the plain ``Scored`` (a new schema hash) and leaves the
-streaming ``Story`` as it was (the same hash), as a subnet's protocol change does between a
-miner and a validator that have not both upgraded.
+Version 2 adds a required request field to the plain ``Scored`` (a new schema hash: a version 1
+validator's request fails on a version 2 miner) and only rewords the streaming ``Story`` (the
+same hash), as a subnet's protocol change does between a miner and a validator that have not
+both upgraded.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ V1: dict[str, Any] = {
 }
 
 V2 = copy.deepcopy(V1)
-V2["description"] = "A protocol, version 2: Scored also says how sure it is."
-V2["synapses"]["Scored"]["response"]["confidence"] = {"type": "number", "default": 1}
+V2["description"] = "A protocol, version 2: Scored needs a language."
+V2["synapses"]["Scored"]["request"]["language"] = {"type": "string"}  # required: v1 lacks it
 V2["synapses"]["Story"]["description"] = "Tell a story (reworded: the same wire)."
 
 PACKAGES = ("schema_v1", "schema_v2")

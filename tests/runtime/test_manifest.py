@@ -101,7 +101,7 @@ async def test_two_versions_of_a_schema_differ_where_the_wire_does(
     versions: tuple[ModuleType, ModuleType],
 ) -> None:
     v1, v2 = versions
-    assert v1.Scored.schema_hash != v2.Scored.schema_hash  # a response field added
+    assert v1.Scored.schema_hash != v2.Scored.schema_hash  # a request field added
     assert v1.Story.schema_hash == v2.Story.schema_hash  # only its description changed
     async with serving(v2) as axon:
         _, _, body = await get(axon, "/synapsegen/manifest")
