@@ -179,10 +179,10 @@ class FakeSession:
 
     def __init__(self, response: FakeResponse) -> None:
         self.response = response
-        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.requests: list[tuple[str | URL, dict[str, Any]]] = []
         self.closed = False
 
-    def post(self, url: str, **kwargs: Any) -> asyncio.Future[FakeResponse]:
+    def post(self, url: str | URL, **kwargs: Any) -> asyncio.Future[FakeResponse]:
         self.requests.append((url, kwargs))
         answer: asyncio.Future[FakeResponse] = asyncio.get_running_loop().create_future()
         answer.set_result(self.response)
