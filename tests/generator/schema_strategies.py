@@ -13,10 +13,24 @@ exploration run can narrow them (see the test module's docstring).
 
 Every value the plan holds is JSON data (what a schema default, a request value or a token looks
 like on the wire); the test turns it into Python objects through the generated classes.
+
+Besides plain synapses, nullable targets, final events with data, aliased property keys and
+grouped rules, the cases draw:
+
+- typed tokens: a JSON object stream's ``token`` is now and then ``{$ref: "#/$defs/<Model>"}``, a
+  model that every token drawn fits (all properties optional; the bare final event and the error
+  event fit it too); a closed one (``additionalProperties: false``) lets a token with an
+  undeclared key be drawn, which is no model (a stream error);
+- ``header: true`` on request fields (with a value, seldom an empty one);
+- ``$defs`` entries with ``import: <package>.<module>.<Class>``: the case's
+  :attr:`Case.user_files` hold that package (a pydantic model or a ``(str, Enum)`` per entry,
+  described honestly by the rest of the entry), named ``sg_user_<n>``, a name of its own per
+  case; fields refer to such entries like any other, and often a request field is typed with one.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import keyword
 from collections.abc import Callable
@@ -129,7 +143,8 @@ COLLIDING_KEYS: tuple[frozenset[str], ...] = tuple(
     frozenset(group)
     for group in (
         ("_id", "id"), ("_x", "x"), ("a-b", "a b", "a_b"), ("from", "from_"), ("2fa", "field_2fa"),
-        ("content-type", "content_type", "content type"), ("str", "str_"), ("_", "ü", "field"),
+        ("content-type", "content_type", "content type"), ("str", "str_"),
+        ("_", "ü", "field", "", " ", "\n", "'", '"', "\\", "🙂"),
         ("max tokens", "max-tokens", "max_tokens"), ("model_config", "field_model_config"),
     )
 )  # fmt: skip
@@ -278,6 +293,7 @@ class StreamPlan:
     yields: str = "token"
     deserialize: Any = "synapse"
     shape: str = "object"  # JSON tokens: object, string or array; "text" for a text payload
+    token_model: str | None = None  # typed tokens: the $defs model each token is validated into
 
     @property
     def text_payload(self) -> bool:
@@ -310,10 +326,20 @@ class Case:
     hostile: bool = dataclass_field(repr=False)
     malformed: list[str] = dataclass_field(default_factory=list, repr=False)
     """Constructs written on purpose that the validator must refuse (no working meaning)."""
+    user_files: dict[str, str] = dataclass_field(default_factory=dict, repr=False)
+    """The user's package that ``import:`` entries name (path relative to the folder that goes
+    on ``sys.path`` -> text); empty when no entry imports a class."""
+
+    @property
+    def user_package(self) -> str | None:
+        """The top-level name of the user's package, if there is one."""
+        return next(iter(self.user_files), "").split("/")[0] or None
 
     def describe(self) -> str:
-        """The files, for failure messages."""
-        return "\n".join(f"--- {name}\n{text}" for name, text in self.files.items())
+        """The files (and the user's package), for failure messages."""
+        return "\n".join(
+            f"--- {name}\n{text}" for name, text in {**self.files, **self.user_files}.items()
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,6 +470,8 @@ class _Context:
     )  # filled after the names are drawn
     def_names: list[str] = dataclass_field(default_factory=list)
     malformed: list[str] = dataclass_field(default_factory=list)
+    synapse_names: list[str] = dataclass_field(default_factory=list)
+    user: UserPackage | None = None  # where `import:` entries' classes are written
 
 
 def _described(draw: st.DrawFn, schema: Schema) -> Schema:
@@ -593,8 +621,13 @@ def object_schema(draw: st.DrawFn, ctx: _Context, depth: int) -> Schema:
 
 
 def _def_schema(draw: st.DrawFn, ctx: _Context, name: str) -> Schema:
-    """A ``$defs`` entry: a model (often recursive), an enum, an alias or a list alias."""
-    kind = draw(st.sampled_from(["model"] * 4 + ["enum", "alias", "list_alias", "nullable"]))
+    """A ``$defs`` entry: a model (often recursive), an enum, an alias, a list alias, or a
+    class of the user's own package (``import``)."""
+    kinds = ["model"] * 4 + ["enum", "alias", "list_alias", "nullable"]
+    kind = draw(st.sampled_from(kinds + ["imported"] * 2 * (ctx.user is not None)))
+    if kind == "imported":
+        assert ctx.user is not None
+        return _imported_def(draw, ctx, ctx.user, name)
     if kind == "enum":
         return _described(draw, _enum(draw))
     if kind == "alias":
@@ -621,13 +654,163 @@ def _def_schema(draw: st.DrawFn, ctx: _Context, name: str) -> Schema:
 
 
 # ---------------------------------------------------------------------------------------------
+# The user's own classes (``import: package.module.Name``)
+
+USER_PACKAGE_PREFIX = "sg_user_"
+_USER_PACKAGE_NUMBERS = itertools.count()
+"""Numbers the users' packages apart (``sg_user_<n>``): each case's package has a name of its
+own, so that one mypy run checks the generated packages of many cases together."""
+
+USER_MODULES: tuple[str, ...] = ("protocol", "models", "api.types", "schema_types")
+USER_CLASS_NAMES: tuple[str, ...] = ("Usage", "Role", "Payload", "Record", "Status", "Kind")
+USER_ENUM_VALUES: tuple[str, ...] = (
+    "user", "assistant", "a b", "ü", "", "None", "b'c", 'd"e', "z\nw", "x\\y", "🙂",
+)  # fmt: skip
+USER_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("x", "x"), ("title", "title"), ("url", "url"), ("score", "score"), ("label", "label"),
+    ("count", "count"), ("from", "from_"), ("content-type", "content_type"),
+)  # fmt: skip
+"""(JSON key, attribute) of the user's model fields: a key that is no attribute gets an alias, as
+a careful user writes it (``validate_by_name``, ``serialize_by_alias``)."""
+
+_USER_TYPES: dict[str, tuple[Schema, str]] = {
+    "string": ({"type": "string"}, "str"),
+    "integer": ({"type": "integer"}, "int"),
+    "number": ({"type": "number"}, "float"),
+    "boolean": ({"type": "boolean"}, "bool"),
+    "nullable": ({"type": ["string", "null"]}, "str | None"),
+    "list": ({"type": "array", "items": {"type": "string"}}, "list[str]"),
+}
+"""What the user's model fields are: (the schema that describes one, its Python type)."""
+
+_USER_HEADER = '''"""A subnet's own classes, written by hand before synapsegen (a property test)."""
+
+import enum
+
+import pydantic
+'''
+
+
+@dataclass
+class UserPackage:
+    """The user's package of a case: its name and, per module, the classes written in it."""
+
+    name: str
+    modules: dict[str, list[tuple[str, str]]] = dataclass_field(default_factory=dict)
+    """module (dotted, inside the package) -> (class name, source) of each class."""
+
+    def files(self) -> dict[str, str]:
+        """Path (relative to the folder that goes on ``sys.path``) -> text; none if no class."""
+        if not self.modules:
+            return {}
+        found = {f"{self.name}/__init__.py": "", f"{self.name}/py.typed": ""}
+        for module, classes in self.modules.items():
+            parts = module.split(".")
+            for depth in range(1, len(parts)):
+                found[f"{self.name}/{'/'.join(parts[:depth])}/__init__.py"] = ""
+            sources = "\n\n".join(source for _, source in classes)
+            found[f"{self.name}/{'/'.join(parts)}.py"] = f"{_USER_HEADER}\n\n{sources}"
+        return found
+
+
+def _imported_def(draw: st.DrawFn, ctx: _Context, user: UserPackage, name: str) -> Schema:
+    """A ``$defs`` entry naming a class of the user's package (a pydantic model or a ``(str,
+    Enum)``), described by the rest of the entry as the class is; the class is written into
+    ``user``. In hostile files, now and then an ``import`` that is no dotted name (SG310)."""
+    module = draw(st.sampled_from(USER_MODULES))
+    classes = user.modules.setdefault(module, [])
+    taken = {class_name for class_name, _ in classes}
+    own = name in (*DEF_NAMES.safe, *DEF_NAMES.tricky) and draw(st.booleans())
+    free = (c for c in (*USER_CLASS_NAMES, *(f"Usage{n}" for n in range(2, 99))) if c not in taken)
+    class_name = name if own and name not in taken else next(free)
+    schema: Schema = {"import": f"{user.name}.{module}.{class_name}"}
+    if draw(st.sampled_from(["model", "model", "enum"])) == "enum":
+        values = draw(st.lists(st.sampled_from(USER_ENUM_VALUES), min_size=1, max_size=4,
+                               unique=True))  # fmt: skip
+        members = "".join(f"    M{index} = {value!r}\n" for index, value in enumerate(values))
+        source = f"class {class_name}(str, enum.Enum):\n{members}"
+        if draw(st.booleans()):
+            schema["type"] = "string"
+        schema["enum"] = values
+    else:
+        source, described = _user_model(draw, class_name)
+        schema.update(described)
+    classes.append((class_name, source))
+    if ctx.hostile and draw(st.integers(0, 9)) == 0:
+        schema["import"] = draw(st.sampled_from(["Usage", "a..b.C", "pkg.2x.Usage", "pkg.class.C"]))
+        ctx.malformed.append(f"import {schema['import']!r} is no package.module.Name")
+    return _described(draw, schema)
+
+
+def _user_model(draw: st.DrawFn, class_name: str) -> tuple[str, Schema]:
+    """A user's pydantic model (its source) and the schema that describes it: fields required,
+    with a default, or optional (``T | None = None``, as the generator writes a property that
+    is neither)."""
+    chosen = draw(st.lists(st.sampled_from(USER_PROPERTIES), min_size=1, max_size=4,
+                           unique_by=lambda p: p[0]))  # fmt: skip
+    properties: dict[str, Schema] = {}
+    required: list[str] = []
+    lines: list[str] = []
+    for key, attribute in chosen:
+        kind = draw(st.sampled_from(sorted(_USER_TYPES)))
+        described, annotation = _USER_TYPES[kind]
+        prop = json.loads(json.dumps(described))
+        how = draw(st.sampled_from(["required", "default", "optional"]))
+        value: Any = ...
+        if how == "required":
+            required.append(key)
+        elif how == "default":
+            value = sample(draw, prop, {}, 1)
+            if kind == "number":
+                value = float(value)
+            prop["default"] = value
+        else:
+            value = None
+            annotation = annotation if "None" in annotation else f"{annotation} | None"
+        properties[key] = prop
+        if key != attribute:
+            default = "" if value is ... else f"{value!r}, "
+            lines.append(f"    {attribute}: {annotation} = pydantic.Field({default}alias={key!r})")
+        else:
+            default = "" if value is ... else f" = {value!r}"
+            lines.append(f"    {attribute}: {annotation}{default}")
+    config = any(key != attribute for key, attribute in chosen)
+    body = "\n".join(
+        (["    model_config = pydantic.ConfigDict(validate_by_name=True, "
+          "serialize_by_alias=True)", ""] if config else []) + lines
+    )  # fmt: skip
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return f"class {class_name}(pydantic.BaseModel):\n{body}\n", schema
+
+
+# ---------------------------------------------------------------------------------------------
 # Fields for rule targets
 
 
 def _with_default(draw: st.DrawFn, schema: Schema, ctx: _Context, value: Json = ...) -> Schema:
     """Give ``schema`` a default: ``value``, or a valid value drawn for it."""
-    schema["default"] = sample(draw, schema, ctx.defs, MAX_DEPTH - 1) if value is ... else value
+    if value is ...:
+        value = sample(draw, schema, ctx.defs, MAX_DEPTH - 1)
+        if type(value) is int and _number_alias(schema, ctx.defs):
+            # Written as an int through a $defs alias (it crosses the wire as a float):
+            # test_found_by_property.py's test_integral_default_through_a_number_alias.
+            value = float(value)
+    schema["default"] = value
     return schema
+
+
+def _number_alias(schema: Schema, defs: dict[str, Schema]) -> bool:
+    """Whether ``schema`` refers to a ``$defs`` alias of a number (or of a union of numbers and
+    null): its values are floats, never ints."""
+    if "$ref" not in schema:
+        return False
+    target = resolve(schema, defs)
+    members = [resolve(m, defs) for m in target.get("anyOf") or target.get("oneOf") or [target]]
+    kinds = {kind for member in members for kind in _types(member)}
+    plain = all("enum" not in member and "const" not in member for member in members)
+    return plain and "number" in kinds and kinds <= {"number", "null"}
 
 
 def _string_field(draw: st.DrawFn, ctx: _Context) -> Schema:
@@ -892,13 +1075,20 @@ def _grouped_rule(
                 slots=[Slot(path, value, group=group)])  # fmt: skip
 
 
-def _token_schema(plan: StreamPlan) -> Schema:
-    """The declared ``token``: an object whose properties are exactly the rules' paths."""
+def _token_schema(plan: StreamPlan, typed: bool = False) -> Schema:
+    """The declared ``token``: an object whose properties are exactly the rules' paths.
+
+    ``typed``: the schema of a ``$defs`` model that every token drawn fits: no value keeps a
+    default (a token may hold null there: an optional property without default is ``T | None``),
+    and a list item may be null (tokens pad a list with nulls up to the index a path names).
+    """
     root: Schema = {"type": "object", "properties": {}}
+    padded: list[Schema] = []  # the lists a path indexes
     for rule in plan.rules:
         for slot in rule.slots:
             if not slot.path:
                 continue
+            value = {k: v for k, v in slot.value.items() if not (typed and k == "default")}
             node = root
             for index, step in enumerate(slot.path):
                 last = index == len(slot.path) - 1
@@ -906,8 +1096,9 @@ def _token_schema(plan: StreamPlan) -> Schema:
                     if node.get("type") != "array":
                         node.clear()
                         node.update({"type": "array", "items": {}})
+                        padded.append(node)
                     if last:
-                        node["items"] = dict(slot.value)
+                        node["items"] = dict(value)
                     node = node["items"]
                 else:
                     if node.get("type") != "object" or "properties" not in node:
@@ -915,13 +1106,92 @@ def _token_schema(plan: StreamPlan) -> Schema:
                         node.update({"type": "object", "properties": {}})
                     node["properties"].setdefault(step, {})
                     if last:
-                        node["properties"][step] = dict(slot.value)
+                        node["properties"][step] = dict(value)
                     node = node["properties"][step]
     for tags in [r.when for r in plan.rules if r.when] + [plan.end_event, plan.error_event]:
         for key in tags or {}:
             root["properties"].setdefault(key, {"type": ["string", "integer", "number",
                                                          "boolean", "null"]})  # fmt: skip
+    if typed:
+        for node in padded:
+            if node["items"]:
+                node["items"] = {"anyOf": [node["items"], {"type": "null"}]}
     return root
+
+
+TOKEN_MODEL_NAMES = Pools(
+    safe=("Chunk", "Delta", "StreamEvent", "Piece"),
+    tricky=(
+        "Event", "Token", "Frame", "Value", "Text", "Decoder", "Complete", "M2", "Key", "Node",
+        "Data", "Typed", "Inner_Model",
+    ),
+    rare=tuple(name for name in DEF_NAMES.rare if not name.islower()),
+)  # fmt: skip
+"""Names of the ``$defs`` model a typed token is. Not drawn: :data:`SHADOWED_TOKEN_MODEL_NAMES`."""
+
+SHADOWED_TOKEN_MODEL_NAMES: tuple[str, ...] = (
+    "chunk", "event", "typed", "frame", "decoder", "complete", "response", "value", "key",
+    "text", "node", "message", "tree_node",
+)  # fmt: skip
+"""Lower-case token model names, which a local of the generated client may shadow (it then
+validates each token into the local: ``chunk`` is the network chunk, ``key`` a put key, ...;
+test_found_by_property.py's test_token_model_named_like_a_local). Add them to
+:data:`TOKEN_MODEL_NAMES` in a local conftest to see that bug again."""
+
+
+def _property_keys(schema: Any) -> set[str]:
+    """Every property key anywhere in ``schema``."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        found.update(schema.get("properties") or {})
+        for value in schema.values():
+            found |= _property_keys(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found |= _property_keys(value)
+    return found
+
+
+def _typed_token(draw: st.DrawFn, ctx: _Context, plan: StreamPlan) -> str | None:
+    """Now and then make a JSON object stream's token a ``$defs`` model (typed tokens: the
+    client validates each token into it and yields models): one that every token drawn fits,
+    the bare final event and the error event included. Its name, or None (untyped).
+
+    Every property is optional: a token may lack any key, and the final and error events carry
+    their tags only (a model that requires more is test_found_by_property.py's bug: the events
+    the server adds are validated into it). A closed model (``additionalProperties: false``)
+    lets tokens with an undeclared key be drawn (not a model: a stream error).
+    """
+    if plan.shape != "object" or plan.payload != "json" or draw(st.booleans()):
+        return None
+    schema = _token_schema(plan, typed=True)
+    properties: dict[str, Schema] = schema["properties"]
+    paths = {slot.path[0] for rule in plan.rules for slot in rule.slots if slot.path}
+    for rule in plan.rules:
+        for slot in rule.slots:
+            if slot.group:
+                properties[str(slot.group[0])] = {"type": "string"}
+    if plan.error_event is not None:
+        if plan.error_message_key in paths:
+            return None  # the error event is no model (the bug above)
+        properties.setdefault(plan.error_message_key, {"type": "string"})
+    if not properties:
+        return None  # (an object without properties is no model but a dict alias)
+    keys = sorted(properties)
+    clash = next(((a, b) for a in keys for b in keys if collide(a, b)), None)
+    if clash is not None:
+        if not ctx.hostile:
+            return None
+        ctx.malformed.append(f"token model keys {clash[0]!r} and {clash[1]!r} give one attribute")
+    others = {*ctx.defs, *ctx.synapse_names}
+    name = draw(_name(TOKEN_MODEL_NAMES, ctx.hostile).filter(lambda n: n not in others))
+    if not ctx.hostile and _property_keys(schema) & {*others, name}:
+        return None  # a key named like a class of the module: SG207
+    if draw(st.integers(0, 2)) == 0:
+        schema["additionalProperties"] = False
+    ctx.defs[name] = _described(draw, schema)
+    plan.token_model = name
+    return name
 
 
 def _json_stream(draw: st.DrawFn, ctx: _Context, fields: _Fields) -> tuple[StreamPlan, Schema]:
@@ -1027,7 +1297,7 @@ def _stream_document(plan: StreamPlan, token: Schema | None, draw: st.DrawFn) ->
         doc["delimiter"] = plan.delimiter
     if plan.sentinel is not None:
         doc["sentinel"] = plan.sentinel
-    if token is not None and draw(st.integers(0, 2)):
+    if token is not None and (plan.token_model is not None or draw(st.integers(0, 2))):
         doc["token"] = token
     doc["rules"] = [rule.document() for rule in plan.rules]
     end: dict[str, Any] = {}
@@ -1196,32 +1466,55 @@ REQUIRED_FIELDS: tuple[Schema, ...] = (
 def _request(
     draw: st.DrawFn, ctx: _Context, taken: set[str]
 ) -> tuple[dict[str, Schema], dict[str, Json]]:
-    """Request fields (mostly with defaults) and the values to build the synapse with."""
+    """Request fields (mostly with defaults) and the values to build the synapse with.
+
+    A ``header: true`` field always gets a value, seldom an empty one (the headers must carry
+    it, not an empty placeholder). When the file imports classes of the user's package, often
+    one more field is typed with one of them.
+    """
     names = _name(FIELD_NAMES, ctx.hostile).filter(lambda n: n not in taken)
     request: dict[str, Schema] = {}
     values: dict[str, Json] = {}
-    for _ in range(draw(st.integers(0, 3))):
+    imported = [name for name, schema in ctx.defs.items() if "import" in schema]
+    count = draw(st.integers(0, 3))
+    for index in range(count + (bool(imported) and draw(st.booleans()))):
         name = draw(names)
         taken.add(name)
-        required = draw(st.integers(0, 4)) >= 3
+        required = draw(st.integers(0, 4)) >= 3 and index < count
+        header = draw(st.integers(0, 2)) == 0  # the request headers carry the value too
         # mostly what bittensor can send (SG305)
-        if required and draw(st.sampled_from([True, True, True, False])):
+        if index == count:  # the field typed with a user's class (not required: SG305)
+            schema = {"$ref": f"#/$defs/{draw(st.sampled_from(imported))}"}
+        elif required and draw(st.sampled_from([True, True, True, False])):
             schema = draw(st.sampled_from(REQUIRED_FIELDS))
             schema = _described(draw, json.loads(json.dumps(schema)))
         else:
             schema = schemas(draw, ctx)
         if not required:
             schema = _with_default(draw, schema, ctx)
-            if draw(st.booleans()):
-                values[name] = sample(draw, schema, ctx.defs, 1)
+            if header or draw(st.booleans()):
+                values[name] = _rich_sample(draw, schema, ctx.defs)
         else:
-            values[name] = sample(draw, schema, ctx.defs, 1)
+            values[name] = _rich_sample(draw, schema, ctx.defs)
         if draw(st.integers(0, 3)) == 0:
             schema["hash"] = True
         if draw(st.integers(0, 5)) == 0:
             schema["frozen"] = True
+        if header:
+            schema["header"] = True
         request[name] = schema
     return request, values
+
+
+def _rich_sample(draw: st.DrawFn, schema: Schema, defs: dict[str, Schema]) -> Json:
+    """A valid value for ``schema``, seldom an empty one ("", 0, false, [], {} or null: the
+    ones hypothesis likes best, and the ones a placeholder would carry too)."""
+    value = sample(draw, schema, defs, 1)
+    for _ in range(3):
+        if value not in ("", [], {}, None) and value is not False and value != 0:
+            break
+        value = sample(draw, schema, defs, 1)
+    return value
 
 
 def _plain_synapse(
@@ -1269,6 +1562,8 @@ def synapse_plans(
             plan = _text_stream(draw, ctx, fields)
         else:
             plan, token = _json_stream(draw, ctx, fields)
+            if _typed_token(draw, ctx, plan) is not None:
+                token = {"$ref": f"#/$defs/{plan.token_model}"}
         _finish_stream(draw, plan, fields, ctx)
         stream_doc = _stream_document(plan, token, draw)
         if ctx.hostile and plan.payload == "json" and draw(st.integers(0, 5)) == 0:
@@ -1341,10 +1636,11 @@ def _dump(document: dict[str, Any], extension: str) -> str:
 
 @st.composite
 def files(
-    draw: st.DrawFn, module: str, used_synapses: set[str], hostile: bool
+    draw: st.DrawFn, module: str, used_synapses: set[str], hostile: bool, user: UserPackage
 ) -> tuple[dict[str, Any], list[SynapsePlan], list[str]]:
-    """One schema file: 1-3 synapses and some $defs (and what in it is malformed on purpose)."""
-    ctx = _Context(hostile=hostile)
+    """One schema file: 1-3 synapses and some $defs (and what in it is malformed on purpose);
+    the classes its ``import`` entries name are written into ``user``."""
+    ctx = _Context(hostile=hostile, user=user)
     ctx.def_names = draw(st.lists(_name(DEF_NAMES, hostile), max_size=3, unique=True))
     for name in ctx.def_names:  # refs may point at names whose schema comes later
         ctx.defs[name] = {}
@@ -1367,6 +1663,7 @@ def files(
         )
     )
     used_synapses.update(synapse_names)
+    ctx.synapse_names = synapse_names
     plans = []
     document["synapses"] = {}
     for name in synapse_names:
@@ -1391,13 +1688,15 @@ def cases(draw: st.DrawFn) -> Case:
     texts_by_name: dict[str, str] = {}
     plans: list[SynapsePlan] = []
     malformed: list[str] = []
+    user = UserPackage(f"{USER_PACKAGE_PREFIX}{next(_USER_PACKAGE_NUMBERS)}")
     for module in modules:
         extension = draw(st.sampled_from(EXTENSIONS))
-        document, file_plans, bad = draw(files(module.replace("-", "_"), used, hostile))
+        document, file_plans, bad = draw(files(module.replace("-", "_"), used, hostile, user))
         texts_by_name[module + extension] = _dump(document, extension)
         plans.extend(file_plans)
         malformed.extend(f"{module + extension}: {what}" for what in bad)
-    return Case(files=texts_by_name, synapses=plans, hostile=hostile, malformed=malformed)
+    return Case(files=texts_by_name, synapses=plans, hostile=hostile, malformed=malformed,
+                user_files=user.files())  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1537,7 +1836,17 @@ def token_lists(draw: st.DrawFn, synapse: SynapsePlan) -> list[Json]:
         final = _object_token(draw, synapse, _final_tag_sets(plan), pieces)
         if not matches(plan.error_event, final):
             tokens.insert(draw(st.integers(0, len(tokens))), final)
+    model = synapse.defs.get(plan.token_model or "", {})
+    if model.get("additionalProperties") is False and draw(st.integers(0, 3)) == 0:
+        bad = _object_token(draw, synapse, tag_sets, {})  # (leaves `parse` pieces alone)
+        bad[UNDECLARED_KEY] = draw(texts(max_size=3))
+        if not matches(plan.error_event, bad):
+            tokens.insert(draw(st.integers(0, len(tokens))), bad)
     return tokens
+
+
+UNDECLARED_KEY = "sg_undeclared"
+"""A key no token model declares: a token carrying it is not a closed model (a stream error)."""
 
 
 def _final_tag_sets(plan: StreamPlan) -> list[dict[str, Json]]:
