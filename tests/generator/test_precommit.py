@@ -27,9 +27,14 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-def _config(only: tuple[str, ...] = ()) -> str:
+def _config(
+    only: tuple[str, ...] = (),
+    hooks_file: Path = ROOT / ".pre-commit-hooks.yaml",
+    stages: dict[str, list[str]] | None = None,
+) -> str:
     """The published hooks as local ones (``only``: these ids)."""
-    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load(hooks_file.read_text())
+    stages = stages or {}
     local = []
     for hook in hooks:
         if only and hook["id"] not in only:
@@ -41,12 +46,16 @@ def _config(only: tuple[str, ...] = ()) -> str:
                 "name": hook["name"],
                 "entry": " ".join([str(BIN / command[0]), *command[1:]]),
                 "language": "system",
-                "files": hook["files"],
                 "pass_filenames": hook["pass_filenames"],
                 "require_serial": hook["require_serial"],
-                "stages": ["manual"] if hook["id"] == "synapsegen" else ["pre-commit"],
+                "stages": stages.get(
+                    hook["id"], ["manual"] if hook["id"] == "synapsegen" else ["pre-commit"]
+                ),
             }
         )
+        for key in ("files", "always_run"):
+            if key in hook:
+                local[-1][key] = hook[key]
     return yaml.safe_dump({"repos": [{"repo": "local", "hooks": local}]}, sort_keys=False)
 
 
@@ -145,3 +154,78 @@ def test_breaking_hook_blocks_a_commit_that_breaks_old_peers(tmp_path: Path) -> 
     config_only = _run(repo, "run", "synapsegen-breaking")
     assert config_only.returncode == 0, config_only.stdout + config_only.stderr
     assert "Passed" in config_only.stdout and "Skipped" not in config_only.stdout
+
+
+def _stale_commit(tmp_path: Path, hook: str, folder: str, change, hooks_file: Path) -> str:
+    """Commit schemas in ``folder`` and their modules, apply ``change`` (it edits the tree and
+    stages what it changed), then commit again with ``hook`` installed as a git pre-commit hook:
+    that commit must fail. Returns the hook's output."""
+    repo = tmp_path / "repo"
+    (repo / folder).mkdir(parents=True)
+    for name in ("chat.yaml", "search.yaml"):
+        shutil.copy(ROOT / "schemas" / name, repo / folder / name)
+    (repo / "pyproject.toml").write_text(
+        f'[tool.synapsegen]\nschemas = ["{folder}"]\noutput = "synapses"\n'
+    )
+    subprocess.run([str(BIN / "synapsegen")], cwd=repo, check=True, capture_output=True)
+    (repo / ".pre-commit-config.yaml").write_text(
+        _config(only=(hook,), hooks_file=hooks_file, stages={hook: ["pre-commit"]})
+    )
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    assert _run(repo, "install").returncode == 0
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "first", "--no-verify")
+    change(repo)
+    stale = subprocess.run(["git", "commit", "-qm", "stale"], cwd=repo, capture_output=True,
+                           text=True, env=_env(repo))  # fmt: skip
+    output = stale.stdout + stale.stderr
+    assert stale.returncode == 1, output
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=repo, capture_output=True, text=True)
+    assert log.stdout.split("\n")[0] == "first", output  # the commit did not happen
+    return output
+
+
+def _delete_schema(repo: Path) -> None:
+    _git(repo, "rm", "-q", "schemas/search.yaml")
+
+
+def _edit_schema_outside_schemas_folder(repo: Path) -> None:
+    schema = repo / "protocol" / "chat.yaml"
+    schema.write_text(schema.read_text().replace("Sampling temperature.", "How random."))
+    _git(repo, "add", ".")
+
+
+def _edit_generated_module(repo: Path) -> None:
+    module = repo / "synapses" / "chat.py"
+    module.write_text(module.read_text() + "# edited by hand\n")
+    _git(repo, "add", ".")
+
+
+STALE_CASES = [
+    pytest.param("schemas", _delete_schema, "EXTRA: synapses/search.py", id="deleted-schema"),
+    pytest.param("protocol", _edit_schema_outside_schemas_folder, "How random.", id="other-folder"),
+    pytest.param("schemas", _edit_generated_module, "-# edited by hand", id="hand-edited"),
+]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize(("folder", "change", "reported"), STALE_CASES)
+def test_check_hook_fails_a_commit_that_leaves_generated_code_stale(
+    tmp_path: Path, folder: str, change, reported: str
+) -> None:
+    """Cases a ``files`` pattern on schema(s)/ skipped: synapsegen-check runs on every commit."""
+    output = _stale_commit(
+        tmp_path, "synapsegen-check", folder, change, ROOT / ".pre-commit-hooks.yaml"
+    )
+    assert reported in output and "Skipped" not in output, output
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize(("folder", "change", "reported"), STALE_CASES)
+def test_regenerate_hook_fails_a_commit_that_leaves_generated_code_stale(
+    tmp_path: Path, folder: str, change, reported: str
+) -> None:
+    output = _stale_commit(tmp_path, "synapsegen", folder, change, ROOT / ".pre-commit-hooks.yaml")
+    assert "files were modified by this hook" in output, output
