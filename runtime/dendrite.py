@@ -466,11 +466,16 @@ class _FanOut:
                 await asyncio.wait(running)
 
 
-def _record_cancelled(synapse: Synapse, policy: FanOutPolicy, reason: str) -> None:
-    """Mark a request a fan-out policy cancelled: 408 (``is_timeout``), the policy and why."""
+def _record_cancelled(synapse: Synapse, message: str) -> None:
+    """Mark a request a fan-out policy cancelled: 408 (``is_timeout``) and ``message``, which
+    names the policy and why (see ``_cancelled_message``)."""
     dendrite = _terminal(synapse, "dendrite")
     dendrite.status_code = 408
-    dendrite.status_message = f"Request cancelled by fan-out policy {policy!r}: {reason}"
+    dendrite.status_message = message
+
+
+def _cancelled_message(policy: FanOutPolicy, reason: str) -> str:
+    return f"Request cancelled by fan-out policy {policy!r}: {reason}"
 
 
 class _UuidLanes:
@@ -1103,9 +1108,10 @@ class Dendrite(AsyncClosing):
             for target, synapse in zip(targets, synapses, strict=True)
         ]
         await fan_out.wait()
+        message = _cancelled_message(policy, fan_out.reason or "cancelled")  # once, not per request
         for task, synapse in zip(fan_out.tasks, synapses, strict=True):
             if task.cancelled():
-                _record_cancelled(synapse, policy, fan_out.reason or "cancelled")
+                _record_cancelled(synapse, message)
             else:
                 task.exception()  # retrieved (exchanges record their failures; never raised)
 
