@@ -206,6 +206,30 @@ class TypeMapper:
             return _union([self._plain_type({**node, "type": one}) for one in kind])
         return self._json_type(kind, node)
 
+    def _dereferenced(self, node: dict[str, Any]) -> dict[str, Any]:
+        """``node`` with ``$ref`` chains followed, at the top and in its union members (one
+        level): what ``_as_number`` reads the declared JSON types from."""
+
+        def follow(schema: Any) -> Any:
+            seen: set[str] = set()
+            while isinstance(schema, dict):
+                name = ref_name(schema)
+                if name is None or name in seen or name not in self.defs:
+                    break
+                seen.add(name)
+                schema = self.defs[name]
+            return schema
+
+        resolved = follow(node)
+        if not isinstance(resolved, dict):
+            return node
+        members = {
+            key: [follow(member) for member in resolved[key]]
+            for key in ("anyOf", "oneOf")
+            if isinstance(resolved.get(key), list)
+        }
+        return {**resolved, **members}
+
     def _reference(self, name: str) -> str:
         """A model or alias by name: quoted while not defined yet, ``| None`` if nullable."""
         if self.defs.get(name, {}).get("type") in ("null", ["null"]):
@@ -280,7 +304,7 @@ class TypeMapper:
                 default = DefaultIR(value, factory=type(value).__name__, validate=True)
             else:
                 validate = value is not None and self.references_model(node)
-                default = DefaultIR(_as_number(value, node), validate=validate)
+                default = DefaultIR(_as_number(value, self._dereferenced(node)), validate=validate)
         constraints = tuple(
             (argument, node[keyword]) for keyword, argument in CONSTRAINTS if keyword in node
         )

@@ -221,14 +221,6 @@ def test_a_model_token_with_a_required_nullable_field(tmp_path: Path) -> None:
 # Generator: integral defaults of number fields typed through a $defs alias
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: an integral default of a field typed with a $defs alias of a number "
-    "(type: number, constrained or not, or a union of number and null) is written as an int "
-    "(`notes: Score = 7`), unlike a field typed number directly (`= 7.0`): the instance holds "
-    "7, which crosses the wire as JSON and comes back 7.0, so a hashed field's body hash "
-    "(str of the value) differs between validator and miner",
-)
 @pytest.mark.parametrize(
     "alias",
     [
