@@ -16,6 +16,8 @@ Subcommands (the section runs them in other processes; JSON lines on stdout):
     python -m bench.fanout serve --axons M [--delays-ms JSON]
         M of our Axons in one event loop; prints {"ports": [...], "hotkey": ...} and serves
         until stdin closes. Axon i answers after delays_ms[i] (default 0).
+    python -m bench.fanout first-k [--quick]
+        part 2 alone (our side only), printed as the section prints it.
     python -m bench.fanout client --ports JSON --hotkey H --n-tokens N --repeats R [--first-k K]
         one warm-up forward to every port, then R timed ones; prints the figures (wall time and
         the client process's CPU time of each call, ...).
@@ -40,6 +42,7 @@ from .common import (
     fmt_ratio,
     fmt_seconds,
     median,
+    render_section,
     require_runtime,
     stop_server,
 )
@@ -144,9 +147,13 @@ def _main(argv: list[str]) -> None:
     client.add_argument("--n-tokens", type=int, default=N_TOKENS)
     client.add_argument("--repeats", type=int, default=1)
     client.add_argument("--first-k", type=int)
+    first_k = sub.add_parser("first-k", help="only the first-k part of the section")
+    first_k.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "serve":
         asyncio.run(_serve(args.axons, json.loads(args.delays_ms)))
+    elif args.command == "first-k":
+        print(render_section(run_first_k(args.quick)))
     else:
         figures = asyncio.run(
             _client(json.loads(args.ports), args.hotkey, args.n_tokens, args.repeats, args.first_k)
@@ -245,19 +252,42 @@ def _delays_ms(count: int) -> list[float]:
     return [50 + ((i * stride) % count) * step for i in range(count)]
 
 
-def run(quick: bool) -> SectionResult:
-    """Wait-for-all vs bittensor, then first-k, at 16 (quick) or 256 axons."""
+def _sizes(quick: bool) -> tuple[int, int, int]:
+    """Axons, server processes and timed calls: 16/2/1 (quick) or 256/16/5.
+
+    bittensor runs each axon on its own uvicorn thread: 64 of them in one process starve each
+    other (GIL), so both stacks get 16 processes of 16 axons.
+    """
+    return (16, 2, 1) if quick else (256, 16, 5)
+
+
+def _section(count: int) -> SectionResult:
     require_runtime("Axon", "Dendrite")
     if not (REPO_ROOT / "tests/interop/our_side.py").exists():
         raise SectionSkipped("tests/interop/our_side.py is not there")
-    count = 16 if quick else 256
-    # bittensor runs each axon on its own uvicorn thread: 64 of them in one process starve
-    # each other (GIL), so both stacks get 16 processes of 16 axons.
-    processes = 2 if quick else 16
-    repeats = 1 if quick else 5
-    result = SectionResult("fanout", f"Fan-out to {count} axons ({N_TOKENS} tokens each)")
+    return SectionResult("fanout", f"Fan-out to {count} axons ({N_TOKENS} tokens each)")
 
-    # 1. Wait for all, ours vs bittensor's, no miner delay: the stacks' own cost.
+
+def run(quick: bool) -> SectionResult:
+    """Wait-for-all vs bittensor, then first-k, at 16 (quick) or 256 axons."""
+    count, processes, repeats = _sizes(quick)
+    result = _section(count)
+    _wait_for_all(result, count, processes, repeats)
+    _first_k(result, count, processes, repeats)
+    return result
+
+
+def run_first_k(quick: bool) -> SectionResult:
+    """Only the first-k part of the section (``python -m bench.fanout first-k``): our axons
+    and Dendrite alone, without the minutes bittensor's wait-for-all baseline takes."""
+    count, processes, repeats = _sizes(quick)
+    result = _section(count)
+    _first_k(result, count, processes, repeats)
+    return result
+
+
+def _wait_for_all(result: SectionResult, count: int, processes: int, repeats: int) -> None:
+    """1. Wait for all, ours vs bittensor's, no miner delay: the stacks' own cost."""
     with ExitStack() as stack:
         ports, hotkey = _start_our_servers(stack, count, processes, [0.0] * count)
         ours = _run_our_client(ports, hotkey, repeats)
@@ -308,7 +338,9 @@ def run(quick: bool) -> SectionResult:
         f"{fmt_ratio(speedup)} less, results {'equal' if equal else 'NOT equal'}",
     )
 
-    # 2. First k, ours, miners with different delays.
+
+def _first_k(result: SectionResult, count: int, processes: int, repeats: int) -> None:
+    """2. First k, ours, miners with different delays."""
     k = max(1, count // 8)
     delays = _delays_ms(count)
     with ExitStack() as stack:
@@ -373,7 +405,6 @@ def run(quick: bool) -> SectionResult:
         "dendrite process's CPU time (time.process_time) over the call, all phases and GC "
         "included; less noisy than wall times when other work shares the cores."
     )
-    return result
 
 
 if __name__ == "__main__":
