@@ -44,6 +44,11 @@ NOT_OUTPUT_SOURCES = frozenset(
      *(f"diff/{name}.py" for name in ("__init__", "command", "findings", "protocol", "sources",
                                       "streams", "values"))}
 )  # fmt: skip
+# Subpackages installed from folders of their own (pyproject.toml's package-dir): inside
+# synapsegen/ in a wheel or a strict editable install, elsewhere in the default editable install.
+# None shapes the output, and hashing them would make the fingerprint depend on how synapsegen
+# was installed (tests/generator/test_fingerprint.py keeps this list and package-dir equal).
+OTHER_PACKAGES = ("runtime/", "templates/", "testing/")
 # Tools whose output lands in the generated files: the formatter.
 OUTPUT_TOOLS = ("ruff",)
 
@@ -110,7 +115,7 @@ def output_sources() -> list[tuple[str, Path]]:
     return [
         (name, path)
         for name, path in _package_files("synapsegen", ".py")
-        if name not in NOT_OUTPUT_SOURCES and not name.startswith(("runtime/", "templates/"))
+        if name not in NOT_OUTPUT_SOURCES and not name.startswith(OTHER_PACKAGES)
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,11 @@ from synapsegen.cli import main
 
 from ._paths import ROOT
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 CHAT = ROOT / "schemas" / "chat.yaml"
 
 
@@ -21,12 +27,24 @@ def test_every_generator_module_is_hashed_unless_listed() -> None:
     """Every module shapes the output (hashed) unless NOT_OUTPUT_SOURCES names it."""
     package = Path(synapsegen.__file__).parent
     modules = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
+    # A wheel or a strict editable install has runtime/, templates/, testing/ inside synapsegen/.
+    modules = {
+        name for name in modules if not name.startswith(synapsegen.output.header.OTHER_PACKAGES)
+    }
     hashed = {name for name, _ in synapsegen.output.header.output_sources()}
     unhashed = set(synapsegen.output.header.NOT_OUTPUT_SOURCES)
     assert unhashed <= modules, "NOT_OUTPUT_SOURCES names a module that does not exist"
     assert not hashed & unhashed
     assert modules == hashed | unhashed
     assert {"codegen/build.py", "language/validate.py", "output/header.py"} <= hashed
+
+
+def test_other_packages_are_the_ones_installed_from_their_own_folders() -> None:
+    """OTHER_PACKAGES names every subpackage pyproject.toml maps to a folder of its own."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    package_dir = config["tool"]["setuptools"]["package-dir"]
+    mapped = {name.removeprefix("synapsegen.").replace(".", "/") + "/" for name in package_dir}
+    assert set(synapsegen.output.header.OTHER_PACKAGES) == mapped - {"synapsegen/"}
 
 
 def test_digest_covers_every_output_source_and_the_tools(monkeypatch: pytest.MonkeyPatch) -> None:
