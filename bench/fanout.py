@@ -18,6 +18,9 @@ Subcommands (the section runs them in other processes; JSON lines on stdout):
         until stdin closes. Axon i answers after delays_ms[i] (default 0).
     python -m bench.fanout first-k [--quick]
         part 2 alone (our side only), printed as the section prints it.
+    python -m bench.fanout ab REV [--quick] [--rounds N]
+        part 2's FirstK with runtime/dendrite.py at git revision REV and with the working
+        tree's, interleaved in one process on the same axons (fair on a loaded machine).
     python -m bench.fanout client --ports JSON --hotkey H --n-tokens N --repeats R [--first-k K]
         one warm-up forward to every port, then R timed ones; prints the figures (wall time and
         the client process's CPU time of each call, ...).
@@ -28,10 +31,12 @@ import asyncio
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .common import (
@@ -41,6 +46,7 @@ from .common import (
     Table,
     fmt_ratio,
     fmt_seconds,
+    import_file,
     median,
     render_section,
     require_runtime,
@@ -135,6 +141,108 @@ async def _client(
     return figures
 
 
+async def _ab_client(
+    ports: list[int], hotkey: str, dendrites: dict[str, ModuleType], k: int, rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """FirstK(k) forwards with each ``dendrites`` module's Dendrite in turn (one warm-up each,
+    then ``rounds`` rounds, the order alternating), in this one process."""
+    from bittensor_wallet import Keypair
+
+    from tests.interop.bt_side.common import KEY_SEEDS, echo_completion
+    from tests.interop.our_side import InteropEcho
+
+    keypair = Keypair.create_from_seed(KEY_SEEDS["validator"])
+    figures: dict[str, dict[str, list[float]]] = {}
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for name, module in dendrites.items():
+            client = await stack.enter_async_context(module.Dendrite(keypair))
+            targets = [module.AxonTarget("127.0.0.1", port, hotkey) for port in ports]
+            clients[name] = (client, targets, module.FirstK(k))
+            figures[name] = {"wall_s": [], "cpu_s": [], "kth_process_s": [], "ok": []}
+        names = list(dendrites)
+        for index in range(rounds + 1):
+            for name in names if index % 2 else names[::-1]:
+                client, targets, policy = clients[name]
+                prompt = f"ab{index}"
+                synapse = InteropEcho(prompt=prompt, n_tokens=N_TOKENS)
+                started, cpu_started = time.perf_counter(), time.process_time()
+                results = await client.forward(
+                    targets, synapse, CALL_TIMEOUT_S, deserialize=False, policy=policy
+                )
+                wall = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
+                if index == 0:
+                    continue  # the warm-up: connections opened, code paths warmed
+                expected = echo_completion(prompt, N_TOKENS)
+                good = [r for r in results if r.is_success and r.completion == expected]
+                times = sorted(r.dendrite.process_time for r in good)
+                figures[name]["wall_s"].append(wall)
+                figures[name]["cpu_s"].append(cpu)
+                figures[name]["ok"].append(len(good))
+                figures[name]["kth_process_s"].append(times[min(k, len(times)) - 1])
+    return figures
+
+
+def run_ab(revision: str, quick: bool, rounds: int) -> SectionResult:
+    """FirstK before and after a Dendrite change, interleaved on the same axons
+    (``python -m bench.fanout ab REV``): "before" is runtime/dendrite.py at git revision
+    ``REV``, "after" the working tree's, both in one process, so machine load hits them alike."""
+    count, processes, _ = _sizes(quick)
+    result = _section(count)
+    text = subprocess.run(
+        ["git", "show", f"{revision}:runtime/dendrite.py"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    from synapsegen.runtime import dendrite as after
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "dendrite_before.py"
+        path.write_text(text, encoding="utf-8")
+        # A module of the runtime package, so that its relative imports resolve.
+        before = import_file(path, "synapsegen.runtime._dendrite_before")
+    k = max(1, count // 8)
+    with ExitStack() as stack:
+        ports, hotkey = _start_our_servers(stack, count, processes, _delays_ms(count))
+        dendrites = {f"before ({revision})": before, "after (working tree)": after}
+        figures = asyncio.run(_ab_client(ports, hotkey, dendrites, k, rounds))
+    table = Table(
+        f"FirstK({k}) of {count} axons (miners answer after 50-500 ms), before and after, "
+        f"interleaved, median of {rounds} each",
+        [
+            "dendrite",
+            "wall / k-th",
+            "wall time",
+            "k-th fastest miner's time",
+            "wall - k-th",
+            "client CPU per call",
+            "successes (fewest, most)",
+        ],
+    )
+    for name, data in figures.items():
+        pairs = list(zip(data["wall_s"], data["kth_process_s"], strict=True))
+        table.add(
+            [
+                name,
+                fmt_ratio(median([w / t for w, t in pairs])),
+                fmt_seconds(median(data["wall_s"])),
+                fmt_seconds(median(data["kth_process_s"])),
+                fmt_seconds(median([w - t for w, t in pairs])),
+                fmt_seconds(median(data["cpu_s"])),
+                f"{min(data['ok'])}, {max(data['ok'])}",
+            ],
+            dendrite=name,
+            **data,
+        )
+    result.tables.append(table)
+    result.note(
+        "Client CPU per call is this process's CPU time over the call (both Dendrites live in it; "
+        "the idle one costs nothing meanwhile). Each call's ratio is its wall time over the "
+        "largest process_time among its first k successes, as in the section."
+    )
+    return result
+
+
 def _main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,11 +257,17 @@ def _main(argv: list[str]) -> None:
     client.add_argument("--first-k", type=int)
     first_k = sub.add_parser("first-k", help="only the first-k part of the section")
     first_k.add_argument("--quick", action="store_true")
+    ab = sub.add_parser("ab", help="FirstK with runtime/dendrite.py at REV vs now, interleaved")
+    ab.add_argument("revision", metavar="REV")
+    ab.add_argument("--quick", action="store_true")
+    ab.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
     if args.command == "serve":
         asyncio.run(_serve(args.axons, json.loads(args.delays_ms)))
     elif args.command == "first-k":
         print(render_section(run_first_k(args.quick)))
+    elif args.command == "ab":
+        print(render_section(run_ab(args.revision, args.quick, args.rounds)))
     else:
         figures = asyncio.run(
             _client(json.loads(args.ports), args.hotkey, args.n_tokens, args.repeats, args.first_k)
