@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from synapsegen.pipeline import Options, generate
-from synapsegen.runtime import BTStreamingResponse, MinerError
+from synapsegen.runtime import BTStreamingResponse, MalformedFrame, MinerError
 
 from ._generated import FakeResponse, on_sys_path
 
@@ -336,3 +336,52 @@ def test_imported_class_sorts_as_first_party(tmp_path: Path) -> None:
                str(package)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Generator: a stream that fails before its SSE sentinel
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="generator (template of end: {signal: sentinel}): process_streaming_response sets "
+    "stream_complete from decoder.done, and the SSE decoder has read the whole network chunk, "
+    "sentinel included, before the frames in it are processed: a token that raises "
+    "MalformedFrame before the sentinel (a non-string concat value, a token that is no typed "
+    "token's model) leaves stream_complete True and, with keep_partial: false, commits the "
+    "fields filled so far, as if the stream had completed",
+)
+@pytest.mark.parametrize("split", [False, True], ids=["one chunk", "bad frame with sentinel"])
+def test_a_stream_failing_before_its_sentinel_is_incomplete(tmp_path: Path, split: bool) -> None:
+    schema = {
+        "version": 1,
+        "synapses": {
+            "Chat": {
+                "request": {"prompt": {"type": "string", "default": "", "hash": True}},
+                "response": {"completion": {"type": "string", "default": ""}},
+                "stream": {
+                    "framing": "sse",
+                    "payload": "json",
+                    "sentinel": "[DONE]",
+                    "rules": [{"op": "concat", "path": "text", "field": "completion"}],
+                    "end": {"keep_partial": False},
+                },
+            }
+        },
+    }
+    package = _generate(tmp_path, schema, "sg_sentinel")
+    assert package is not None
+    body = b'data: {"text": "a"}\n\ndata: {"text": 5}\n\ndata: [DONE]\n\n'
+    chunks = [body[:21], body[21:]] if split else [body]
+    with on_sys_path(tmp_path, forget=[package.name]):
+        module = importlib.import_module(f"{package.name}.case")
+        client = module.Chat()
+
+        async def decode() -> None:
+            async for _ in client.process_streaming_response(FakeResponse(chunks)):
+                pass
+
+        with pytest.raises(MalformedFrame, match="text: expected a string, got int"):
+            asyncio.run(decode())
+    assert client.stream_complete is False
+    assert client.completion == ""  # keep_partial: false, and the stream did not complete
