@@ -18,9 +18,9 @@ Besides plain synapses, nullable targets, final events with data, aliased proper
 grouped rules, the cases draw:
 
 - typed tokens: a JSON object stream's ``token`` is now and then ``{$ref: "#/$defs/<Model>"}``, a
-  model that every token drawn fits (all properties optional; the bare final event and the error
-  event fit it too); a closed one (``additionalProperties: false``) lets a token with an
-  undeclared key be drawn, which is no model (a stream error);
+  model of the rules' paths and the tags (the bare final event fits it); a token lacking a
+  required tag, or with a key a closed model (``additionalProperties: false``) does not declare,
+  is no model (a stream error);
 - ``header: true`` on request fields (with a value, seldom an empty one);
 - ``$defs`` entries with ``import: <package>.<module>.<Class>``: the case's
   :attr:`Case.user_files` hold that package (a pydantic model or a ``(str, Enum)`` per entry,
@@ -629,7 +629,13 @@ def _def_schema(draw: st.DrawFn, ctx: _Context, name: str) -> Schema:
         assert ctx.user is not None
         return _imported_def(draw, ctx, ctx.user, name)
     if kind == "enum":
-        return _described(draw, _enum(draw))
+        schema = _enum(draw)
+        if schema["enum"] == [None]:
+            # Only with its type: enum [null] alone is None | None where an optional property
+            # is typed with it (test_found_by_property.py's
+            # test_optional_property_typed_with_a_null_alias).
+            schema["type"] = "null"
+        return _described(draw, schema)
     if kind == "alias":
         return _described(draw, _scalar(draw, constraints=True))
     if kind == "list_alias":  # a recursive alias when it names itself
@@ -791,26 +797,8 @@ def _user_model(draw: st.DrawFn, class_name: str) -> tuple[str, Schema]:
 
 def _with_default(draw: st.DrawFn, schema: Schema, ctx: _Context, value: Json = ...) -> Schema:
     """Give ``schema`` a default: ``value``, or a valid value drawn for it."""
-    if value is ...:
-        value = sample(draw, schema, ctx.defs, MAX_DEPTH - 1)
-        if type(value) is int and _number_alias(schema, ctx.defs):
-            # Written as an int through a $defs alias (it crosses the wire as a float):
-            # test_found_by_property.py's test_integral_default_through_a_number_alias.
-            value = float(value)
-    schema["default"] = value
+    schema["default"] = sample(draw, schema, ctx.defs, MAX_DEPTH - 1) if value is ... else value
     return schema
-
-
-def _number_alias(schema: Schema, defs: dict[str, Schema]) -> bool:
-    """Whether ``schema`` refers to a ``$defs`` alias of a number (or of a union of numbers and
-    null): its values are floats, never ints."""
-    if "$ref" not in schema:
-        return False
-    target = resolve(schema, defs)
-    members = [resolve(m, defs) for m in target.get("anyOf") or target.get("oneOf") or [target]]
-    kinds = {kind for member in members for kind in _types(member)}
-    plain = all("enum" not in member and "const" not in member for member in members)
-    return plain and "number" in kinds and kinds <= {"number", "null"}
 
 
 def _string_field(draw: st.DrawFn, ctx: _Context) -> Schema:
@@ -1123,20 +1111,16 @@ TOKEN_MODEL_NAMES = Pools(
     safe=("Chunk", "Delta", "StreamEvent", "Piece"),
     tricky=(
         "Event", "Token", "Frame", "Value", "Text", "Decoder", "Complete", "M2", "Key", "Node",
-        "Data", "Typed", "Inner_Model",
+        "Data", "Typed", "Inner_Model", "message", "tree_node", "my_model",
     ),
-    rare=tuple(name for name in DEF_NAMES.rare if not name.islower()),
+    rare=(
+        *DEF_NAMES.rare,
+        # locals of the generated parser, which names the model (SG207: it would be shadowed)
+        "chunk", "event", "typed", "frame", "decoder", "complete", "response", "value", "key",
+        "text", "node", "data",
+    ),
 )  # fmt: skip
-"""Names of the ``$defs`` model a typed token is. Not drawn: :data:`SHADOWED_TOKEN_MODEL_NAMES`."""
-
-SHADOWED_TOKEN_MODEL_NAMES: tuple[str, ...] = (
-    "chunk", "event", "typed", "frame", "decoder", "complete", "response", "value", "key",
-    "text", "node", "message", "tree_node",
-)  # fmt: skip
-"""Lower-case token model names, which a local of the generated client may shadow (it then
-validates each token into the local: ``chunk`` is the network chunk, ``key`` a put key, ...;
-test_found_by_property.py's test_token_model_named_like_a_local). Add them to
-:data:`TOKEN_MODEL_NAMES` in a local conftest to see that bug again."""
+"""Names of the ``$defs`` model a typed token is."""
 
 
 def _property_keys(schema: Any) -> set[str]:
@@ -1157,10 +1141,11 @@ def _typed_token(draw: st.DrawFn, ctx: _Context, plan: StreamPlan) -> str | None
     client validates each token into it and yields models): one that every token drawn fits,
     the bare final event and the error event included. Its name, or None (untyped).
 
-    Every property is optional: a token may lack any key, and the final and error events carry
-    their tags only (a model that requires more is test_found_by_property.py's bug: the events
-    the server adds are validated into it). A closed model (``additionalProperties: false``)
-    lets tokens with an undeclared key be drawn (not a model: a stream error).
+    Every property is optional (a token may lack any key), but now and then one tag the bare
+    final event carries (a ``when`` tag without a final event): a token without it is no model,
+    a stream error, and the error event (tags and message only) is still the miner's error. A
+    closed model (``additionalProperties: false``) lets tokens with an undeclared key be drawn
+    (no model either).
     """
     if plan.shape != "object" or plan.payload != "json" or draw(st.booleans()):
         return None
@@ -1171,9 +1156,7 @@ def _typed_token(draw: st.DrawFn, ctx: _Context, plan: StreamPlan) -> str | None
         for slot in rule.slots:
             if slot.group:
                 properties[str(slot.group[0])] = {"type": "string"}
-    if plan.error_event is not None:
-        if plan.error_message_key in paths:
-            return None  # the error event is no model (the bug above)
+    if plan.error_event is not None and plan.error_message_key not in paths:
         properties.setdefault(plan.error_message_key, {"type": "string"})
     if not properties:
         return None  # (an object without properties is no model but a dict alias)
@@ -1189,6 +1172,9 @@ def _typed_token(draw: st.DrawFn, ctx: _Context, plan: StreamPlan) -> str | None
         return None  # a key named like a class of the module: SG207
     if draw(st.integers(0, 2)) == 0:
         schema["additionalProperties"] = False
+    tags = [*(plan.end_event or {})] or [key for r in plan.rules for key in r.when or {}]
+    if tags and not _sentinel_ended(plan) and draw(st.booleans()):
+        schema["required"] = [draw(st.sampled_from(tags))]
     ctx.defs[name] = _described(draw, schema)
     plan.token_model = name
     return name
@@ -1837,12 +1823,21 @@ def token_lists(draw: st.DrawFn, synapse: SynapsePlan) -> list[Json]:
         if not matches(plan.error_event, final):
             tokens.insert(draw(st.integers(0, len(tokens))), final)
     model = synapse.defs.get(plan.token_model or "", {})
-    if model.get("additionalProperties") is False and draw(st.integers(0, 3)) == 0:
+    closed = model.get("additionalProperties") is False
+    if closed and not _sentinel_ended(plan) and draw(st.integers(0, 3)) == 0:
         bad = _object_token(draw, synapse, tag_sets, {})  # (leaves `parse` pieces alone)
         bad[UNDECLARED_KEY] = draw(texts(max_size=3))
         if not matches(plan.error_event, bad):
             tokens.insert(draw(st.integers(0, len(tokens))), bad)
     return tokens
+
+
+def _sentinel_ended(plan: StreamPlan) -> bool:
+    """Whether the stream ends with its SSE sentinel: a token that is no model (a stream error)
+    is not drawn there, since the client then takes the stream for complete when the sentinel
+    came in the same network chunk (test_found_by_property.py's
+    test_a_stream_failing_before_its_sentinel_is_incomplete)."""
+    return plan.end_signal == "sentinel"
 
 
 UNDECLARED_KEY = "sg_undeclared"
