@@ -229,3 +229,31 @@ def test_regenerate_hook_fails_a_commit_that_leaves_generated_code_stale(
 ) -> None:
     output = _stale_commit(tmp_path, "synapsegen", folder, change, ROOT / ".pre-commit-hooks.yaml")
     assert "files were modified by this hook" in output, output
+
+
+def _break_schema_outside_schemas_folder(repo: Path) -> None:
+    schema = repo / "protocol" / "search.yaml"
+    schema.write_text(schema.read_text().replace("[web, news, academic]", "[web, news]"))
+    _git(repo, "add", ".")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize(
+    ("folder", "change", "reported"),
+    [
+        pytest.param("schemas", _delete_schema, "SG602", id="deleted-schema"),
+        pytest.param(
+            "protocol", _break_schema_outside_schemas_folder, "SG617", id="other-folder"
+        ),
+    ],
+)
+def test_breaking_hook_sees_deletions_and_any_folder(
+    tmp_path: Path, folder: str, change, reported: str
+) -> None:
+    """Cases a ``files`` pattern on schema(s)/ skipped: pre-commit passes no deleted file to a
+    ``files`` filter, and a schema outside schema(s)/ matched nothing, so a synapse removed (old
+    validators still call its route) or a narrowed enum went in unchecked."""
+    output = _stale_commit(
+        tmp_path, "synapsegen-breaking", folder, change, ROOT / ".pre-commit-hooks.yaml"
+    )
+    assert reported in output and "Skipped" not in output, output
