@@ -139,3 +139,33 @@ def test_hook_dependencies_are_the_generator_extra() -> None:
     wanted = sorted(extra["generator"])
     for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()):
         assert sorted(hook["additional_dependencies"]) == wanted, hook["id"]
+
+
+def test_documented_rev_has_the_current_hook_definitions() -> None:
+    """The ``rev:`` that README.md and the docs tell users to pin is a commit of this repository
+    whose .pre-commit-hooks.yaml is today's: a rev from before a hook change gives users the old
+    hooks (the pinned ca9a661 still had synapsegen-breaking's ``files`` pattern, which skips
+    deleted schemas)."""
+    import re
+
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    revs = {
+        (path.name, match)
+        for path in documents
+        for match in re.findall(r"^\s*rev:\s*(\S+)", path.read_text(), flags=re.MULTILINE)
+    }
+    assert revs, "no rev: in README.md or docs/"
+    current = (ROOT / ".pre-commit-hooks.yaml").read_bytes()
+    for name, rev in sorted(revs):
+        assert re.fullmatch(r"[0-9a-f]{40}", rev), f"{name}: rev {rev} is not a commit SHA"
+        shown = subprocess.run(["git", "show", f"{rev}:.pre-commit-hooks.yaml"], cwd=ROOT,
+                               capture_output=True)  # fmt: skip
+        if shown.returncode != 0 and _shallow():
+            pytest.skip("a shallow clone: the pinned commit may be outside its history")
+        assert shown.returncode == 0, f"{name}: rev {rev}: {shown.stderr.decode().strip()}"
+        assert shown.stdout == current, f"{name}: rev {rev} has other hook definitions than HEAD"
+
+
+def _shallow() -> bool:
+    result = _run(ROOT, "git", "rev-parse", "--is-shallow-repository")
+    return result.stdout.strip() == "true"

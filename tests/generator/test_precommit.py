@@ -242,9 +242,7 @@ def _break_schema_outside_schemas_folder(repo: Path) -> None:
     ("folder", "change", "reported"),
     [
         pytest.param("schemas", _delete_schema, "SG602", id="deleted-schema"),
-        pytest.param(
-            "protocol", _break_schema_outside_schemas_folder, "SG617", id="other-folder"
-        ),
+        pytest.param("protocol", _break_schema_outside_schemas_folder, "SG617", id="other-folder"),
     ],
 )
 def test_breaking_hook_sees_deletions_and_any_folder(
