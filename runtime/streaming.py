@@ -191,6 +191,9 @@ class _Pump(Generic[T]):
             self._task.cancel()  # interrupt the wait for a token; sends are never interrupted
 
     async def _pump(self) -> None:
+        if self._batch_count == 1 and self._batch_interval is None:
+            await self._pump_each()
+            return
         loop = asyncio.get_running_loop()
         pending = self._pending
         batch_count = self._batch_count
@@ -214,6 +217,58 @@ class _Pump(Generic[T]):
                 flush_at = None
             elif flush_at is None and interval is not None:
                 flush_at = loop.time() + interval
+
+    async def _pump_each(self) -> None:
+        """``_pump`` when every token is its own send (``batch_count`` 1, no interval).
+
+        The common case, and the hot loop of a stream: one ``__anext__``, one ``encode``, one
+        ``send`` per token, without the batch list, the flush bookkeeping or a coroutine call per
+        step. The deadline, the error paths and the final event behave as in ``_pump``.
+        """
+        next_token = self._iterator.__anext__
+        encode = self._encode
+        send = self._send
+        final = self._final
+        while not self._timed_out:
+            self._waiting = True
+            try:
+                token = await next_token()
+            except BaseException as exc:  # the end, a failure or the deadline: as _await_token
+                self._waiting = False
+                await self._token_not_got(exc)
+                return
+            self._waiting = False
+            try:
+                data = encode(token)
+                if type(data) is not bytes:
+                    raise TypeError(f"encode() returned {type(data).__name__}, not bytes")
+            except Exception as exc:
+                await self._finish_error(exc, "encoding a token failed")
+                return
+            if data:  # empty bodies are not sent
+                try:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                except _DISCONNECTED as exc:
+                    raise _ClientGone() from exc
+            if final is not None and is_tagged(token, final):
+                return
+        await self._finish_timeout()
+
+    async def _token_not_got(self, exc: BaseException) -> None:
+        """Finish the stream after ``__anext__`` raised ``exc`` (``_waiting`` already false):
+        the iterator ended, failed, or the deadline cut the wait (see ``_await_token``)."""
+        if isinstance(exc, StopAsyncIteration):
+            if self._trailer:
+                self._pending.append(self._trailer)
+            await self._flush()
+        elif isinstance(exc, asyncio.CancelledError):
+            if not (self._timed_out and self._own_cancel()):
+                raise exc
+            await self._finish_timeout()
+        elif isinstance(exc, Exception):
+            await self._finish_error(exc, "token iterator failed")
+        else:
+            raise exc
 
     async def _await_token(self, flush_at: float | None) -> object:
         """The next token (``_FLUSH_DUE`` if ``flush_at`` comes first), or ``_ENDED`` once the
