@@ -75,6 +75,7 @@ from .openapi import DOCUMENT_PATH as OPENAPI_PATH
 from .openapi import openapi_document
 from .replay import ReplayStore
 from .signing import VERSION_AS_INT, axon_message, request_message, sign, verify_or_raise
+from .streaming import sends_only_bytes
 from .synapse import BTStreamingResponse, Synapse, TerminalInfo
 from .transports import BITTENSOR10, DEFAULT_SERVED
 
@@ -627,9 +628,10 @@ class AxonApp:
         start_message = {"type": "http.response.start", "status": 200, "headers": raw_headers}
         end = StreamEnd.STALLED
         if await _send_before(send, start_message, deadline):
-            end = await self._run_streamer(
-                response.token_streamer, _bytes_only(send), receive, deadline, name
-            )
+            streamer = response.token_streamer
+            # token_streamer's own streamers check their bodies: no wrapper around each send.
+            checked_send = send if sends_only_bytes(streamer) else _bytes_only(send)
+            end = await self._run_streamer(streamer, checked_send, receive, deadline, name)
         if end is StreamEnd.COMPLETE:
             last = {"type": "http.response.body", "body": b"", "more_body": False}
             if not await _send_before(send, last, deadline):

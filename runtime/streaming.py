@@ -101,14 +101,53 @@ def token_streamer(
     if trailer is not None and not isinstance(trailer, bytes):
         raise ValueError(f"trailer must be bytes or None, not {type(trailer).__name__}")
 
-    async def streamer(send: Send) -> None:
-        pump = _Pump(
-            tokens, encode, send, batch_count, batch_interval, encode_error, on_timeout, trailer,
-            final,
-        )  # fmt: skip
-        await pump.run(timeout)
+    return _TokenStreamer(
+        tokens, encode, batch_count, batch_interval, timeout, encode_error, on_timeout, trailer,
+        final,
+    )  # fmt: skip
 
-    return streamer
+
+class _TokenStreamer(Generic[T]):
+    """What ``token_streamer`` returns: a coroutine function of ``send`` running one ``_Pump``.
+
+    Every body it sends is ``bytes`` (``encode``'s results and the events are checked before
+    they are sent, the trailer when the streamer is built), so the Axon need not check each send
+    again (see ``sends_only_bytes``).
+    """
+
+    def __init__(
+        self,
+        tokens: AsyncIterable[T],
+        encode: Callable[[T], bytes],
+        batch_count: int,
+        batch_interval: float | None,
+        timeout: float | None,
+        encode_error: Callable[[BaseException], bytes] | None,
+        on_timeout: Callable[[], bytes] | None,
+        trailer: bytes | None,
+        final: Mapping[str, JsonScalar] | None,
+    ) -> None:
+        self._tokens = tokens
+        self._encode = encode
+        self._batch_count = batch_count
+        self._batch_interval = batch_interval
+        self._timeout = timeout
+        self._encode_error = encode_error
+        self._on_timeout = on_timeout
+        self._trailer = trailer
+        self._final = final
+
+    async def __call__(self, send: Send) -> None:
+        pump = _Pump(
+            self._tokens, self._encode, send, self._batch_count, self._batch_interval,
+            self._encode_error, self._on_timeout, self._trailer, self._final,
+        )  # fmt: skip
+        await pump.run(self._timeout)
+
+
+def sends_only_bytes(streamer: Callable[[Send], Awaitable[None]]) -> bool:
+    """Whether ``streamer`` is one of ``token_streamer``'s, which checks its bodies itself."""
+    return isinstance(streamer, _TokenStreamer)
 
 
 def is_tagged(token: object, tags: Mapping[str, JsonScalar]) -> bool:
