@@ -39,6 +39,8 @@ BODY_PLACEHOLDER = "<body>"
 # refactor that leaves the output alone moves no golden (tests/generator/test_golden.py).
 NOT_OUTPUT_SOURCES = frozenset(
     {"__main__.py", "cli.py", "config.py", "diagnostics.py", "output/write.py",
+     # the codes explained (synapsegen explain, the docs): text for people, not for the output
+     "codes.py", "explain.py",
      "language/schema_export.py",
      # synapsegen diff compares schemas and generates nothing
      *(f"diff/{name}.py" for name in ("__init__", "command", "findings", "protocol", "sources",
