@@ -2,7 +2,7 @@
 
 Every problem the front end finds (unreadable file, syntax, structure, semantics) becomes a
 :class:`Diagnostic`; nothing in ``load``/``validate`` raises for bad input. The codes are listed in
-the docstring of :mod:`synapsegen.validate`.
+:mod:`synapsegen.codes`.
 """
 
 from __future__ import annotations

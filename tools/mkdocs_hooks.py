@@ -5,9 +5,9 @@ None of these pages is a file under docs/, so none can drift from its source:
 - ``index.md``: README.md, the getting-started page;
 - ``benchmarks.md``: BENCHMARKS.md;
 - ``example-subnet.md``: examples/subnet/README.md;
-- ``error-codes.md``: the diagnostic-code table in the docstring of
-  ``synapsegen.language.validate`` (generator/language/validate.py), the table the generator's own
-  docs keep, with one real message per code from the golden error output of
+- ``error-codes.md``: the registry of diagnostic codes, ``synapsegen.codes`` (generator/codes.py,
+  which ``synapsegen explain`` prints too): per code its meaning, why the rule exists, how to fix
+  it and an example, with one real message per code from the golden error output of
   tests/generator/bad_schemas/ (and, for the SG6xx findings of ``synapsegen diff``, from the
   golden output of tests/generator/diff_cases/).
 
@@ -24,9 +24,12 @@ import posixpath
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-VALIDATE = "generator/language/validate.py"
+if TYPE_CHECKING:
+    from synapsegen.codes import CodeEntry
+
+REGISTRY = "generator/codes.py"  # the diagnostic codes: synapsegen.codes
 BAD_SCHEMAS = "tests/generator/bad_schemas"
 DIFF_CASES = "tests/generator/diff_cases"  # NAME/expected: `synapsegen diff -v` of a pair
 
@@ -38,18 +41,8 @@ FROM_REPOSITORY = {
 }
 ERROR_CODES = "error-codes.md"
 # repository file -> site page, for links (the docs/ pages are added per build)
-PAGE_OF = {source: page for page, source in FROM_REPOSITORY.items()} | {VALIDATE: ERROR_CODES}
+PAGE_OF = {source: page for page, source in FROM_REPOSITORY.items()} | {REGISTRY: ERROR_CODES}
 
-SERIES = {
-    "0": "Reading the file",
-    "1": "Structure: keys, types and values",
-    "2": "Names",
-    "3": "Fields, types and defaults",
-    "4": "Streams and rules",
-    "5": "Warnings (the file still generates)",
-    "6": "Protocol changes (findings of synapsegen diff)",
-    "9": "The set of files",
-}
 
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)\)")
 FENCE = re.compile(r"^ *(```|~~~)")
@@ -58,37 +51,19 @@ log = logging.getLogger("mkdocs.plugins.synapsegen")
 
 # ---- the error-code page -----------------------------------------------------------------------
 
-
-def code_table(docstring: str) -> dict[str, str]:
-    """The rows of the reStructuredText table in ``docstring``: code -> meaning (one line)."""
-    lines = docstring.splitlines()
-    rules = [n for n, line in enumerate(lines) if line.startswith("===")]
-    if len(rules) < 3:
-        raise ValueError(f"{VALIDATE}: no code table in the module docstring")
-    rows: dict[str, str] = {}
-    code = ""
-    for line in lines[rules[1] + 1 : rules[2]]:
-        match = re.match(r"(SG\d{3})\s+(.*)", line)
-        if match:
-            code = match.group(1)
-            rows[code] = match.group(2).strip()
-        elif line.strip() and code:
-            rows[code] += " " + line.strip()
-    return rows
+SERIES_NOTES = {
+    "5": "Warnings are printed as `path:line:col: CODE warning: message`; the exit code stays 0.",
+    "6": "Not errors: the findings of `synapsegen diff`, printed as `file:line:col: CODE "
+    "category: message`, each with its category ([Protocol changes](protocol-changes.md)).",
+    "9": "SG9xx codes are about the set of files and come from `synapsegen.pipeline`, not from "
+    "the checks of one file; they are reported at line 1, column 1 of the file named.",
+}
 
 
-def table_notes(docstring: str) -> str:
-    """The text after the table (what it says about the SG9xx codes)."""
-    parts = re.split(r"^=+ +=+$", docstring, flags=re.MULTILINE)
-    return " ".join(parts[-1].split()) if len(parts) >= 4 else ""
-
-
-def _markdown(rst: str) -> str:
-    """reStructuredText inline literals as Markdown, cell separators escaped. A character that
-    cannot be shown (a control character, a lone surrogate) is written as its escape."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in rst)
-    text = re.sub(r"``(.+?)``", r"`\1`", text)
-    return text.replace("|", "\\|")
+def _printable(text: str) -> str:
+    """``text`` with each character that cannot be shown (a control character, a lone
+    surrogate) written as its escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def examples(folder: Path, pattern: str = "*.expected") -> dict[str, str]:
@@ -102,13 +77,37 @@ def examples(folder: Path, pattern: str = "*.expected") -> dict[str, str]:
     return found
 
 
+def _fenced(text: str, language: str = "") -> list[str]:
+    """``text`` as a fenced code block (a fence longer than any backtick run inside it)."""
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", text))])
+    return [f"{fence}{language}", *text.rstrip("\n").splitlines(), fence]
+
+
+def code_section(entry: CodeEntry, example_message: str | None) -> list[str]:
+    """The Markdown of one code: heading (anchor ``#sg203``), meaning, a real message, why, fix
+    and the wrong and right schema of its example."""
+    out = [f"### {entry.code}: {entry.title} {{ #{entry.code.lower()} }}", "", entry.meaning, ""]
+    if example_message is not None:
+        out += ["For example:", "", *_fenced(_printable(example_message), "text"), ""]
+    for label, text in (("Why", entry.why), ("Fix", entry.fix)):
+        paragraphs = text.split("\n\n")
+        out += [f"**{label}.** {paragraphs[0]}", ""]
+        for paragraph in paragraphs[1:]:
+            out += [paragraph, ""]
+    if entry.example is not None:
+        out += ["Wrong:", "", *_fenced(entry.example.wrong, "yaml"), ""]
+        out += ["Right:", "", *_fenced(entry.example.right, "yaml"), ""]
+    return out
+
+
 def error_codes_page(root: Path) -> str:
     """The error-code reference, in Markdown; ``root`` is the repository's folder."""
-    import synapsegen.language.validate as validate
+    from synapsegen.codes import CODES, SERIES
 
-    docstring = validate.__doc__ or ""
-    rows = code_table(docstring)
     shown = examples(root / DIFF_CASES, "*/expected") | examples(root / BAD_SCHEMAS)
+    unknown = sorted(code for code in CODES if code[2] not in SERIES)
+    if unknown:
+        raise ValueError(f"{REGISTRY}: codes outside the known series: {unknown}")
     out = [
         "# Error codes",
         "",
@@ -116,9 +115,13 @@ def error_codes_page(root: Path) -> str:
         "`path:line:col: CODE message`; warnings read `CODE warning: message` and do not stop "
         "generation. The codes are stable. Exit code 2 means at least one error.",
         "",
-        f"This page is generated when the site is built, from the table in `{VALIDATE}` (the "
-        "docstring of `synapsegen.language.validate`); the examples are the golden error "
-        "output of `tests/generator/bad_schemas/`.",
+        "`synapsegen explain CODE` prints what is here about a code: what it reports, why the "
+        "rule exists, how to fix it and an example; `synapsegen explain --list` lists them all.",
+        "",
+        f"This page is generated when the site is built, from the registry in `{REGISTRY}` "
+        "(`synapsegen.codes`); the example messages are the golden error output of "
+        "`tests/generator/bad_schemas/`. Each wrong and right schema below is checked by the "
+        "tests: the wrong one gets its code, the right one validates.",
         "",
         "The SG6xx codes are not errors but the findings of `synapsegen diff`, which compares "
         "two versions of the schemas (see [Protocol changes](protocol-changes.md)); their "
@@ -126,22 +129,14 @@ def error_codes_page(root: Path) -> str:
         "",
     ]
     for series, title in SERIES.items():
-        codes = [code for code in rows if code[2] == series]
-        if not codes:
+        entries = [entry for code, entry in CODES.items() if code[2] == series]
+        if not entries:
             continue
-        out += [f"## SG{series}xx: {title}", "", "| code | meaning |", "| --- | --- |"]
-        for code in codes:
-            meaning = _markdown(rows[code])
-            if code in shown:
-                example = shown[code].replace("`", "'")  # a code span: its | is not a cell end
-                meaning += f"<br>e.g. `{example}`"
-            out.append(f'| <span id="{code.lower()}">{code}</span> | {meaning} |')
-        out.append("")
-    unknown = sorted(code for code in rows if code[2] not in SERIES)
-    if unknown:
-        raise ValueError(f"{VALIDATE}: codes outside the known series: {unknown}")
-    if notes := table_notes(docstring):
-        out += [_markdown(notes), ""]
+        out += [f"## SG{series}xx: {title} {{ #sg{series}xx }}", ""]
+        if series in SERIES_NOTES:
+            out += [SERIES_NOTES[series], ""]
+        for entry in entries:
+            out += code_section(entry, shown.get(entry.code))
     return "\n".join(out)
 
 

@@ -1,8 +1,8 @@
 """Findings of ``synapsegen diff``: the SG6xx codes, the categories, and how they are printed.
 
 A finding reads like a diagnostic, ``file:line:col: SGnnn category: message``, at the NEW file's
-node (the OLD file's for what the new one no longer has). The codes are in the table of
-:mod:`synapsegen.language.validate` with the others; docs/protocol-changes.md explains them.
+node (the OLD file's for what the new one no longer has). The codes are explained in
+:mod:`synapsegen.codes` with the others; docs/protocol-changes.md describes the rules.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 Report = Callable[["NodePath", str, str], None]
 """``report(path, code, message)``: a diagnostic at a node of the schema document."""
 
-# Codes the kinds report (the table lives in synapsegen.language.validate).
+# Codes the kinds report (explained in synapsegen.codes).
 RULE_OPTIONS = "SG404"
 TEXT_PAYLOAD = "SG405"
 FRAMING_PAYLOAD = "SG406"

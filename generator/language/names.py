@@ -115,7 +115,7 @@ makes pydantic fail; ``property: str = ""`` breaks ``@property``). Other builtin
 
 _CAP_WORDS = re.compile(r"[A-Z][A-Za-z0-9]*")
 
-# Codes (see the table in synapsegen.validate).
+# Codes (explained in synapsegen.codes).
 NOT_IDENTIFIER = "SG201"
 KEYWORD = "SG202"
 RESERVED = "SG203"
