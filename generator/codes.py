@@ -1909,8 +1909,8 @@ _ENTRIES = (
     _entry(
         "SG645", "finding", "Error event changed",
         meaning="""
-            The miner's error event changed: `server.error_event`, `error_message_key` (stream-
-            breaking).
+            The miner's error event changed: `server.error_event`, `error_message_key`
+            (stream-breaking).
         """,
         why="""
             A miner's failure reads as a token, or as nothing, to validators of the other

@@ -92,6 +92,7 @@ def test_the_registry_is_well_formed() -> None:
             assert "``" not in text, f"{code}: reStructuredText literal, use `code`"
             assert text.count("`") % 2 == 0, f"{code}: unbalanced backquotes in {text!r}"
             assert "  " not in text and "\n\n\n" not in text, code
+            assert not re.search(r"[a-z]- [a-z]", text), f"{code}: a word broken at a hyphen"
         for text in (entry.meaning, entry.why, entry.fix):
             assert text.endswith((".", ")", ":")) or text.endswith("`"), (code, text[-30:])
 
