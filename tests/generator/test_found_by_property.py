@@ -342,17 +342,11 @@ def test_imported_class_sorts_as_first_party(tmp_path: Path) -> None:
 # Generator: a stream that fails before its SSE sentinel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator (template of end: {signal: sentinel}): process_streaming_response sets "
-    "stream_complete from decoder.done, and the SSE decoder has read the whole network chunk, "
-    "sentinel included, before the frames in it are processed: a token that raises "
-    "MalformedFrame before the sentinel (a non-string concat value, a token that is no typed "
-    "token's model) leaves stream_complete True and, with keep_partial: false, commits the "
-    "fields filled so far, as if the stream had completed",
-)
 @pytest.mark.parametrize("split", [False, True], ids=["one chunk", "bad frame with sentinel"])
 def test_a_stream_failing_before_its_sentinel_is_incomplete(tmp_path: Path, split: bool) -> None:
+    """The SSE decoder reads the sentinel with its network chunk, before the frames in it are
+    processed: a frame that fails before the sentinel leaves the stream incomplete (and, with
+    keep_partial: false, the fields unset)."""
     schema = {
         "version": 1,
         "synapses": {
