@@ -232,7 +232,7 @@ class TypeMapper:
 
     def _reference(self, name: str) -> str:
         """A model or alias by name: quoted while not defined yet, ``| None`` if nullable."""
-        if self.defs.get(name, {}).get("type") in ("null", ["null"]):
+        if name not in self.imported and self._is_none(self.defs.get(name, {}), {name}):
             # An alias of None: `Nothing | None` would be `None | None`, a TypeError at import.
             return "None"
         text = name
@@ -240,6 +240,35 @@ class TypeMapper:
             self.forward_refs += 1
             text = f"{_FORWARD}{name}{_FORWARD}"
         return _union([text, "None"]) if name in self.nullable_models else text
+
+    def _is_none(self, node: dict[str, Any], seen: set[str]) -> bool:
+        """Whether ``node``'s type is ``None`` alone, however null is spelled: ``type: "null"``
+        or ``["null"]``, ``const: null``, an enum of nulls only, a union of such members, a
+        ``$ref`` to an alias of them. Reads the keywords in the order :meth:`_plain_type` does;
+        ``seen``: the aliases followed so far (a cycle is not None)."""
+        name = ref_name(node)
+        if name is not None:
+            if name in seen or name in self.imported or name not in self.defs:
+                return False
+            return self._is_none(self.defs[name], seen | {name})
+        if "const" in node:
+            return node["const"] is None
+        if node.get("enum") is not None:
+            values = list(node["enum"])
+            return bool(values) and all(value is None for value in values)
+        members = node.get("anyOf") or node.get("oneOf")
+        if members:
+            # A member with constraints is `Annotated[None, Field(...)]`, which `|` accepts.
+            return all(
+                isinstance(member, dict)
+                and not any(key in member for key, _ in CONSTRAINTS)
+                and self._is_none(member, seen)
+                for member in members
+            )
+        kind = node.get("type")
+        if isinstance(kind, list):
+            return bool(kind) and all(one == "null" for one in kind)
+        return kind == "null"
 
     def _json_type(self, kind: Any, node: dict[str, Any]) -> str:
         """The type of one JSON type (``Any`` for none)."""

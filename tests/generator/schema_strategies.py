@@ -629,13 +629,7 @@ def _def_schema(draw: st.DrawFn, ctx: _Context, name: str) -> Schema:
         assert ctx.user is not None
         return _imported_def(draw, ctx, ctx.user, name)
     if kind == "enum":
-        schema = _enum(draw)
-        if schema["enum"] == [None]:
-            # Only with its type: enum [null] alone is None | None where an optional property
-            # is typed with it (test_found_by_property.py's
-            # test_optional_property_typed_with_a_null_alias).
-            schema["type"] = "null"
-        return _described(draw, schema)
+        return _described(draw, _enum(draw))
     if kind == "alias":
         return _described(draw, _scalar(draw, constraints=True))
     if kind == "list_alias":  # a recursive alias when it names itself

@@ -385,15 +385,23 @@ def test_a_stream_failing_before_its_sentinel_is_incomplete(tmp_path: Path, spli
 # Generator: a $defs alias of null written as enum or const
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: a $defs alias whose only value is null written as `enum: [null]` or "
-    "`const: null` becomes `Nothing: TypeAlias = None`, and an optional property typed with it "
-    "is written `Nothing | None`, i.e. None | None: TypeError when the module is imported "
-    "(fixed for `type: null` in f71b940, not for these spellings)",
-)
-@pytest.mark.parametrize("alias", [{"enum": [None]}, {"const": None}], ids=["enum", "const"])
+NULL_ALIASES = {
+    "enum": {"enum": [None]},
+    "const": {"const": None},
+    "enum twice": {"enum": [None, None]},
+    "anyOf": {"anyOf": [{"type": "null"}]},
+    "oneOf": {"oneOf": [{"const": None}]},
+    "anyOf of spellings": {"anyOf": [{"type": "null"}, {"enum": [None]}]},
+    "type list": {"type": ["null", "null"]},
+    "alias of an alias": {"$ref": "#/$defs/Null"},
+}
+
+
+@pytest.mark.parametrize("alias", NULL_ALIASES.values(), ids=NULL_ALIASES.keys())
 def test_optional_property_typed_with_a_null_alias(tmp_path: Path, alias: Any) -> None:
+    """An alias whose only value is null, however spelled, is referred to as plain None:
+    ``Nothing | None`` would be ``None | None``, a TypeError at import (``type: null`` was fixed
+    in f71b940)."""
     schema = {
         "version": 1,
         "synapses": {
@@ -404,6 +412,7 @@ def test_optional_property_typed_with_a_null_alias(tmp_path: Path, alias: Any) -
         },
         "$defs": {
             "Nothing": alias,
+            "Null": {"type": "null"},
             "Model": {"type": "object", "properties": {"x": {"$ref": "#/$defs/Nothing"}}},
         },
     }
