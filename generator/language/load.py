@@ -33,6 +33,8 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from ..diagnostics import Diagnostic, NodePath, Position
+from .yaml_hints import explain as explain_yaml_error
+from .yaml_hints import tag_hint
 
 __all__ = ["Document", "load_document", "load_text"]
 
@@ -339,6 +341,10 @@ class _YamlBuilder(_Builder):
                 f"YAML syntax error: character U+{exc.character:04X} is not allowed",
             ) from None
         except yaml.MarkedYAMLError as exc:
+            explained = explain_yaml_error(exc, self.text)
+            if explained is not None:  # a common mistake, in plain words and at its place
+                pos, message = explained
+                raise self.fail(pos, SYNTAX_ERROR, f"YAML syntax error: {message}") from None
             mark = exc.problem_mark or exc.context_mark
             pos = _mark_position(mark) if mark is not None else Position(1, 1)
             problem = exc.problem or exc.context or "invalid YAML"
@@ -439,7 +445,9 @@ class _YamlBuilder(_Builder):
                 return float(value)
             except ValueError:
                 raise self.fail(pos, SYNTAX_ERROR, f"invalid number {value!r}") from None
-        raise self.fail(pos, UNSUPPORTED_YAML, f"unsupported YAML tag {tag!r}")
+        raise self.fail(
+            pos, UNSUPPORTED_YAML, f"unsupported YAML tag {tag!r}{tag_hint(tag, self.text, pos)}"
+        )
 
 
 # ---------------------------------------------------------------------------------------- JSON
