@@ -19,7 +19,8 @@ import pydantic
 from pydantic import BaseModel
 
 from ..diagnostics import Diagnostic, NodePath, format_node_path
-from .load import Document
+from .load import YAML_SUFFIXES, Document
+from .yaml_hints import colon_without_space, is_plain_scalar_at
 
 UNKNOWN_KEY = "SG101"
 MISSING_KEY = "SG102"
@@ -234,11 +235,12 @@ def _message(doc: Document, model: type[BaseModel], err: _LocatedError) -> Diagn
     if err.type == "literal_error":
         return _not_allowed(doc, err)
     if err.type in _TYPE_NAMES:
+        expected = _TYPE_NAMES[err.type]
+        hint = _colon_hint(doc, err.input, err.path) if expected == "a mapping" else ""
         return doc.diagnostic(
             err.path,
             WRONG_TYPE,
-            f"{format_node_path(err.path)}: expected {_TYPE_NAMES[err.type]}, "
-            f"got {describe(err.input)}",
+            f"{format_node_path(err.path)}: expected {expected}, got {describe(err.input)}{hint}",
         )
     return _out_of_range(doc, err)
 
@@ -257,7 +259,7 @@ def _unknown_key(doc: Document, model: type[BaseModel], err: _LocatedError) -> D
     key = err.path[-1]
     parent = err.path[:-1]
     allowed = _allowed_keys(model, err.loc[:-1])
-    hint = _suggest(str(key), allowed)
+    hint = _colon_hint(doc, key, err.path, at_key=True) or _suggest(str(key), allowed)
     return doc.diagnostic(
         err.path,
         UNKNOWN_KEY,
@@ -277,9 +279,23 @@ def _union_mismatch(doc: Document, err: _LocatedError) -> Diagnostic:
     else:
         expected = _join_or([_branch_phrase(b) for b in branches])
     where = format_node_path(err.path)
+    hint = _colon_hint(doc, err.input, err.path) if "a mapping" in expected else ""
     return doc.diagnostic(
-        err.path, WRONG_TYPE, f"{where}: expected {expected}, got {describe(err.input)}"
+        err.path, WRONG_TYPE, f"{where}: expected {expected}, got {describe(err.input)}{hint}"
     )
+
+
+def _colon_hint(doc: Document, text: Any, path: NodePath, *, at_key: bool = False) -> str:
+    """`` (hint: ...)`` when ``text`` (the value or key at ``path``) is ``key:value`` written
+    unquoted in a YAML file without the space after the colon, which YAML reads as one text:
+    ``p:`` then ``type:string`` is a text where a mapping belongs, ``{type:string}`` a mapping
+    with the key ``type:string``."""
+    if not isinstance(text, str) or doc.path.suffix.lower() not in YAML_SUFFIXES:
+        return ""
+    fixed = colon_without_space(text)
+    if fixed is None or not is_plain_scalar_at(doc.text, doc.position_of(path, at_key=at_key)):
+        return ""
+    return f" (hint: put a space after the colon: `{fixed}`)"
 
 
 def _not_allowed(doc: Document, err: _LocatedError) -> Diagnostic:

@@ -1,8 +1,8 @@
 """YAML syntax errors in plain words (synapsegen.language.yaml_hints).
 
 The bad schemas in bad_schemas/ (yaml_*.yaml) hold one common mistake each, with its golden
-output; here: the hints place the error at the character they name and say the same without
-libyaml.
+output; here: the hints place the error at the character they name, say the same without
+libyaml, and stay off where they would be wrong (a quoted text, a JSON file).
 """
 
 from __future__ import annotations
@@ -119,3 +119,24 @@ def test_hints_of_other_shapes(text: str, position: str, message: str) -> None:
     [diagnostic] = load_text(Path("s.yaml"), text).diagnostics
     assert str(diagnostic).startswith(f"s.yaml:{position}: SG003 YAML syntax error: {message}")
     assert "(hint: " in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("s.yaml", 'version: 1\nsynapses:\n  Chat:\n    request:\n      p: "type:string"\n'),
+        ("s.json", '{"version": 1, "synapses": {"Chat": {"request": {"p": "type:string"}}}}'),
+    ],
+    ids=["quoted", "json"],
+)
+def test_a_written_text_gets_no_colon_hint(name: str, text: str) -> None:
+    """``type:string`` in quotes, or in JSON, was written as a text on purpose."""
+    messages = [d.message for d in validate(load_text(Path(name), text)).diagnostics]
+    assert any("expected a mapping, got 'type:string'" in m for m in messages), messages
+    assert not any("hint" in m for m in messages), messages
+
+
+def test_an_unquoted_colon_text_gets_the_hint() -> None:
+    text = "version: 1\nsynapses:\n  Chat:\n    request:\n      p: type:string\n"
+    messages = [d.message for d in validate(load_text(Path("s.yaml"), text)).diagnostics]
+    assert any(m.endswith("(hint: put a space after the colon: `type: string`)") for m in messages)
