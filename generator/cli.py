@@ -1,18 +1,40 @@
 """The ``synapsegen`` command.
 
-    synapsegen [SCHEMA|DIR]... -o OUT [--check] [--runtime {synapsegen,bittensor}]
-               [--templates DIR] [--exit-code]
+    synapsegen [generate] [SCHEMA|DIR]... -o OUT [--check] [--runtime {synapsegen,bittensor}]
+               [--templates DIR] [--exit-code] [--force] [--watch] [-q | -v]
+    synapsegen check [SCHEMA|DIR]... -o OUT    # the same as --check
     synapsegen schema          # print the schema language's JSON Schema (for editors)
     synapsegen openapi [SCHEMA|DIR]... [-o FILE] [--templates DIR] [--title T] [--version V]
     synapsegen diff OLD NEW | --against REV [SCHEMA|DIR]...   # breaking changes (synapsegen.diff)
+    synapsegen explain CODE    # what an error code means, why the rule exists, how to fix it
     synapsegen --version
 
-Exit codes: 0 success (check: up to date); 1 check found differences, or write mode changed files
-and ``--exit-code`` is given or ``PRE_COMMIT=1`` is set; 2 bad input (schema errors, usage);
-70 internal error (a bug in synapsegen).
+The short form (no command word) generates. A first word that names a command and also a file or
+folder in the current folder is ambiguous when more words follow it (``synapsegen schema -o out``
+beside a folder ``schema``): the command stops and asks for ``synapsegen generate schema ...`` or
+``./schema``. Alone, the word is the command (``synapsegen schema``).
+
+Exit codes (:data:`EXIT_CODES`; ``synapsegen --help`` and the README list the same):
+
+    0   done; with --check: nothing is stale
+    1   --check found stale, missing or extra files; or files were written or removed and
+        --exit-code is given or PRE_COMMIT=1 is set
+    2   bad input: command line, [tool.synapsegen], schema errors, a missing input or one that
+        is not a regular file or folder
+    3   a file or folder could not be read or written: the output is a file, permission denied,
+        read-only file system, file name too long, disk full (the message names the path)
+    4   out of memory
+    5   a file in the output folder that synapsegen did not generate would be overwritten
+        (--force overwrites it)
+    6   the generator's dependencies are not installed (pip install 'synapsegen[generator]')
+    70  internal error: a bug in synapsegen
+    130 interrupted (Ctrl-C); --watch exits 0 on Ctrl-C
+
+Every failure but the last two is one line, ``synapsegen: error: <path>: <what is wrong>``; an
+OSError, a MemoryError or a missing dependency never reaches the internal-error path.
 
 Imports are lazy: ``--check`` of an unchanged folder reads the schemas' bytes and the generated
-files' headers, and never imports Jinja, ruff, PyYAML or the nested-model generator.
+files' headers, and never imports Jinja, ruff, PyYAML or watchfiles.
 """
 
 from __future__ import annotations
@@ -30,6 +52,7 @@ from .kinds.targets import TARGETS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import NoReturn
 
     from .diagnostics import Diagnostic
     from .pipeline import Generated
@@ -37,16 +60,56 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_CHANGED = 1
 EXIT_INPUT = 2
+EXIT_OS_ERROR = 3
+EXIT_OUT_OF_MEMORY = 4
+EXIT_NOT_GENERATED = 5
+EXIT_MISSING_DEPENDENCY = 6
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
 SCHEMA_SUFFIXES = (".yaml", ".yml", ".json")
+COMMANDS = ("generate", "check", "schema", "openapi", "diff", "explain")
+
+# (code, meaning) for --help's epilog, wrapped by hand (textwrap would cost every run its
+# import); the module docstring and the README say the same.
+EXIT_CODES = (
+    (EXIT_OK, "done; with --check: nothing is stale"),
+    (EXIT_CHANGED, "--check found stale, missing or extra files; or files were written or\n"
+                   "removed and --exit-code is given or PRE_COMMIT=1 is set"),
+    (EXIT_INPUT, "bad input: command line, [tool.synapsegen], schema errors, a missing input\n"
+                 "or one that is not a regular file or folder"),
+    (EXIT_OS_ERROR, "a file or folder could not be read or written: the output is a file,\n"
+                    "permission denied, read-only, file name too long, disk full"),
+    (EXIT_OUT_OF_MEMORY, "out of memory"),
+    (EXIT_NOT_GENERATED, "a file in the output folder that synapsegen did not generate would be\n"
+                         "overwritten (--force overwrites it)"),
+    (EXIT_MISSING_DEPENDENCY, "the generator's dependencies are not installed\n"
+                              "(pip install 'synapsegen[generator]')"),
+    (EXIT_INTERNAL, "internal error: a bug in synapsegen"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); --watch exits 0 on Ctrl-C"),
+)  # fmt: skip
+
+# Modules the generator imports that a plain `pip install synapsegen` (the runtime) lacks, by
+# the name pip knows them by; the generator extra installs them.
+_PACKAGE_OF_MODULE = {"yaml": "pyyaml"}
 
 
-class UsageError(Exception):
-    """Bad command line or configuration; the message is printed as is."""
+class CommandError(Exception):
+    """An operational failure: the message (one line) is printed as is, the run exits ``code``."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, sized without shutil.
+class UsageError(CommandError):
+    """Bad command line, configuration or input; the message is printed as is (exit 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_INPUT)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, sized without shutil; descriptions and epilogs keep their lines.
 
     argparse builds a formatter for every ``add_argument``, and the stock one imports shutil
     (with bz2 and lzma) for the terminal width: ~4 ms of a cold ``--check``.
@@ -64,54 +127,149 @@ class _HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, width=width - 2)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="synapsegen",
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``synapsegen: error: ...`` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"synapsegen: error: {message} (see `{self.prog} --help`)")
+
+
+def _printable(text: str) -> str:
+    """``text`` with line breaks and control characters escaped, so an error stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def _path_argument(text: str) -> Path:
+    """A path on the command line; an empty one is refused (``Path("")`` means ``.``)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names nothing (write . for this folder)")
+    return Path(text)
+
+
+def _exit_codes_epilog() -> str:
+    lines = [f"  {code:<4}{meaning}".replace("\n", "\n      ") for code, meaning in EXIT_CODES]
+    return "exit codes:\n" + "\n".join(lines)
+
+
+_SHORT_FORM_USAGE = """\
+%(prog)s [generate|check] [SCHEMA|DIR]... [-o OUT] [OPTION]...   (options below)
+       %(prog)s schema | openapi ... | diff ... | explain CODE | --version"""
+
+_COMMANDS_HELP = """\
+commands (`synapsegen COMMAND --help` for each):
+  synapsegen [generate] [SCHEMA|DIR]... -o OUT   write the modules (the default command)
+  synapsegen check [SCHEMA|DIR]... -o OUT        the same as --check: write nothing, exit 1
+                                                 if anything is stale
+  synapsegen schema                              print the schema language's JSON Schema
+  synapsegen openapi [SCHEMA|DIR]... [-o FILE]   the synapses' OpenAPI 3.1 document
+  synapsegen diff OLD NEW | --against REV        breaking protocol changes (exit 1 on one)
+  synapsegen explain CODE                        what an error code (SG203) means and how to
+                                                 fix it
+
+A command word that is also a file or folder here, followed by more words, is ambiguous:
+write `synapsegen generate schema ...` or `./schema` for the folder."""
+
+
+def _generate_parser(command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``synapsegen [generate|check]``: ``command`` is the word given, if any."""
+    prog = "synapsegen" if command is None else f"synapsegen {command}"
+    if command is None:
+        description = (
+            "Generate Bittensor streaming synapse modules from schema files.\n\n" + _COMMANDS_HELP
+        )
+    elif command == "check":
+        description = (
+            "Check that the output folder holds what the schemas generate; write nothing.\n"
+            "Stale, missing and extra files are listed (a diff for each stale one), exit 1."
+        )
+    else:
+        description = "Generate Bittensor streaming synapse modules from schema files."
+    parser = _Parser(
+        prog=prog,
         formatter_class=_HelpFormatter,
-        description="Generate Bittensor streaming synapse modules from schema files.",
-        epilog="`synapsegen schema` prints the schema language's JSON Schema; "
-        "`synapsegen openapi SCHEMA... -o openapi.json` writes the synapses' OpenAPI document.",
+        usage=_SHORT_FORM_USAGE if command is None else None,
+        description=description,
+        epilog=_exit_codes_epilog(),
     )
     parser.add_argument(
-        "paths", nargs="*", type=Path, metavar="SCHEMA|DIR",
+        "paths", nargs="*", type=_path_argument, metavar="SCHEMA|DIR",
         help="schema files, or folders whose *.yaml/*.yml/*.json files are used "
         "(default: [tool.synapsegen] schemas)",
     )  # fmt: skip
     parser.add_argument(
-        "-o", "--output", type=Path, help="output folder (default: [tool.synapsegen] output)"
-    )
+        "-o", "--output", type=_path_argument, metavar="OUT",
+        help="output folder (default: [tool.synapsegen] output)",
+    )  # fmt: skip
     parser.add_argument(
         "--check", action="store_true",
-        help="write nothing; report stale, missing and extra files and exit 1 if there are any",
+        help="write nothing; report stale, missing and extra files and exit 1 if there are "
+        "any (the same as `synapsegen check`)",
     )  # fmt: skip
-    parser.add_argument("--runtime", choices=tuple(TARGETS), default=None)
     parser.add_argument(
-        "--templates", type=Path, metavar="DIR",
+        "--runtime", choices=tuple(TARGETS), default=None,
+        help="what the generated classes build on: synapsegen (synapsegen.runtime; no "
+        "bittensor needed) or bittensor (bittensor 10.x's own StreamingSynapse) "
+        "(default: [tool.synapsegen] runtime, else synapsegen)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--templates", type=_path_argument, metavar="DIR",
         help="folder of Jinja templates that replace the shipped ones of the same name "
         "(default: [tool.synapsegen] templates; see docs/customizing.md)",
     )  # fmt: skip
-    parser.add_argument(
-        "--exit-code", action="store_true", help="exit 1 when files were written or removed"
-    )
+    if command != "check":
+        parser.add_argument(
+            "--exit-code", action="store_true", help="exit 1 when files were written or removed"
+        )
+        parser.add_argument(
+            "--force", action="store_true",
+            help="overwrite files in the output folder that lack synapsegen's header (without "
+            "it such a file stops the run, exit 5, before anything is written)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--watch", action="store_true",
+            help="after generating, generate again whenever a schema file (or a template of "
+            "--templates, or pyproject.toml) changes, until Ctrl-C; bad edits are reported "
+            "and watching goes on",
+        )  # fmt: skip
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also list the files left unchanged, and how long the run took",
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"synapsegen {__version__}")
+    # `synapsegen check` has no writing options; its --check is on (and may be given again).
+    parser.set_defaults(exit_code=False, force=False, watch=False)
+    if command == "check":
+        parser.set_defaults(check=True)
     return parser
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
     """Folders become their schema files (sorted); files stay; nothing missing passes silently.
 
-    A file named twice (``schemas schemas/chat.yaml``) is kept once, where it first appears.
+    A file named twice (``schemas schemas/chat.yaml``) is kept once, where it first appears. A
+    named input, or a schema-named entry of a folder, that is neither a regular file nor a folder
+    (a FIFO, a socket, a device) is refused: reading one could wait forever.
     """
     result: list[Path] = []
     for path in paths:
         if path.is_dir():
-            result.extend(
-                sorted(p for p in path.iterdir() if p.suffix in SCHEMA_SUFFIXES and p.is_file())
-            )
-        elif path.exists():
+            for entry in sorted(path.iterdir()):
+                if entry.suffix not in SCHEMA_SUFFIXES:
+                    continue
+                if entry.is_file():
+                    result.append(entry)
+                elif entry.exists() and not entry.is_dir():
+                    raise UsageError(_not_regular(entry))
+        elif path.is_file():
             result.append(path)
+        elif path.exists():
+            raise UsageError(_not_regular(path))
         else:
-            raise UsageError(f"synapsegen: error: {path}: no such file or folder")
+            raise UsageError(f"synapsegen: error: {_printable(str(path))}: no such file or folder")
     seen: set[str] = set()
     unique = []
     for path in result:
@@ -120,6 +278,13 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def _not_regular(path: Path) -> str:
+    return (
+        f"synapsegen: error: {_printable(str(path))}: not a regular file (a FIFO, socket or "
+        "device); name schema files or folders"
+    )
 
 
 def _print_schema() -> int:
@@ -132,16 +297,25 @@ def _print_schema() -> int:
 class _Settings:
     """What one run works on: the command line over ``[tool.synapsegen]`` over the defaults."""
 
-    __slots__ = ("paths", "output", "runtime", "templates", "root")
+    __slots__ = ("sources", "paths", "output", "runtime", "templates", "root", "config_file")
 
     def __init__(
-        self, paths: list[Path], output: Path, runtime: str, templates: Path | None, root: Path
+        self,
+        paths: list[Path],
+        output: Path,
+        runtime: str,
+        templates: Path | None,
+        root: Path,
+        sources: list[Path] | None = None,
+        config_file: Path | None = None,
     ) -> None:
-        self.paths = paths
+        self.sources = sources if sources is not None else paths  # as named: files or folders
+        self.paths = paths  # the schema files
         self.output = output
         self.runtime = runtime
         self.templates = templates
         self.root = root  # the folder the headers name schema files relative to
+        self.config_file = config_file  # the pyproject.toml that gave defaults, if any
 
 
 def _schema_command(extra: Sequence[str]) -> int:
@@ -152,22 +326,24 @@ def _schema_command(extra: Sequence[str]) -> int:
 
 
 def _openapi_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="synapsegen openapi",
         formatter_class=_HelpFormatter,
-        description="Write the OpenAPI 3.1 document of the synapses the schema files generate, "
+        description="Write the OpenAPI 3.1 document of the synapses the schema files generate,\n"
         "as served over the HTTP wire (btauth/1, Epistula v2).",
+        epilog=_exit_codes_epilog(),
     )
     parser.add_argument(
-        "paths", nargs="*", type=Path, metavar="SCHEMA|DIR",
+        "paths", nargs="*", type=_path_argument, metavar="SCHEMA|DIR",
         help="schema files, or folders whose *.yaml/*.yml/*.json files are used "
         "(default: [tool.synapsegen] schemas)",
     )  # fmt: skip
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write here (default: standard output)"
-    )
+        "-o", "--output", type=_path_argument, metavar="FILE",
+        help="write here (default: standard output)",
+    )  # fmt: skip
     parser.add_argument(
-        "--templates", type=Path, metavar="DIR",
+        "--templates", type=_path_argument, metavar="DIR",
         help="template overrides, as for the main command (default: [tool.synapsegen] templates)",
     )  # fmt: skip
     parser.add_argument("--title", default="Bittensor synapses", help="info.title")
@@ -218,20 +394,24 @@ def _openapi_command(argv: Sequence[str]) -> int:
         return EXIT_OK
     data = text.encode()
     if not output.is_file() or output.read_bytes() != data:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:  # a failed write() or close() names no file
+            raise OSError(exc.errno, exc.strerror, str(output)) from exc
         print(f"wrote {output}")
     return EXIT_OK
 
 
 def _settings(args: argparse.Namespace, cwd: Path) -> _Settings:
-    """Resolve the run's inputs; a missing or unusable one is a :class:`UsageError`."""
+    """Resolve the run's inputs; a missing or unusable one is a :class:`CommandError`."""
     from .config import ConfigError, load_config
 
     try:
         config = load_config(cwd)
     except ConfigError as exc:
         raise UsageError(f"synapsegen: error: {exc}") from exc
-    paths = expand_paths(args.paths or list(config.schemas))
+    sources: list[Path] = args.paths or list(config.schemas)
+    paths = expand_paths(sources)
     if not paths:
         raise UsageError(
             "synapsegen: error: no schema files (name them, or set [tool.synapsegen] schemas)"
@@ -241,11 +421,18 @@ def _settings(args: argparse.Namespace, cwd: Path) -> _Settings:
         raise UsageError(
             "synapsegen: error: no output folder (pass -o, or set [tool.synapsegen] output)"
         )
+    if output.exists() and not output.is_dir():
+        raise CommandError(
+            f"synapsegen: error: {_printable(str(output))}: is a file, not a folder "
+            "(the output is the folder the modules are written into)",
+            EXIT_OS_ERROR,
+        )
     runtime = args.runtime or config.runtime or "synapsegen"
     templates: Path | None = args.templates or config.templates
     if templates is not None and not templates.is_dir():
         raise UsageError(f"synapsegen: error: templates folder {templates}: no such folder")
-    return _Settings(paths, output, runtime, templates, _project_root(output, cwd))
+    root = _project_root(output, cwd)
+    return _Settings(paths, output, runtime, templates, root, sources, config.source)
 
 
 def _project_root(output: Path, cwd: Path) -> Path:
@@ -293,73 +480,280 @@ def _report_diagnostics(diagnostics: Sequence[Diagnostic]) -> int:
     return EXIT_INPUT
 
 
-def _check_folder(output: Path, files: dict[str, str], shown: str) -> int:
+def _check_folder(output: Path, files: dict[str, str], shown: str, verbosity: int) -> int:
     """``--check``: list the stale, missing and extra files; exit 1 if there are any."""
     from .output import write as output_folder
 
     report = output_folder.check(output, files, shown)
-    sys.stdout.writelines(report)
+    if verbosity >= 0:
+        sys.stdout.writelines(report)
     if report:
         print(f"synapsegen: {shown} is out of date; run synapsegen to update it", file=sys.stderr)
         return EXIT_CHANGED
+    if verbosity > 0:
+        print(f"{shown} is up to date ({len(files)} files rendered and compared)")
     return EXIT_OK
 
 
-def _write_folder(output: Path, files: dict[str, str], shown: str, exit_code: bool) -> int:
-    """Write the files, list what changed; exit 1 on changes with ``--exit-code`` or pre-commit."""
+def _write_folder(
+    output: Path, files: dict[str, str], shown: str, args: argparse.Namespace, verbosity: int
+) -> int:
+    """Write the files, list what changed; exit 1 on changes with ``--exit-code`` or pre-commit.
+
+    A file to be replaced that synapsegen did not write stops the run before anything is
+    written (exit 5), unless ``--force``.
+    """
     from .output import write as output_folder
 
-    changes = output_folder.write(output, files)
-    for name in changes.written:
-        print(f"wrote {shown}/{name}")
-    for name in changes.removed:
-        print(f"removed {shown}/{name}")
-    if changes and (exit_code or os.environ.get("PRE_COMMIT") == "1"):
+    try:
+        changes = output_folder.write(output, files, force=args.force)
+    except output_folder.NotGeneratedError as exc:
+        first, *others = (_printable(f"{shown}/{name}") for name in exc.names)
+        also = f" (also {', '.join(others)})" if others else ""
+        raise CommandError(
+            f"synapsegen: error: {first}: not generated by synapsegen (no '# Generated by "
+            f"synapsegen' header), so it is not overwritten; move it away, or pass --force to "
+            f"overwrite it{also}",
+            EXIT_NOT_GENERATED,
+        ) from None
+    if verbosity >= 0:
+        for name in changes.written:
+            print(f"wrote {shown}/{name}")
+        for name in changes.removed:
+            print(f"removed {shown}/{name}")
+    if verbosity > 0:
+        for name in changes.unchanged:
+            print(f"unchanged {shown}/{name}")
+    if changes and (args.exit_code or os.environ.get("PRE_COMMIT") == "1"):
         return EXIT_CHANGED
     return EXIT_OK
 
 
-def _run(argv: Sequence[str]) -> int:
-    """One command: ``schema``, ``openapi``, or generate (write or ``--check``) an output
-    folder."""
-    if list(argv[:1]) == ["schema"]:
-        return _schema_command(argv[1:])
-    if list(argv[:1]) == ["openapi"]:
-        return _openapi_command(argv[1:])
-    if list(argv[:1]) == ["diff"]:
-        from .diff.command import diff_command
+def _verbosity(args: argparse.Namespace) -> int:
+    """-1 with ``-q`` (errors only), 1 with ``-v`` (unchanged files, timing), else 0."""
+    return -1 if args.quiet else 1 if args.verbose else 0
 
-        return diff_command(argv[1:])
-    args = _parser().parse_args(argv)
-    cwd = Path.cwd()
-    settings = _settings(args, cwd)
-    if args.check and _up_to_date(settings):
-        return EXIT_OK
 
-    result = _generate(settings)
-    if result.diagnostics:
-        return _report_diagnostics(result.diagnostics)
-    for warning in result.warnings:
-        print(warning, file=sys.stderr)
+def _generate_once(settings: _Settings, args: argparse.Namespace, cwd: Path) -> int:
+    """One generation (write or ``--check``) of the output folder; its exit code."""
+    import time
 
+    started = time.perf_counter()
+    verbosity = _verbosity(args)
     from .output.layout import display_path
 
     shown = display_path(settings.output, cwd)
-    if args.check:
-        return _check_folder(settings.output, result.files, shown)
-    return _write_folder(settings.output, result.files, shown, args.exit_code)
+    try:
+        if args.check and _up_to_date(settings):
+            if verbosity > 0:
+                print(f"{shown} is up to date (headers checked, nothing rendered)")
+            code = EXIT_OK
+        else:
+            result = _generate(settings)
+            if result.diagnostics:
+                return _report_diagnostics(result.diagnostics)
+            if verbosity >= 0:
+                for warning in result.warnings:
+                    print(warning, file=sys.stderr)
+            if args.check:
+                code = _check_folder(settings.output, result.files, shown, verbosity)
+            else:
+                code = _write_folder(settings.output, result.files, shown, args, verbosity)
+    except MemoryError:
+        raise CommandError(
+            f"synapsegen: error: {_printable(shown)}: out of memory while generating it from "
+            f"{len(settings.paths)} schema file(s)",
+            EXIT_OUT_OF_MEMORY,
+        ) from None
+    if verbosity > 0:
+        count = len(settings.paths)
+        elapsed = time.perf_counter() - started
+        print(f"synapsegen: {count} schema file{'s' if count != 1 else ''} in {elapsed:.2f} s")
+    return code
+
+
+def _generate_command(command: str | None, argv: Sequence[str]) -> int:
+    """``synapsegen [generate|check] ...``: write or check the output folder, or watch."""
+    args = _generate_parser(command).parse_args(argv)
+    cwd = Path.cwd()
+    if args.watch:
+        if args.check:
+            raise UsageError("synapsegen: error: --watch writes; it cannot go with --check")
+        return _watch(args, cwd)
+    return _generate_once(_settings(args, cwd), args, cwd)
+
+
+def _watched(settings: _Settings) -> tuple[list[str], set[str], set[str], list[str]]:
+    """What ``--watch`` watches: (folders, files accepted by name, folders whose schema files
+    are accepted, folders whose every file is accepted), all absolute."""
+    folders: set[str] = set()
+    files: set[str] = set()
+    schema_folders: set[str] = set()
+    template_folders: list[str] = []
+    for source in settings.sources:
+        path = os.path.abspath(source)
+        if os.path.isdir(path):
+            folders.add(path)
+            schema_folders.add(path)
+        else:
+            folders.add(os.path.dirname(path))
+            files.add(path)
+    if settings.config_file is not None:
+        path = os.path.abspath(settings.config_file)
+        folders.add(os.path.dirname(path))
+        files.add(path)
+    if settings.templates is not None:
+        # Overrides may sit in subfolders; each is watched (the watch is not recursive, so an
+        # output folder below a watched one costs nothing).
+        for folder, subfolders, _names in os.walk(os.path.abspath(settings.templates)):
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+            folders.add(folder)
+            template_folders.append(folder)
+    return sorted(folders), files, schema_folders, template_folders
+
+
+def _watch(args: argparse.Namespace, cwd: Path) -> int:
+    """``--watch``: generate, then again after each change to the inputs, until Ctrl-C (exit 0).
+
+    Bad input, schema errors and operational failures during the watch are printed and the
+    watch goes on; only the first resolution of the inputs can stop it (nothing to watch).
+    """
+    import watchfiles  # here: only --watch needs it
+
+    settings = _settings(args, cwd)
+    folders, files, schema_folders, template_folders = _watched(settings)
+
+    def relevant(_change: object, path: str) -> bool:
+        path = os.path.abspath(path)
+        parent = os.path.dirname(path)
+        name = os.path.basename(path)
+        if path in files:
+            return True
+        if parent in schema_folders and name.endswith(SCHEMA_SUFFIXES):
+            return True
+        return parent in template_folders and not name.startswith(".")
+
+    def generate(settings: _Settings | None) -> None:
+        """Generate once; a failure is printed, and the watch goes on (a bug still raises)."""
+        try:
+            _generate_once(settings or _settings(args, cwd), args, cwd)
+        except Exception as exc:
+            failure = _failure(exc)
+            if failure is None:
+                raise
+            print(failure[0], file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+    try:
+        generate(settings)
+        if not args.quiet:
+            shown = ", ".join(_printable(str(source)) for source in settings.sources)
+            print(f"synapsegen: watching {shown} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        for _changes in watchfiles.watch(
+            *folders, watch_filter=relevant, recursive=False, raise_interrupt=True
+        ):
+            generate(None)  # the inputs again: a folder may have gained or lost a schema
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The command word and the arguments after it; None for the short form (generate)."""
+    if not argv or argv[0] not in COMMANDS:
+        return None, list(argv)
+    word = argv[0]
+    if len(argv) > 1 and os.path.lexists(word):
+        raise UsageError(
+            f"synapsegen: error: `{word}` is both a command and a file or folder here; "
+            f"to generate from it write `synapsegen generate {word} ...` or `./{word}`, "
+            f"to run `synapsegen {word}` run it from another folder"
+        )
+    return word, list(argv[1:])
+
+
+def _run(argv: Sequence[str]) -> int:
+    """One command: ``schema``, ``openapi``, ``diff``, ``explain``, or generate (write or
+    ``--check``) an output folder."""
+    command, rest = _command(argv)
+    if command == "schema":
+        return _schema_command(rest)
+    if command == "openapi":
+        return _openapi_command(rest)
+    if command == "diff":
+        from .diff.command import diff_command
+
+        return diff_command(rest)
+    if command == "explain":
+        from .explain import explain_command
+
+        return explain_command(rest)
+    return _generate_command(command, rest)
+
+
+def _os_error_text(exc: OSError) -> str:
+    """``path: what went wrong`` in plain words, for an OSError."""
+    import errno
+
+    plain = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EROFS: "read-only file system",
+        errno.ENAMETOOLONG: "file name too long",
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.ENOTDIR: "a part of this path is a file, not a folder",
+        errno.EISDIR: "is a folder, not a file",
+        errno.ENOENT: "no such file or folder",
+        errno.EEXIST: "already exists",
+        errno.EPIPE: "the reader of the output went away (broken pipe)",
+    }.get(exc.errno or 0) or (exc.strerror or str(exc) or type(exc).__name__)
+    plain = plain[:1].lower() + plain[1:]
+    name = exc.filename if exc.filename is not None else exc.filename2
+    if name is None:
+        return _printable(plain)
+    shown = os.fsdecode(name) if isinstance(name, bytes) else str(name)
+    return _printable(f"{shown}: {plain}")
+
+
+def _failure(exc: Exception) -> tuple[str, int] | None:
+    """The one-line message and exit code of an operational failure; None for a bug."""
+    if isinstance(exc, CommandError):
+        return str(exc), exc.code
+    if isinstance(exc, MemoryError):
+        return "synapsegen: error: out of memory", EXIT_OUT_OF_MEMORY
+    if isinstance(exc, OSError):
+        return f"synapsegen: error: {_os_error_text(exc)}", EXIT_OS_ERROR
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        top = exc.name.partition(".")[0]
+        if top != "synapsegen":  # our own module missing is a broken install or a bug
+            package = _PACKAGE_OF_MODULE.get(top, top)
+            return (
+                f"synapsegen: error: the generator needs {package}, which is not installed: "
+                "pip install 'synapsegen[generator]'",
+                EXIT_MISSING_DEPENDENCY,
+            )
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (bad input never shows a traceback)."""
     try:
         return _run(sys.argv[1:] if argv is None else argv)
-    except UsageError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_INPUT
     except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a bug: say so plainly, with what to report
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        failure = _failure(exc)
+        if failure is not None:
+            message, code = failure
+            if isinstance(exc, BrokenPipeError):
+                # Nothing more can reach standard output; keep the exit's flush from failing.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            print(message, file=sys.stderr)
+            return code
+        # A bug: say so plainly, with what to report.
         print(
             f"synapsegen: internal error: {type(exc).__name__}: {exc}\n"
             "This is a bug in synapsegen, not in your schema. Please report it with the schema "

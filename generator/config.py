@@ -109,6 +109,8 @@ def _schemas(path: Path, table: dict[str, Any]) -> list[str]:
         schemas = [schemas]
     if not isinstance(schemas, list) or not all(isinstance(item, str) for item in schemas):
         raise ConfigError(f"{path}: [tool.synapsegen] schemas must be a list of paths")
+    if "" in schemas:  # joined to the project folder, "" would name the whole project
+        raise ConfigError(f"{path}: [tool.synapsegen] schemas: an empty path names nothing")
     return schemas
 
 
@@ -117,6 +119,8 @@ def _optional_path(path: Path, table: dict[str, Any], key: str) -> str | None:
     value = table.get(key)
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{path}: [tool.synapsegen] {key} must be a path")
+    if value == "":  # joined to the project folder, "" would name the project folder itself
+        raise ConfigError(f"{path}: [tool.synapsegen] {key}: an empty path names nothing")
     return value
 
 

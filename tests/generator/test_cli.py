@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import importlib.util
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,7 +172,7 @@ def test_fast_check_imports_no_heavy_stage(project: Path) -> None:
     code = (
         "import sys; from synapsegen.cli import main; rc = main(['schemas', '-o', 'out', "
         "'--check']); heavy = [m for m in ('jinja2', 'yaml', 'pydantic', "
-        "'datamodel_code_generator') if m in sys.modules]; print(rc, heavy)"
+        "'datamodel_code_generator', 'watchfiles') if m in sys.modules]; print(rc, heavy)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "0 []", result.stderr
@@ -182,3 +191,348 @@ def test_no_hash_field_is_a_warning_not_an_error(
     err = capsys.readouterr().err
     assert "unsigned.yaml:3:3: SG501 warning: synapse 'Unsigned' has no `hash: true`" in err
     assert (project / "out" / "unsigned.py").is_file()
+
+
+# --- commands, loudness, operational failures (each a one-line error with its own exit code) ---
+
+SCRIPT = str(Path(sys.executable).with_name("synapsegen"))  # the console script, as users run it
+
+
+def _one_error_line(err: str) -> str:
+    """The stderr of a failed run: exactly one line, ``synapsegen: error: ...``."""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("synapsegen: error: "), err
+    assert "internal error" not in err and "Traceback" not in err
+    return lines[0]
+
+
+def test_generate_and_check_commands_are_the_short_form_and_check(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "schemas", "-o", "out"]) == 0
+    assert "wrote out/chat.py" in capsys.readouterr().out
+    assert main(["check", "schemas", "-o", "out"]) == 0
+    chat = project / "out" / "chat.py"
+    chat.write_text(chat.read_text() + "# edited\n")
+    capsys.readouterr()
+    assert main(["check", "schemas", "-o", "out"]) == 1
+    assert "-# edited" in capsys.readouterr().out
+    assert chat.read_text().endswith("# edited\n")  # check writes nothing
+    assert main(["check", "--check", "schemas", "-o", "out"]) == 1  # --check again: harmless
+    capsys.readouterr()
+    assert main(["check", "--watch", "schemas", "-o", "out"]) == 2  # check has no --watch
+    _one_error_line(capsys.readouterr().err)
+
+
+def test_runtime_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    options = " ".join(capsys.readouterr().out.split()).split(" options: ")[1]
+    runtime = options[options.index("--runtime {synapsegen,bittensor}") :]
+    assert "bittensor 10.x's own StreamingSynapse" in runtime.split("--templates")[0]
+
+
+def test_exit_codes_are_documented_where_users_look(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every exit code is in --help's epilog, the module docstring and the README."""
+    import synapsegen.cli as cli
+
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    epilog = capsys.readouterr().out.split("exit codes:")[1]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme_codes = readme[readme.index("| exit code |") :].split("\n\n")[0]
+    assert cli.__doc__ is not None
+    for code, _meaning in cli.EXIT_CODES:
+        assert f"\n  {code} " in epilog, code
+        assert f"\n    {code} " in cli.__doc__, code
+        assert f"\n| {code} |" in readme_codes, code
+    assert len(cli.EXIT_CODES) == len({code for code, _ in cli.EXIT_CODES})
+
+
+def test_a_usage_error_is_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schemas", "-o", "out", "--runtime", "fiber"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--runtime" in line and "fiber" in line
+
+
+def test_quiet_prints_errors_only(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # unsigned.yaml draws a warning (SG501): -q leaves it out with the `wrote` lines.
+    (project / "schemas" / "unsigned.yaml").write_text(
+        "version: 1\nsynapses:\n  Unsigned:\n    request:\n"
+        "      prompt: {type: string, default: ''}\n    stream: {format: text}\n",
+        encoding="utf-8",
+    )
+    assert main(["schemas", "-o", "out", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (project / "out" / "unsigned.py").is_file()
+    assert main(["check", "schemas", "-o", "out", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    (project / "schemas" / "bad.yaml").write_text("version: 1\nsynapses: {}\nextra: 1\n")
+    assert main(["schemas", "-o", "out", "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "schemas/bad.yaml:" in err and "SG501" not in err
+
+
+def test_verbose_lists_unchanged_files_and_the_time(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schemas", "-o", "out"]) == 0
+    assert "unchanged" not in capsys.readouterr().out
+    (project / "schemas" / "lines.yaml").write_text(
+        (project / "schemas" / "lines.yaml").read_text() + "# edited\n"
+    )
+    assert main(["schemas", "-o", "out", "-v"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "wrote out/lines.py" in out and "unchanged out/chat.py" in out
+    assert "unchanged out/py.typed" in out
+    assert re.fullmatch(r"synapsegen: 2 schema files in \d+\.\d\d s", out[-1]), out
+    assert main(["check", "schemas", "-o", "out", "--verbose"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "out is up to date (headers checked, nothing rendered)", out
+    assert re.fullmatch(r"synapsegen: 2 schema files in \d+\.\d\d s", out[-1]), out
+    assert main(["schemas", "-o", "out", "-q", "-v"]) == 2  # one or the other
+    _one_error_line(capsys.readouterr().err)
+
+
+def test_a_hand_written_file_in_the_output_is_not_overwritten_without_force(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "out"
+    out.mkdir()
+    (out / "__init__.py").write_text("from .mine import helper\n")
+    (out / "chat.py").write_text("# my own chat module\n")
+    (out / "mine.py").write_text("def helper(): ...\n")
+    assert main(["schemas", "-o", "out"]) == 5
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith("synapsegen: error: out/__init__.py: not generated by synapsegen")
+    assert "--force" in line and "out/chat.py" in line and "mine.py" not in line
+    assert sorted(p.name for p in out.iterdir()) == ["__init__.py", "chat.py", "mine.py"]
+    assert (out / "__init__.py").read_text() == "from .mine import helper\n"
+    assert main(["check", "schemas", "-o", "out"]) == 1  # check reports it, as any stale file
+    assert main(["schemas", "-o", "out", "--force"]) == 0
+    assert (out / "__init__.py").read_text().startswith("# Generated by synapsegen")
+    assert (out / "mine.py").read_text() == "def helper(): ...\n"  # not ours: never touched
+    assert main(["schemas", "-o", "out"]) == 0  # ours now: rewritten as usual
+
+
+def test_an_empty_output_path_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = sorted(p.name for p in project.iterdir())
+    assert main(["schemas", "-o", ""]) == 2
+    assert "empty path" in _one_error_line(capsys.readouterr().err)
+    assert main(["", "-o", "out"]) == 2
+    assert "empty path" in _one_error_line(capsys.readouterr().err)
+    (project / "pyproject.toml").write_text('[tool.synapsegen]\noutput = ""\n')
+    assert main(["schemas"]) == 2
+    assert "output: an empty path" in _one_error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in project.iterdir()) == sorted([*before, "pyproject.toml"])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("named", ["the FIFO", "its folder"])
+def test_a_fifo_among_the_schemas_is_refused_not_waited_on(project: Path, named: str) -> None:
+    os.mkfifo(project / "schemas" / "pipe.yaml")
+    target = "schemas/pipe.yaml" if named == "the FIFO" else "schemas"
+    run = subprocess.run(
+        [SCRIPT, target, "-o", "out"], cwd=project, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2, run.stderr
+    line = _one_error_line(run.stderr)
+    assert line.startswith("synapsegen: error: schemas/pipe.yaml: not a regular file")
+    assert not (project / "out").exists()
+
+
+def test_a_command_word_that_is_also_a_folder_here_is_ambiguous(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "schemas").rename(project / "schema")
+    assert main(["schema", "-o", "out"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "synapsegen generate schema" in line and "./schema" in line
+    assert not (project / "out").exists()
+    assert main(["generate", "schema", "-o", "out"]) == 0
+    assert main(["./schema", "-o", "out", "--check"]) == 0
+    assert main(["--check", "schema", "-o", "out"]) == 0
+    capsys.readouterr()
+    assert main(["schema"]) == 0  # alone: the command (it takes no arguments)
+    assert "synapses" in json.loads(capsys.readouterr().out)["properties"]
+
+
+def test_output_path_that_is_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "out").write_text("not a folder\n")
+    assert main(["schemas", "-o", "out"]) == 3
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: out: is a file, not a folder "
+        "(the output is the folder the modules are written into)"
+    )
+    assert main(["check", "schemas", "-o", "out"]) == 3
+    _one_error_line(capsys.readouterr().err)
+    assert main(["schemas", "-o", "out/synapses"]) == 3  # a parent is a file
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: out/synapses: a part of this path is a file, not a folder"
+    )
+
+
+def test_a_read_only_output_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    if os.geteuid() == 0:  # root writes into a 0o555 folder: fail its writes as the kernel would
+        real_open = os.open
+
+        def refusing_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if os.path.dirname(os.path.abspath(path)) == str(out) and flags & os.O_CREAT:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing_open)
+    try:
+        assert main(["schemas", "-o", "out"]) == 3
+    finally:
+        out.chmod(0o755)
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: out/__init__.py: permission denied"
+    )
+
+
+def test_an_output_name_too_long(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = "o" * 300
+    assert main(["schemas", "-o", name]) == 3
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"synapsegen: error: {name}: file name too long"
+    )
+
+
+def test_a_long_but_valid_schema_name_is_written(project: Path) -> None:
+    # The temp file beside a 244-character module name needs ~290 characters: it is shortened.
+    long_name = project / "schemas" / ("c" * 241 + ".yaml")
+    (project / "schemas" / "chat.yaml").rename(long_name)
+    assert main(["schemas", "-o", "out"]) == 0
+    assert (project / "out" / ("c" * 241 + ".py")).is_file()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["openapi", "schemas", "-o", "/dev/full"]) == 3  # every write: ENOSPC
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: /dev/full: no space left on the device"
+    )
+
+
+def test_out_of_memory(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import synapsegen.pipeline
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(synapsegen.pipeline, "generate", exhausted)
+    assert main(["schemas", "-o", "out"]) == 4
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: out: out of memory while generating it from 2 schema file(s)"
+    )
+
+
+# Blocks the generator extra's modules, as a `pip install synapsegen` without [generator] lacks
+# them (an import raises ModuleNotFoundError, as for a module that is not installed).
+_WITHOUT_GENERATOR_EXTRA = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class _NotInstalled(importlib.abc.MetaPathFinder):
+        BLOCKED = {"jinja2", "yaml", "ruff", "tomli", "watchfiles"}
+
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] in self.BLOCKED:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, _NotInstalled())
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "command", [["schemas", "-o", "out"], ["generate", "--watch", "schemas", "-o", "out"]]
+)
+def test_without_the_generator_extra_it_says_what_to_install(
+    project: Path, command: list[str]
+) -> None:
+    site = project / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_WITHOUT_GENERATOR_EXTRA)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("PRE_COMMIT", None)
+    run = subprocess.run(
+        [SCRIPT, *command], cwd=project, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 6, run.stderr
+    line = _one_error_line(run.stderr)
+    assert line.startswith("synapsegen: error: the generator needs ")
+    assert line.endswith("which is not installed: pip install 'synapsegen[generator]'")
+    assert not (project / "out").exists()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("synapsegen.explain") is None,
+    reason="synapsegen.explain (the error-code registry) is not there yet",
+)
+def test_explain_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "SG203"]) == 0
+    assert "SG203" in capsys.readouterr().out
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.1)
+
+
+def test_watch_regenerates_on_change_reports_bad_edits_and_exits_0_on_sigint(
+    project: Path,
+) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "PRE_COMMIT"}
+    log_out, log_err = project / "watch.out", project / "watch.err"
+    with log_out.open("w") as stdout, log_err.open("w") as stderr:
+        watcher = subprocess.Popen(
+            [SCRIPT, "generate", "--watch", "schemas", "-o", "out"],
+            cwd=project, stdout=stdout, stderr=stderr, env=env,
+        )  # fmt: skip
+    try:
+        _wait_until(lambda: "synapsegen: watching" in log_err.read_text(), 120, "the watch")
+        chat_py = project / "out" / "chat.py"
+        first = chat_py.read_text()
+        schema = project / "schemas" / "chat.yaml"
+        edited = schema.read_text().replace(
+            "Which model the miner should use.", "Which model the miner runs."
+        )
+
+        def rewritten_when_edited() -> bool:  # edit again until the watcher has seen it
+            if chat_py.read_text() != first:
+                return True
+            schema.write_text(edited)
+            time.sleep(1)
+            return False
+
+        _wait_until(rewritten_when_edited, 20, "out/chat.py to change")
+        assert "Which model the miner runs." in chat_py.read_text()
+        lines = project / "schemas" / "lines.yaml"
+        lines.write_text("version: 1\nsynapses: [\n")  # a syntax error: reported, not fatal
+        _wait_until(lambda: "schemas/lines.yaml:" in log_err.read_text(), 20, "the diagnostic")
+        assert watcher.poll() is None, log_err.read_text()
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=20) == 0, log_err.read_text()
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    assert "Traceback" not in log_err.read_text()
+    assert "wrote out/chat.py" in log_out.read_text()

@@ -443,6 +443,35 @@ def test_sse_truncated_event() -> None:
     assert decoder.close() == []  # a complete comment line starts no event
 
 
+@pytest.mark.parametrize(
+    "events",
+    [
+        [b"data: a", b"data: ", b"data:  two spaces", b"data: \xe4\xb8\x96 \xf0\x9f\x8c\x8d"],
+        [b"data: a", b"data: [DONE]"],  # the sentinel ends the stream
+        [b"data: a", b"data: [DONE]", b"data: late"],  # malformed: after the sentinel
+        [b"data: a", b"data: b\ndata: c"],  # a two-line event
+        [b"data: a", b": comment", b"data: b"],
+        [b"data: a", b"data:b", b"event: x\ndata: c"],
+        [b"data: a", b"data: \xff"],  # invalid UTF-8
+        [b"data: a", b"data: b\n", b"data: c"],  # three newlines between events
+        [b"data: a", b"data: data: b"],
+    ],
+)
+def test_sse_chunks_of_whole_events_decode_as_bytewise(events: list[bytes]) -> None:
+    # A chunk of whole events takes the one-pass path; bytewise feeding never does.
+    chunks = [event + b"\n\n" for event in events]
+    whole = [chunks[0], *(b"".join(chunks[i : i + 2]) for i in range(1, len(chunks), 2))]
+
+    def result(chunks: list[bytes]) -> tuple[Any, ...]:
+        decoder = SSEDecoder(max_frame_bytes=64)
+        try:
+            return ("ok", run(decoder, chunks), decoder.done)
+        except StreamError as exc:
+            return ("error", type(exc), exc.offset, str(exc))
+
+    assert result(whole) == result(bytewise(b"".join(chunks)))
+
+
 def test_sse_invalid_utf8_is_malformed() -> None:
     with pytest.raises(MalformedFrame, match="UTF-8"):
         run(SSEDecoder(), [b"data: \xff\n\n"])

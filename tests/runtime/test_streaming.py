@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from synapsegen.runtime.codecs import SSEDecoder, StreamError, encode_sse, encode_sse_json
 from synapsegen.runtime.errors import StreamAborted
-from synapsegen.runtime.streaming import MinerError, token_streamer
+from synapsegen.runtime.streaming import MinerError, sends_only_bytes, token_streamer
 
 
 def encode(token: str) -> bytes:
@@ -82,6 +82,14 @@ async def test_one_send_per_token_by_default() -> None:
     await run_streamer(token_streamer(tokens.gen("a", "b", "c"), encode), send)
     assert send.bodies == [b"a", b"b", b"c"]
     assert tokens.closed
+
+
+def test_the_axon_may_skip_its_body_check_only_for_token_streamers() -> None:
+    async def own_streamer(send: Any) -> None:
+        await send({"type": "http.response.body", "body": "text", "more_body": True})
+
+    assert sends_only_bytes(token_streamer(Tokens().gen("a"), encode))
+    assert not sends_only_bytes(own_streamer)
 
 
 async def test_batching_by_count_and_trailer() -> None:
