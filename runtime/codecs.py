@@ -22,7 +22,9 @@ Every decoder is incremental and push-based:
   a complete frame longer than the limit raises too, however the stream was split). None means
   unbounded; the default is ``DEFAULT_MAX_FRAME_BYTES`` (1 MiB). ``max_total_bytes`` (None =
   unbounded) bounds the whole body (``StreamTooLarge``).
-- Invalid UTF-8, invalid JSON, or a framing violation raises ``MalformedFrame``.
+- Invalid UTF-8, invalid JSON, or a framing violation raises ``MalformedFrame``. ``feed`` first
+  returns the frames before the bad one (the next ``feed``/``close`` raises), so the frames a
+  consumer gets before an error do not depend on the split either.
 - All errors derive from ``StreamError`` and carry the byte offset in the stream where it happened.
 - A decoder that raised is spent: later ``feed``/``close`` calls raise the same error again (and
   ``RuntimeError`` after ``close()``). ``buffered_bytes`` tells how many bytes it holds right now.
@@ -149,6 +151,15 @@ class _Decoder:
         self._failure = error
         self._limit = -1
         raise error
+
+    def _fail_after(self, error: StreamError, delivered: list[Any]) -> None:
+        """Fail once the frames ``delivered`` (those before the bad one in this feed) are
+        returned: the next feed() or close() raises ``error``. Raising now would drop them, and a
+        consumer would then see them or not depending on where the network cut the stream."""
+        if not delivered:
+            self._fail(error)
+        self._failure = error
+        self._limit = -1
 
     def _check_open(self) -> None:
         if self._failure is not None:
@@ -477,7 +488,8 @@ class SSEDecoder(_Decoder):
                     continue
                 data = parsed
             if done:
-                self._malformed(blocks, block, tail, "event after the sentinel")
+                self._malformed(blocks, block, tail, "event after the sentinel", events)
+                break
             if data == sentinel:
                 done = self.done = True
                 continue
@@ -485,7 +497,8 @@ class SSEDecoder(_Decoder):
                 events.append(data.decode())
             except UnicodeDecodeError as exc:
                 message = f"invalid UTF-8 in event data: {exc.reason}"
-                self._malformed(blocks, block, tail, message)
+                self._malformed(blocks, block, tail, message, events)
+                break
         return events
 
     def _normalize(self, chunk: bytes) -> bytes:
@@ -539,9 +552,14 @@ class SSEDecoder(_Decoder):
             index = next(i for i, block in enumerate(blocks) if len(block) > self._max_frame)
             self._too_large(self._block_offset(blocks, index, tail))
 
-    def _malformed(self, blocks: list[bytes], block: bytes, tail: bytes, message: str) -> NoReturn:
+    def _malformed(
+        self, blocks: list[bytes], block: bytes, tail: bytes, message: str, delivered: list[str]
+    ) -> None:
+        """``block`` is malformed: fail after the events ``delivered`` before it."""
         index = next(i for i, candidate in enumerate(blocks) if candidate is block)
-        self._fail(MalformedFrame(message, self._block_offset(blocks, index, tail)))
+        self._fail_after(
+            MalformedFrame(message, self._block_offset(blocks, index, tail)), delivered
+        )
 
     def _too_large(self, offset: int) -> NoReturn:
         self._fail(FrameTooLarge(f"event exceeds max_frame_bytes={self._max_frame}", offset))
@@ -700,7 +718,11 @@ class JSONSeqDecoder(_Decoder):
             try:
                 value, end = scan(text, pos)
             except (StopIteration, json.JSONDecodeError) as exc:
-                self._cut_or_malformed(text, pos, text_end, pending, final, ascii_text, exc)
+                # At close() nothing would raise a deferred error: fail with nothing delivered.
+                delivered = [] if final else values
+                self._cut_or_malformed(
+                    text, pos, text_end, pending, final, ascii_text, exc, delivered
+                )
                 break
             if end - pos > max_chars:
                 self._check_size(text, pos, end, text_end, ascii_text)
@@ -730,8 +752,10 @@ class JSONSeqDecoder(_Decoder):
         final: bool,
         ascii_text: bool,
         exc: Exception,
+        delivered: list[Any],
     ) -> None:
-        """The value at ``pos`` did not parse: keep it if it is cut off, else raise."""
+        """The value at ``pos`` did not parse: keep it if it is cut off, else fail after the
+        values ``delivered`` before it."""
         self._reset()
         end, mode = self._resume_state(text, pos)
         if end < 0 and not final:
@@ -747,7 +771,7 @@ class JSONSeqDecoder(_Decoder):
         if end < 0:
             self._fail(TruncatedStream("stream ends inside a JSON value", offset))
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "Expecting value"
-        self._fail(MalformedFrame(f"invalid JSON: {reason}", offset))
+        self._fail_after(MalformedFrame(f"invalid JSON: {reason}", offset), delivered)
 
     def _resume_state(self, text: str, pos: int) -> tuple[int, int]:
         """Where the value starting at ``pos`` ends (-1: the end of ``text`` cuts it off), and

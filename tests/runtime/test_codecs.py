@@ -432,6 +432,57 @@ def test_sse_sentinel_then_more_data_is_malformed() -> None:
     assert info.value.offset == 63
 
 
+def delivered(make: Callable[[], Decoder], chunks: Sequence[bytes]) -> tuple[list[Any], Any]:
+    """The frames a consumer got before the stream failed, and the failure's type (None)."""
+    decoder, frames = make(), []
+    try:
+        for chunk in chunks:
+            frames.extend(decoder.feed(chunk))
+        frames.extend(decoder.close())
+    except StreamError as exc:
+        return frames, type(exc)
+    return frames, None
+
+
+def test_sse_frames_before_a_bad_event_in_one_chunk_are_delivered() -> None:
+    """The events before a bad one in the same chunk come out first, and the error with the
+    next call: raised at once, they were lost when the bad event shared their chunk and kept
+    when it came in a later one, so a stream's decoded prefix (and a keep_partial field, or the
+    complete flag of a sentinel seen before the junk) depended on the network's chunking."""
+    body = b"data: a\n\ndata: [DONE]\n\ndata: late\n\n"
+    decoder = SSEDecoder()
+    assert decoder.feed(body) == ["a"]
+    assert decoder.done
+    with pytest.raises(MalformedFrame, match="after the sentinel") as info:
+        decoder.close()
+    assert info.value.offset == len(b"data: a\n\ndata: [DONE]\n\n")
+    for cut in range(len(body) + 1):
+        assert delivered(SSEDecoder, [body[:cut], body[cut:]]) == (["a"], MalformedFrame), cut
+    bad_utf8 = b"data: a\n\ndata: \xff\n\n"
+    for cut in range(len(bad_utf8) + 1):
+        chunks = [bad_utf8[:cut], bad_utf8[cut:]]
+        assert delivered(SSEDecoder, chunks) == (["a"], MalformedFrame), cut
+
+
+def test_json_seq_values_before_a_bad_one_in_one_chunk_are_delivered() -> None:
+    body = b'{"a": 1} ["b"] }'
+    for cut in range(len(body) + 1):
+        chunks = [body[:cut], body[cut:]]
+        assert delivered(JSONSeqDecoder, chunks) == ([{"a": 1}, ["b"]], MalformedFrame), cut
+
+
+@CODEC_SETTINGS
+@given(
+    data=st.binary(max_size=40)
+    | st.text(alphabet="data: \r\n[DONE]x", max_size=40).map(str.encode),
+    cuts=cuts_strategy,
+)
+def test_sse_garbage_delivers_the_same_prefix_any_split(data: bytes, cuts: list[int]) -> None:
+    whole = delivered(SSEDecoder, [data])
+    assert delivered(SSEDecoder, split_at(data, cuts)) == whole
+    assert delivered(SSEDecoder, bytewise(data)) == whole
+
+
 def test_sse_truncated_event() -> None:
     decoder = SSEDecoder()
     decoder.feed(b"data: a\n\ndata: b\n")
@@ -538,6 +589,18 @@ def test_json_seq_garbage_typed_and_split_invariant(data: bytes, cuts: list[int]
 
 @CODEC_SETTINGS
 @given(
+    data=st.text(alphabet='{}[]",:0123456789.-+eE tfalsenuIiNy\\\n', max_size=30).map(str.encode)
+    | st.binary(max_size=30),
+    cuts=cuts_strategy,
+)
+def test_json_seq_garbage_delivers_the_same_values_any_split(data: bytes, cuts: list[int]) -> None:
+    whole_values, _ = delivered(JSONSeqDecoder, [data])
+    assert delivered(JSONSeqDecoder, split_at(data, cuts))[0] == whole_values
+    assert delivered(JSONSeqDecoder, bytewise(data))[0] == whole_values
+
+
+@CODEC_SETTINGS
+@given(
     values=st.lists(json_values, min_size=1, max_size=4),
     limit=st.integers(min_value=1, max_value=40),
     cuts=cuts_strategy,
@@ -599,8 +662,9 @@ def test_json_seq_emoji_and_escapes_split() -> None:
 
 def test_json_seq_malformed_reports_offset() -> None:
     decoder = JSONSeqDecoder()
+    assert decoder.feed(b'{"a":1} {"b":}') == [{"a": 1}]  # the value before the bad one first
     with pytest.raises(MalformedFrame) as info:
-        decoder.feed(b'{"a":1} {"b":}')
+        decoder.close()
     assert info.value.offset == 13
     with pytest.raises(MalformedFrame):
         run(JSONSeqDecoder(), [b"}"])
