@@ -326,6 +326,12 @@ def test_an_empty_output_path_is_refused(project: Path, capsys: pytest.CaptureFi
     (project / "pyproject.toml").write_text('[tool.synapsegen]\noutput = ""\n')
     assert main(["schemas"]) == 2
     assert "output: an empty path" in _one_error_line(capsys.readouterr().err)
+    (project / "pyproject.toml").write_text('[tool.synapsegen]\nschemas = ["schemas", ""]\n')
+    assert main(["-o", "out"]) == 2
+    assert "schemas: an empty path" in _one_error_line(capsys.readouterr().err)
+    (project / "pyproject.toml").write_text('[tool.synapsegen]\ntemplates = ""\n')
+    assert main(["schemas", "-o", "out"]) == 2
+    assert "templates: an empty path" in _one_error_line(capsys.readouterr().err)
     assert sorted(p.name for p in project.iterdir()) == sorted([*before, "pyproject.toml"])
 
 
