@@ -707,7 +707,6 @@ def _os_error_text(exc: OSError) -> str:
         errno.EISDIR: "is a folder, not a file",
         errno.ENOENT: "no such file or folder",
         errno.EEXIST: "already exists",
-        errno.EPIPE: "the reader of the output went away (broken pipe)",
     }.get(exc.errno or 0) or (exc.strerror or str(exc) or type(exc).__name__)
     plain = plain[:1].lower() + plain[1:]
     name = exc.filename if exc.filename is not None else exc.filename2
@@ -740,19 +739,23 @@ def _failure(exc: Exception) -> tuple[str, int] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (bad input never shows a traceback)."""
     try:
-        return _run(sys.argv[1:] if argv is None else argv)
+        code = _run(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then handled below
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of standard output went away (`synapsegen explain --list | head`): that is
+        # the reader's choice, not an error to report. Point stdout at /dev/null so that the
+        # interpreter's flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OS_ERROR
     except Exception as exc:
         failure = _failure(exc)
         if failure is not None:
-            message, code = failure
-            if isinstance(exc, BrokenPipeError):
-                # Nothing more can reach standard output; keep the exit's flush from failing.
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-            print(message, file=sys.stderr)
-            return code
+            print(failure[0], file=sys.stderr)
+            return failure[1]
         # A bug: say so plainly, with what to report.
         print(
             f"synapsegen: internal error: {type(exc).__name__}: {exc}\n"

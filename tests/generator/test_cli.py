@@ -443,6 +443,18 @@ def test_out_of_memory(
     )
 
 
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    """`synapsegen explain SG203 | head -1`: no message about the closed pipe, no traceback."""
+    run = subprocess.Popen(
+        [SCRIPT, "explain", "SG203"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # before the interpreter is up: its first write finds no reader
+    err = run.stderr.read()
+    assert run.wait(timeout=60) == 3
+    assert err == b""
+
+
 # Blocks the generator extra's modules, as a `pip install synapsegen` without [generator] lacks
 # them (an import raises ModuleNotFoundError, as for a module that is not installed).
 _WITHOUT_GENERATOR_EXTRA = textwrap.dedent(
