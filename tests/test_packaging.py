@@ -208,6 +208,19 @@ def test_wheel_installs_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
         timeout=120,
     )
     assert version.returncode == 0 and version.stdout.startswith("synapsegen "), version
+    # Generating needs the generator extra: the command says so in one line (it was "internal
+    # error ... a bug in synapsegen").
+    generate = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "synapsegen"), str(ROOT / "schemas" / "chat.yaml"),
+         "-o", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert generate.returncode == 6, generate.stderr
+    assert generate.stderr.startswith("synapsegen: error: the generator needs "), generate.stderr
+    assert generate.stderr.endswith(
+        "which is not installed: pip install 'synapsegen[generator]'\n"
+    ), generate.stderr
+    assert generate.stderr.count("\n") == 1, generate.stderr
 
 
 # ---- the editable install and mypy ----------------------------------------------------------
