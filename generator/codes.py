@@ -1922,11 +1922,14 @@ _ENTRIES = (
         "SG646", "finding", "What the stream yields changed",
         meaning="""
             What the stream yields to the validator's code changed: `yields`, a typed token's
-            model (stream-breaking).
+            model. Compatible on the wire: the bytes and what each side accepts are the same.
         """,
         why="""
             Validator code that iterates the stream gets other items (text instead of tokens,
-            or another model) and breaks where it uses them.
+            or another model) and breaks where it uses them. Old and new peers still read each
+            other's streams (a change to the token schema itself is its own finding), so the
+            schema hash leaves `yields` out and `synapsegen diff` does not fail on it; it is
+            reported so that the validator's code is updated with the package.
         """,
         fix="""
             Update the validator code that iterates the stream together with the schema, or add

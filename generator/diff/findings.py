@@ -62,7 +62,7 @@ LABELS = {
 """How each category reads in a text line, between the code and the message."""
 
 FIXED = {HASH_FIELDS: SIGNATURE, HASHED_NUMBER: SIGNATURE} | {
-    code: STREAM for code in (FRAMING, PAYLOAD, FRAMING_OPTION, END, RULES, ERROR_EVENT, YIELDS)
+    code: STREAM for code in (FRAMING, PAYLOAD, FRAMING_OPTION, END, RULES, ERROR_EVENT)
 }
 """Codes whose category does not depend on the change: the others follow the peers it breaks."""
 

@@ -6,7 +6,8 @@ each token (``path``, ``when`` tags, an op's own keys) into response fields. A c
 those makes one version misread the other's stream: a stream-breaking finding. What stays on one
 side (limits, batching, keep_partial, what deserialize returns) is compatible, but the model a
 ``deserialize: {parse: ...}`` reads is compared as a response value; ``yields`` changes what the
-validator's code receives from the stream, and is reported with the stream's contract.
+validator's own code receives from the stream, not what crosses the wire: reported, compatible
+(the schema hash leaves it out too).
 
 Rules are compared per response field: the reads that fill a field (op, path, tags, the op's own
 keys) must be the same, in order, in both versions. A rule for a field the other version does
