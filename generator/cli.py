@@ -30,8 +30,10 @@ Exit codes (:data:`EXIT_CODES`; ``synapsegen --help`` and the README list the sa
     70  internal error: a bug in synapsegen
     130 interrupted (Ctrl-C); --watch exits 0 on Ctrl-C
 
-Every failure but the last two is one line, ``synapsegen: error: <path>: <what is wrong>``; an
-OSError, a MemoryError or a missing dependency never reaches the internal-error path.
+A failure of exit code 2 to 6 is one line, ``synapsegen: error: <path>: <what is wrong>``;
+schema errors are one line each (``file:line:col: SGnnn message``) and a count. An OSError, a
+MemoryError or a missing dependency never reaches the internal-error path. A reader of standard
+output that goes away (``| head``) ends the run quietly, exit 3.
 
 Imports are lazy: ``--check`` of an unchanged folder reads the schemas' bytes and the generated
 files' headers, and never imports Jinja, ruff, PyYAML or watchfiles.
@@ -583,13 +585,13 @@ def _generate_command(command: str | None, argv: Sequence[str]) -> int:
     return _generate_once(_settings(args, cwd), args, cwd)
 
 
-def _watched(settings: _Settings) -> tuple[list[str], set[str], set[str], list[str]]:
+def _watched(settings: _Settings) -> tuple[list[str], set[str], set[str], set[str]]:
     """What ``--watch`` watches: (folders, files accepted by name, folders whose schema files
     are accepted, folders whose every file is accepted), all absolute."""
     folders: set[str] = set()
     files: set[str] = set()
     schema_folders: set[str] = set()
-    template_folders: list[str] = []
+    template_folders: set[str] = set()
     for source in settings.sources:
         path = os.path.abspath(source)
         if os.path.isdir(path):
@@ -608,7 +610,7 @@ def _watched(settings: _Settings) -> tuple[list[str], set[str], set[str], list[s
         for folder, subfolders, _names in os.walk(os.path.abspath(settings.templates)):
             subfolders[:] = [name for name in subfolders if not name.startswith(".")]
             folders.add(folder)
-            template_folders.append(folder)
+            template_folders.add(folder)
     return sorted(folders), files, schema_folders, template_folders
 
 
