@@ -9,10 +9,11 @@
     synapsegen explain CODE    # what an error code means, why the rule exists, how to fix it
     synapsegen --version
 
-The short form (no command word) generates. A first word that names a command and also a file or
-folder in the current folder is ambiguous when more words follow it (``synapsegen schema -o out``
-beside a folder ``schema``): the command stops and asks for ``synapsegen generate schema ...`` or
-``./schema``. Alone, the word is the command (``synapsegen schema``).
+The short form (no command word) generates. A first word that names a command is the command,
+also when a file or folder of that name is here (``synapsegen diff --against HEAD`` beside a
+folder ``diff``), except ``schema`` followed by more words: that command takes none, so
+``synapsegen schema -o out`` beside a folder ``schema`` meant the short form; it stops and asks for
+``synapsegen generate schema ...`` or ``./schema``. Alone, ``synapsegen schema`` is the command.
 
 Exit codes (:data:`EXIT_CODES`; ``synapsegen --help`` and the README list the same):
 
@@ -170,8 +171,8 @@ commands (`synapsegen COMMAND --help` for each):
   synapsegen explain CODE                        what an error code (SG203) means and how to
                                                  fix it
 
-A command word that is also a file or folder here, followed by more words, is ambiguous:
-write `synapsegen generate schema ...` or `./schema` for the folder."""
+A command word is the command, also beside a file or folder of that name; to generate from a
+folder named like one, write `synapsegen generate schema ...` or `./schema`."""
 
 
 def _generate_parser(command: str | None) -> argparse.ArgumentParser:
@@ -666,11 +667,14 @@ def _command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
     if not argv or argv[0] not in COMMANDS:
         return None, list(argv)
     word = argv[0]
-    if len(argv) > 1 and os.path.lexists(word):
+    # `schema` takes no arguments: with more words beside a path of that name, the short form
+    # (`synapsegen schema -o out`) was meant. The other commands take arguments, and their word
+    # is theirs (`synapsegen diff --against HEAD` beside a folder `diff`).
+    if word == "schema" and len(argv) > 1 and os.path.lexists(word):
         raise UsageError(
-            f"synapsegen: error: `{word}` is both a command and a file or folder here; "
-            f"to generate from it write `synapsegen generate {word} ...` or `./{word}`, "
-            f"to run `synapsegen {word}` run it from another folder"
+            f"synapsegen: error: `{word}` is both a command (it takes no arguments) and a file "
+            f"or folder here; to generate from it write `synapsegen generate {word} ...` or "
+            f"`./{word}`"
         )
     return word, list(argv[1:])
 

@@ -364,6 +364,19 @@ def test_a_command_word_that_is_also_a_folder_here_is_ambiguous(
     assert "synapses" in json.loads(capsys.readouterr().out)["properties"]
 
 
+def test_a_command_that_takes_arguments_is_run_beside_a_folder_of_its_name(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only `schema` (no arguments) can mean the short form; a folder `explain` or `diff` in a
+    project used to refuse `synapsegen explain SG203` and `synapsegen diff --against HEAD`."""
+    for word in ("explain", "diff", "check", "openapi", "generate"):
+        (project / word).mkdir()
+    assert main(["explain", "SG203"]) == 0
+    assert "SG203" in capsys.readouterr().out
+    assert main(["generate", "schemas", "-o", "out"]) == 0
+    assert main(["check", "schemas", "-o", "out"]) == 0
+
+
 def test_output_path_that_is_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "out").write_text("not a folder\n")
     assert main(["schemas", "-o", "out"]) == 3
