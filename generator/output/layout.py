@@ -9,6 +9,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
+import stat
 from pathlib import Path
 
 from .. import __version__
@@ -94,9 +95,18 @@ def _starts_generated(path: str) -> bool:
 
 
 def _read(path: Path) -> str | None:
-    """The file's text with universal newlines, or None when it cannot be read as UTF-8."""
+    """The file's text with universal newlines, or None when it is no regular file or cannot be
+    read as UTF-8."""
     try:
-        with open(path, "rb") as handle:
+        # Non-blocking, and only a regular file is read: a FIFO named like a module would block
+        # the open (and the read) until some other process wrote to it.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        with open(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return None
             text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None

@@ -348,6 +348,21 @@ def test_a_fifo_among_the_schemas_is_refused_not_waited_on(project: Path, named:
     assert not (project / "out").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_check_with_a_fifo_named_like_a_module_in_the_output(project: Path) -> None:
+    """The fast --check opened every expected module, and open() of a FIFO blocks until a
+    writer comes: it hung. Now the FIFO is a stale module like any unreadable one."""
+    assert main(["schemas", "-o", "out"]) == 0
+    (project / "out" / "chat.py").unlink()
+    os.mkfifo(project / "out" / "chat.py")
+    run = subprocess.run(
+        [SCRIPT, "--check", "schemas", "-o", "out"],
+        cwd=project, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode in (1, 5), run.stdout + run.stderr
+    assert "chat.py" in run.stdout + run.stderr
+
+
 def test_a_command_word_that_is_also_a_folder_here_is_ambiguous(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
