@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
+    from .config import Config
     from .diagnostics import Diagnostic
     from .pipeline import Generated
 
@@ -272,7 +273,7 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
         elif path.exists():
             raise UsageError(_not_regular(path))
         else:
-            raise UsageError(f"synapsegen: error: {_printable(str(path))}: no such file or folder")
+            raise UsageError(_missing(path))
     seen: set[str] = set()
     unique = []
     for path in result:
@@ -281,6 +282,17 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def _missing(path: Path) -> str:
+    """The error for a named input that does not exist (a link to nothing says so)."""
+    shown = _printable(str(path))
+    if path.is_symlink():  # `no such file` for a name `ls` shows would puzzle
+        return (
+            f"synapsegen: error: {shown}: a symbolic link to a missing file or folder (or a loop "
+            "of links)"
+        )
+    return f"synapsegen: error: {shown}: no such file or folder"
 
 
 def _not_regular(path: Path) -> str:
@@ -354,28 +366,48 @@ def _openapi_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _openapi_command(argv: Sequence[str]) -> int:
-    """``synapsegen openapi``: the OpenAPI document of the generated classes, from the runtime's
-    ``openapi_document`` (schema errors are reported as the main command reports them)."""
+def _project_config(cwd: Path) -> Config:
+    """``[tool.synapsegen]`` of the project around ``cwd``; a malformed one is a UsageError."""
     from .config import ConfigError, load_config
 
-    args = _openapi_parser().parse_args(argv)
-    cwd = Path.cwd()
     try:
-        config = load_config(cwd)
+        return load_config(cwd)
     except ConfigError as exc:
-        raise UsageError(f"synapsegen: error: {exc}") from exc
-    paths = expand_paths(args.paths or list(config.schemas))
+        raise UsageError(f"synapsegen: error: {_printable(str(exc))}") from exc
+
+
+def _schema_files(sources: Sequence[Path]) -> list[Path]:
+    """The schema files of ``sources`` (:func:`expand_paths`); none at all is a UsageError."""
+    paths = expand_paths(sources)
     if not paths:
         raise UsageError(
             "synapsegen: error: no schema files (name them, or set [tool.synapsegen] schemas)"
         )
+    return paths
+
+
+def _templates_folder(templates: Path | None) -> Path | None:
+    """``--templates`` (or the configured folder), which must be a folder if given."""
+    if templates is not None and not templates.is_dir():
+        raise UsageError(
+            f"synapsegen: error: templates folder {_printable(str(templates))}: no such folder"
+        )
+    return templates
+
+
+def _openapi_command(argv: Sequence[str]) -> int:
+    """``synapsegen openapi``: the OpenAPI document of the generated classes, from the runtime's
+    ``openapi_document`` (schema errors are reported as the main command reports them)."""
+    args = _openapi_parser().parse_args(argv)
+    cwd = Path.cwd()
+    config = _project_config(cwd)
+    paths = _schema_files(args.paths or list(config.schemas))
     output: Path | None = args.output
     if output is not None and output.is_dir():
-        raise UsageError(f"synapsegen: error: {output} is a folder; -o names the file to write")
-    templates: Path | None = args.templates or config.templates
-    if templates is not None and not templates.is_dir():
-        raise UsageError(f"synapsegen: error: templates folder {templates}: no such folder")
+        raise UsageError(
+            f"synapsegen: error: {_printable(str(output))}: is a folder; -o names the file to write"
+        )
+    templates = _templates_folder(args.templates or config.templates)
     # The classes as the main command generates them (on synapsegen.runtime, whatever the
     # configured runtime: bittensor's classes describe the same HTTP routes); diagnostics name
     # the files relative to the project of the output, as there.
@@ -401,24 +433,15 @@ def _openapi_command(argv: Sequence[str]) -> int:
             output.write_bytes(data)
         except OSError as exc:  # a failed write() or close() names no file
             raise OSError(exc.errno, exc.strerror, str(output)) from exc
-        print(f"wrote {output}")
+        print(f"wrote {_printable(str(output))}")
     return EXIT_OK
 
 
 def _settings(args: argparse.Namespace, cwd: Path) -> _Settings:
     """Resolve the run's inputs; a missing or unusable one is a :class:`CommandError`."""
-    from .config import ConfigError, load_config
-
-    try:
-        config = load_config(cwd)
-    except ConfigError as exc:
-        raise UsageError(f"synapsegen: error: {exc}") from exc
+    config = _project_config(cwd)
     sources: list[Path] = args.paths or list(config.schemas)
-    paths = expand_paths(sources)
-    if not paths:
-        raise UsageError(
-            "synapsegen: error: no schema files (name them, or set [tool.synapsegen] schemas)"
-        )
+    paths = _schema_files(sources)
     output: Path | None = args.output or config.output
     if output is None:
         raise UsageError(
@@ -431,9 +454,7 @@ def _settings(args: argparse.Namespace, cwd: Path) -> _Settings:
             EXIT_OS_ERROR,
         )
     runtime = args.runtime or config.runtime or "synapsegen"
-    templates: Path | None = args.templates or config.templates
-    if templates is not None and not templates.is_dir():
-        raise UsageError(f"synapsegen: error: templates folder {templates}: no such folder")
+    templates = _templates_folder(args.templates or config.templates)
     root = _project_root(output, cwd)
     return _Settings(paths, output, runtime, templates, root, sources, config.source)
 
@@ -511,7 +532,7 @@ def _write_folder(
     try:
         changes = output_folder.write(output, files, force=args.force)
     except output_folder.NotGeneratedError as exc:
-        first, *others = (_printable(f"{shown}/{name}") for name in exc.names)
+        first, *others = (f"{shown}/{_printable(name)}" for name in exc.names)
         also = f" (also {', '.join(others)})" if others else ""
         raise CommandError(
             f"synapsegen: error: {first}: not generated by synapsegen (no '# Generated by "
@@ -545,7 +566,9 @@ def _generate_once(settings: _Settings, args: argparse.Namespace, cwd: Path) -> 
     verbosity = _verbosity(args)
     from .output.layout import display_path
 
-    shown = display_path(settings.output, cwd)
+    # Printable: the listing and the report stay one line per file, and a name that is no UTF-8
+    # (os.fsencode's surrogates) does not fail a strict-UTF-8 standard output.
+    shown = _printable(display_path(settings.output, cwd))
     try:
         if args.check and _up_to_date(settings):
             if verbosity > 0:
@@ -564,7 +587,7 @@ def _generate_once(settings: _Settings, args: argparse.Namespace, cwd: Path) -> 
                 code = _write_folder(settings.output, result.files, shown, args, verbosity)
     except MemoryError:
         raise CommandError(
-            f"synapsegen: error: {_printable(shown)}: out of memory while generating it from "
+            f"synapsegen: error: {shown}: out of memory while generating it from "
             f"{len(settings.paths)} schema file(s)",
             EXIT_OUT_OF_MEMORY,
         ) from None

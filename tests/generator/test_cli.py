@@ -581,3 +581,58 @@ def test_watch_regenerates_on_change_reports_bad_edits_and_exits_0_on_sigint(
             watcher.wait()
     assert "Traceback" not in log_err.read_text()
     assert "wrote out/chat.py" in log_out.read_text()
+
+
+def test_a_schema_path_that_is_a_dangling_link_or_a_loop_says_so(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ls` shows the name: 'no such file' for it puzzled; the link to nothing is named."""
+    (project / "gone.yaml").symlink_to("nowhere.yaml")
+    (project / "loop.yaml").symlink_to("loop.yaml")
+    for name in ("gone.yaml", "loop.yaml"):
+        assert main([name, "-o", "out"]) == 2
+        assert _one_error_line(capsys.readouterr().err) == (
+            f"synapsegen: error: {name}: a symbolic link to a missing file or folder (or a loop "
+            "of links)"
+        )
+    assert not (project / "out").exists()
+
+
+def test_paths_with_line_breaks_are_one_line_each(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The listing of written files, --templates and openapi's -o printed a path with a line
+    break as two lines (one error was two lines)."""
+    assert main(["schemas", "-o", "o\nut"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "wrote o\\nut/__init__.py", "wrote o\\nut/chat.py", "wrote o\\nut/lines.py",
+        "wrote o\\nut/py.typed",
+    ]  # fmt: skip
+    assert main(["schemas", "-o", "out", "--templates", "no\nsuch"]) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: templates folder no\\nsuch: no such folder"
+    )
+    (project / "a\nfolder").mkdir()
+    assert main(["openapi", "schemas", "-o", "a\nfolder"]) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: a\\nfolder: is a folder; -o names the file to write"
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+@pytest.mark.parametrize("command", [[], ["openapi"]], ids=["generate", "openapi"])
+def test_an_output_name_that_is_no_utf8_on_a_strict_utf8_stdout(
+    project: Path, command: list[str]
+) -> None:
+    """A name of bytes that are no UTF-8 (os.fsencode's surrogates) failed the 'wrote ...' line
+    on a UTF-8 standard output with strict errors (a UTF-8 locale): internal error, exit 70."""
+    name = os.fsdecode(b"out\xff" + (b".json" if command else b""))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("PRE_COMMIT", None)
+    run = subprocess.run(
+        [SCRIPT, *command, "schemas", "-o", name],
+        cwd=project, capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "wrote out\\udcff" in run.stdout
+    assert run.stderr == ""
