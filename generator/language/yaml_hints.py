@@ -251,15 +251,16 @@ def _unexpected_colon(source: _Source, at: _At) -> tuple[_At, str]:
         above_key = _KEY.match(above_line)
         if above_key is not None and above_line[above_key.end() :].strip():
             name = above_key.group(1)
+            name_column = above_key.start(1)  # after any `- `: the column of its mapping's keys
             here = _KEY.match(line)
             this = repr(here.group(1)) if here is not None else "this line"
             start = _At(at.line, indent)
-            if indent > _indent(above_line):
+            if indent > name_column:
                 return start, (
                     f"{this} is indented more than {name!r} above it, which already has a value "
-                    f"on its line (hint: line it up with {name!r}, at column "
-                    f"{_indent(above_line) + 1}, if it is a key of the same mapping; if it "
-                    f"continues the value of {name!r}, put that value in quotes)"
+                    f"on its line (hint: line it up with {name!r}, at column {name_column + 1}, "
+                    f"if it is a key of the same mapping; if it continues the value of "
+                    f"{name!r}, put that value in quotes)"
                 )
     return at, (
         "a ':' here cannot start a key (hint: check the indentation of this line, put quotes "
@@ -429,21 +430,23 @@ def _misindented_key(source: _Source, at: _At) -> tuple[_At, str]:
 
 
 def _columns_above(source: _Source, line_number: int) -> set[int]:
-    """The columns of the enclosing keys and list items, from the lines above (0-based)."""
+    """The columns of the enclosing mappings' keys, from the lines above (0-based).
+
+    A ``- `` line gives the column of the key after its dashes, not its own: that is a list's
+    column, and a key there is a key among list items, another error.
+    """
     columns: set[int] = set()
     bound = sys.maxsize  # the least indentation seen so far: deeper lines above are closed
     for index in range(line_number - 1, -1, -1):
         content = source.content(index)
         if not content.strip():
             continue
-        starts = [_indent(content)]
-        item = re.match(r"( *)- +", content)
-        if item is not None:
-            starts.append(item.end())
-        for column in sorted(starts, reverse=True):
-            if column < bound:
-                columns.add(column)
-        bound = min(bound, starts[0])
+        indent = _indent(content)
+        item = re.match(r" *(?:-(?: +|$))+", content)
+        key_column = item.end() if item is not None else indent
+        if indent < bound and key_column < len(content.rstrip()):
+            columns.add(key_column)
+        bound = min(bound, indent)
         if bound == 0:
             break
     return columns

@@ -113,6 +113,14 @@ def test_the_hints_are_the_same_without_libyaml(
         ("  a: 1\nb: 2\n", "2:1", "this line is indented less than the first line"),
         ("a:\n  b: 1\n c: 2\n", "3:2", "'c' is at column 2, where no mapping above it has its "
          "keys (hint: indent it with spaces to column 1 or 3"),
+        # A list's own column is no key column (a key there is a key among list items): the
+        # columns offered are those of keys, after the `- ` (the hints offered 3, and 1).
+        ("a:\n  - b: 1\n   c: 2\n", "3:4", "'c' is at column 4, where no mapping above it has "
+         "its keys (hint: indent it with spaces to column 1 or 5,"),
+        ("a:\n  -\n    b: 1\n   c: 2\n", "4:4", "'c' is at column 4, where no mapping above it "
+         "has its keys (hint: indent it with spaces to column 1 or 5,"),
+        ("- a: 1\n   b: 2\n", "2:4", "'b' is indented more than 'a' above it, which already has "
+         "a value on its line (hint: line it up with 'a', at column 3,"),
     ],
 )  # fmt: skip
 def test_hints_of_other_shapes(text: str, position: str, message: str) -> None:
