@@ -657,8 +657,14 @@ class JSONSeqDecoder(_Decoder):
         try:
             text, used = utf_8_decode(data, "strict", False)
         except UnicodeDecodeError as exc:
-            offset = start - len(pending) + exc.start
-            self._fail(MalformedFrame(f"invalid UTF-8: {exc.reason}", offset))
+            error = MalformedFrame(f"invalid UTF-8: {exc.reason}", start - len(pending) + exc.start)
+            if exc.start <= len(pending):
+                self._fail(error)
+            # The values before the bad bytes first, as a split just before them would give.
+            values = self.feed(chunk[: exc.start - len(pending)])
+            if self._failure is None:  # else the text before them failed first
+                self._fail_after(error, values)
+            return values
         self._consumed = consumed
         self._pending = pending = data[used:] if used != len(data) else b""
         text_end = consumed - len(pending)  # stream offset just after `text`

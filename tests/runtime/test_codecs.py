@@ -465,10 +465,10 @@ def test_sse_frames_before_a_bad_event_in_one_chunk_are_delivered() -> None:
 
 
 def test_json_seq_values_before_a_bad_one_in_one_chunk_are_delivered() -> None:
-    body = b'{"a": 1} ["b"] }'
-    for cut in range(len(body) + 1):
-        chunks = [body[:cut], body[cut:]]
-        assert delivered(JSONSeqDecoder, chunks) == ([{"a": 1}, ["b"]], MalformedFrame), cut
+    for body in (b'{"a": 1} ["b"] }', b'{"a": 1} ["b"] \xff'):  # bad JSON, bad UTF-8
+        for cut in range(len(body) + 1):
+            chunks = [body[:cut], body[cut:]]
+            assert delivered(JSONSeqDecoder, chunks) == ([{"a": 1}, ["b"]], MalformedFrame), cut
 
 
 @CODEC_SETTINGS
