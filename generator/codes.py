@@ -147,13 +147,16 @@ _ENTRIES = (
         "SG003", "error", "Syntax error",
         meaning="YAML or JSON syntax error (JSON errors carry json's own line and column).",
         why="""
-            A file that does not parse has no meaning to generate from; the position points at
-            where the parser gave up, which is often just after the real mistake.
+            A file that does not parse has no meaning to generate from. The common YAML
+            mistakes are named in plain words at the character to change, with a hint; any
+            other error keeps the parser's words and points where the parser gave up, which is
+            often just after the real mistake.
         """,
         fix="""
-            Look at the line given and the one before it: an unclosed bracket or quote, a tab
-            used for indentation, a missing `:`. Inside flow mappings (`{...}`) every opening
-            brace needs its closing one.
+            Follow the hint when there is one. Without one, look at the line given and the one
+            before it: an unclosed bracket or quote, a tab used for indentation, a missing `:`
+            or the space after it. Inside flow mappings (`{...}`) every opening brace needs its
+            closing one.
         """,
         wrong="""
             version: 1

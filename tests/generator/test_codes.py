@@ -126,3 +126,17 @@ def test_examples_are_whole_short_files() -> None:
             assert len(schema.splitlines()) <= 20, code
             assert max(map(len, schema.splitlines())) <= 96, code
         assert example.wrong != example.right, code
+
+
+def test_sg003_tells_of_the_hints_the_yaml_mistakes_get() -> None:
+    """The common YAML mistakes are worded with a hint at the character to change
+    (synapsegen.language.yaml_hints); SG003's text said only that the position is where the
+    parser gave up, to be read with the line before it."""
+    hinted = [
+        path.name
+        for path in GOLDEN_OUTPUTS
+        if re.search(r": SG003 YAML syntax error: .*\(hint: ", path.read_text(encoding="utf-8"))
+    ]
+    assert hinted, "no golden shows a hinted YAML syntax error"
+    entry = CODES["SG003"]
+    assert "hint" in entry.why and "hint" in entry.fix
