@@ -54,7 +54,7 @@ from .kinds.targets import TARGETS
 # a third of its budget; mypy reads this name as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import NoReturn
 
     from .config import Config
@@ -638,48 +638,96 @@ def _watched(settings: _Settings) -> tuple[list[str], set[str], set[str], set[st
     return sorted(folders), files, schema_folders, template_folders
 
 
-def _watch(args: argparse.Namespace, cwd: Path) -> int:
-    """``--watch``: generate, then again after each change to the inputs, until Ctrl-C (exit 0).
+def _watch_roots(folders: Sequence[str]) -> list[str]:
+    """The folders to hand the watcher: each watched folder that exists, and the nearest
+    existing folder above it, which sees it removed and made again.
 
-    Bad input, schema errors and operational failures during the watch are printed and the
-    watch goes on; only the first resolution of the inputs can stop it (nothing to watch).
+    A watch is on the folder as it was: once it is removed (``rm -rf schemas``, a checkout of
+    another branch), no change inside the new one reaches it.
     """
-    import watchfiles  # here: only --watch needs it
+    roots: set[str] = set()
+    for folder in folders:
+        if os.path.isdir(folder):
+            roots.add(folder)
+        parent = os.path.dirname(folder)
+        while not os.path.isdir(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
+        roots.add(parent)
+    return sorted(roots)
 
-    settings = _settings(args, cwd)
-    folders, files, schema_folders, template_folders = _watched(settings)
+
+def _watch_filter(
+    watched: tuple[list[str], set[str], set[str], set[str]],
+) -> Callable[[object, str], bool]:
+    """Whether a changed path is an input of :func:`_watched`'s answer ``watched``."""
+    folders, files, schema_folders, template_folders = watched
 
     def relevant(_change: object, path: str) -> bool:
         path = os.path.abspath(path)
-        parent = os.path.dirname(path)
-        name = os.path.basename(path)
-        if path in files:
+        parent, name = os.path.split(path)
+        if path in files or path in folders:  # a watched folder itself: made or removed
             return True
         if parent in schema_folders and name.endswith(SCHEMA_SUFFIXES):
             return True
         return parent in template_folders and not name.startswith(".")
 
-    def generate(settings: _Settings | None) -> None:
-        """Generate once; a failure is printed, and the watch goes on (a bug still raises)."""
+    return relevant
+
+
+def _watch(args: argparse.Namespace, cwd: Path) -> int:
+    """``--watch``: generate, then again after each change to the inputs, until Ctrl-C (exit 0).
+
+    Bad input, schema errors and operational failures during the watch are printed and the
+    watch goes on; only the first resolution of the inputs can stop it (nothing to watch). When
+    a watched folder is removed or made, the watch starts again on the folders there are then,
+    and generates once more when it has started (a change in between would be missed).
+    """
+    import watchfiles  # here: only --watch needs it
+
+    def report(exc: Exception) -> None:
+        """Print an operational failure (the watch goes on); a bug raises."""
+        failure = _failure(exc)
+        if failure is None:
+            raise exc
+        print(failure[0], file=sys.stderr, flush=True)
+
+    def generate(settings: _Settings | None) -> _Settings | None:
+        """Generate once (with the inputs resolved again if None); the inputs, if resolved."""
         try:
-            _generate_once(settings or _settings(args, cwd), args, cwd)
+            settings = settings or _settings(args, cwd)
+            _generate_once(settings, args, cwd)
         except Exception as exc:
-            failure = _failure(exc)
-            if failure is None:
-                raise
-            print(failure[0], file=sys.stderr)
+            report(exc)
         sys.stdout.flush()
         sys.stderr.flush()
+        return settings
 
+    settings = _settings(args, cwd)
+    generate(settings)
+    if not args.quiet:
+        shown = ", ".join(_printable(str(source)) for source in settings.sources)
+        print(f"synapsegen: watching {shown} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    watched = _watched(settings)
+    restarted = False
     try:
-        generate(settings)
-        if not args.quiet:
-            shown = ", ".join(_printable(str(source)) for source in settings.sources)
-            print(f"synapsegen: watching {shown} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-        for _changes in watchfiles.watch(
-            *folders, watch_filter=relevant, recursive=False, raise_interrupt=True
-        ):
-            generate(None)  # the inputs again: a folder may have gained or lost a schema
+        while True:
+            roots = _watch_roots(watched[0])
+            # yield_on_timeout: an empty batch when 5 s pass without a change, the first of
+            # which, after a restart, says the watcher runs: generate once more then.
+            for changes in watchfiles.watch(
+                *roots, watch_filter=_watch_filter(watched), recursive=False, raise_interrupt=True,
+                yield_on_timeout=True,
+            ):  # fmt: skip
+                if not changes and not restarted:
+                    continue
+                restarted = False
+                # The inputs again: a folder may have gained or lost a schema.
+                settings = generate(None) or settings
+                now = _watched(settings)
+                if now != watched or _watch_roots(now[0]) != roots:
+                    watched = now
+                    restarted = True
+                    break
     except KeyboardInterrupt:
         pass
     return EXIT_OK

@@ -636,3 +636,46 @@ def test_an_output_name_that_is_no_utf8_on_a_strict_utf8_stdout(
     assert run.returncode == 0, run.stderr
     assert "wrote out\\udcff" in run.stdout
     assert run.stderr == ""
+
+
+def test_watch_goes_on_when_the_schema_folder_is_removed_and_made_again(project: Path) -> None:
+    """A watch is on the folder as it was: after `rm -rf schemas` and a new `schemas` (a checkout
+    of another branch does that), no change reached it, and the watch went on silently, deaf."""
+    env = {key: value for key, value in os.environ.items() if key != "PRE_COMMIT"}
+    log_out, log_err = project / "watch.out", project / "watch.err"
+    with log_out.open("w") as stdout, log_err.open("w") as stderr:
+        watcher = subprocess.Popen(
+            [SCRIPT, "--watch", "schemas", "-o", "out"],
+            cwd=project, stdout=stdout, stderr=stderr, env=env,
+        )  # fmt: skip
+    try:
+        _wait_until(lambda: "synapsegen: watching" in log_err.read_text(), 120, "the watch")
+        schemas = project / "schemas"
+        shutil.rmtree(schemas)
+        _wait_until(
+            lambda: "schemas: no such file or folder" in log_err.read_text(), 20, "the error"
+        )
+        shutil.rmtree(project / "out")
+        schemas.mkdir()
+        shutil.copy(CHAT, schemas / "chat.yaml")
+        _wait_until((project / "out" / "chat.py").exists, 30, "out/chat.py made again")
+        edited = (schemas / "chat.yaml").read_text().replace("raw UTF-8 text", "plain text")
+        assert edited != CHAT.read_text()
+
+        def rewritten_when_edited() -> bool:  # edit again until the watcher has seen it
+            if "plain text" in (project / "out" / "chat.py").read_text():
+                return True
+            (schemas / "chat.yaml").write_text(edited)
+            time.sleep(1)
+            return False
+
+        _wait_until(rewritten_when_edited, 30, "out/chat.py to follow the new folder's schema")
+        assert watcher.poll() is None, log_err.read_text()
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=20) == 0, log_err.read_text()
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    assert "Traceback" not in log_err.read_text()
+    assert not (project / "out" / "lines.py").exists()  # the new folder has chat.yaml only
