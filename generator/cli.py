@@ -389,8 +389,9 @@ def _schema_files(sources: Sequence[Path]) -> list[Path]:
 def _templates_folder(templates: Path | None) -> Path | None:
     """``--templates`` (or the configured folder), which must be a folder if given."""
     if templates is not None and not templates.is_dir():
+        problem = "not a folder" if templates.exists() else "no such folder"
         raise UsageError(
-            f"synapsegen: error: templates folder {_printable(str(templates))}: no such folder"
+            f"synapsegen: error: templates folder {_printable(str(templates))}: {problem}"
         )
     return templates
 
@@ -446,6 +447,12 @@ def _settings(args: argparse.Namespace, cwd: Path) -> _Settings:
     if output is None:
         raise UsageError(
             "synapsegen: error: no output folder (pass -o, or set [tool.synapsegen] output)"
+        )
+    if output.is_symlink() and not output.exists():  # mkdir would say it "already exists"
+        raise CommandError(
+            f"synapsegen: error: {_printable(str(output))}: a symbolic link to a missing folder "
+            "(or a loop of links); make the folder it names, or name another output folder",
+            EXIT_OS_ERROR,
         )
     if output.exists() and not output.is_dir():
         raise CommandError(

@@ -17,6 +17,7 @@ other file: the name is ours alone.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 import secrets
@@ -97,7 +98,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def not_generated(folder: Path, names: list[str]) -> tuple[str, ...]:
     """The ``names`` that exist in ``folder`` and lack our header: files we must not overwrite.
 
-    A folder of that name is left out (replacing it fails with an OSError that names it); any
+    A folder of that name is left out (:func:`write` refuses it, whatever ``force``); any
     other file that is not a regular one (a FIFO, a socket) is not ours either, and is not opened.
     """
     found = []
@@ -158,12 +159,17 @@ def write(folder: Path, files: dict[str, str], *, force: bool = False) -> Change
     """Make ``folder`` hold exactly ``files`` (plus any file that is not ours).
 
     Raises :class:`NotGeneratedError`, having written nothing, when a file to be replaced lacks
-    our header, unless ``force``.
+    our header, unless ``force``; and :class:`IsADirectoryError`, having written nothing, when
+    a folder has the name of a file to write (``force`` or not: a folder is never replaced).
     """
     if not force:
         foreign = not_generated(folder, sorted(files))
         if foreign:
             raise NotGeneratedError(foreign)
+    for name in sorted(files):  # before anything is written, as for a file not ours
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():  # a link is replaced, its folder untouched
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     folder.mkdir(parents=True, exist_ok=True)
     cleaned = _remove_abandoned_temp_files(folder)
     written = []

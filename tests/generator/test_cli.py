@@ -679,3 +679,28 @@ def test_watch_goes_on_when_the_schema_folder_is_removed_and_made_again(project:
             watcher.wait()
     assert "Traceback" not in log_err.read_text()
     assert not (project / "out" / "lines.py").exists()  # the new folder has chat.yaml only
+
+
+def test_an_output_that_is_a_dangling_link_or_a_loop_says_so(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mkdir of a link to nothing said 'out: already exists'."""
+    (project / "out").symlink_to(project / "missing" / "folder")
+    (project / "loop").symlink_to("loop")
+    for name in ("out", "loop"):
+        for command in (["generate"], ["check"]):
+            assert main([*command, "schemas", "-o", name]) == 3
+            assert _one_error_line(capsys.readouterr().err) == (
+                f"synapsegen: error: {name}: a symbolic link to a missing folder (or a loop of "
+                "links); make the folder it names, or name another output folder"
+            )
+    assert not (project / "missing").exists()
+
+
+def test_templates_that_are_a_file_are_not_a_folder(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schemas", "-o", "out", "--templates", "schemas/chat.yaml"]) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        "synapsegen: error: templates folder schemas/chat.yaml: not a folder"
+    )

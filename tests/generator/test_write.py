@@ -79,6 +79,29 @@ def test_a_file_without_our_header_stops_the_write_before_anything_is_written(
     assert (out / "a.py").read_text() == FILES["a.py"]
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_a_folder_named_like_a_module_stops_the_write_before_anything_is_written(
+    tmp_path: Path, force: bool
+) -> None:
+    """A folder `a.py` failed the write of a.py, after __init__.py (which imports .a) had been
+    written: the package was left importing a folder."""
+    out = tmp_path / "out"
+    (out / "a.py").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError) as refused:
+        output.write(out, FILES, force=force)
+    assert refused.value.filename == str(out / "a.py")
+    assert sorted(path.name for path in out.iterdir()) == ["a.py"]
+
+
+def test_a_link_to_a_folder_named_like_a_module_is_replaced_not_followed(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "a.py").symlink_to(elsewhere)
+    assert output.write(out, FILES, force=True).written == ("__init__.py", "a.py")
+    assert (out / "a.py").read_text() == FILES["a.py"] and elsewhere.is_dir()
+
+
 def test_the_command_writes_0644_under_umask_022(
     tmp_path: Path, umask: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
