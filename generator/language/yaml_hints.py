@@ -28,6 +28,7 @@ do not depend on whether libyaml is installed.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import NamedTuple
@@ -415,12 +416,15 @@ def _block_end_expected(
     return None
 
 
-def _misindented_key(source: _Source, at: _At) -> tuple[_At, str]:
-    """A key at a column where no mapping above it has its keys."""
+def _misindented_key(source: _Source, at: _At) -> tuple[_At, str] | None:
+    """A key at a column where no mapping above it has its keys (None when no line above holds
+    a key, so that there is no column to offer)."""
     columns = _columns_above(source, at.line)
     below = max((c for c in columns if c < at.col), default=None)
     above = min((c for c in columns if c > at.col), default=None)
     choices = " or ".join(str(c + 1) for c in (below, above) if c is not None)
+    if not choices:  # no key above: no column to offer (PyYAML's words are kept)
+        return None
     key = _KEY.match(source.content(at.line)[at.col :])
     this = repr(key.group(1)) if key is not None else "this line"
     return at, (
@@ -432,20 +436,20 @@ def _misindented_key(source: _Source, at: _At) -> tuple[_At, str]:
 def _columns_above(source: _Source, line_number: int) -> set[int]:
     """The columns of the enclosing mappings' keys, from the lines above (0-based).
 
-    A ``- `` line gives the column of the key after its dashes, not its own: that is a list's
-    column, and a key there is a key among list items, another error.
+    Only a line that holds a key gives a column, its key's: a ``- `` line's own column is a
+    list's (a key there is a key among list items, another error), and neither a list item
+    that is no mapping nor the lines of a block text (``|``, ``>``) hold keys.
     """
     columns: set[int] = set()
     bound = sys.maxsize  # the least indentation seen so far: deeper lines above are closed
     for index in range(line_number - 1, -1, -1):
         content = source.content(index)
-        if not content.strip():
+        if not content.strip() or index in source.block_text_lines:  # text, not keys
             continue
         indent = _indent(content)
-        item = re.match(r" *(?:-(?: +|$))+", content)
-        key_column = item.end() if item is not None else indent
-        if indent < bound and key_column < len(content.rstrip()):
-            columns.add(key_column)
+        key = _KEY.match(content)
+        if key is not None and indent < bound:
+            columns.add(key.start(1))
         bound = min(bound, indent)
         if bound == 0:
             break
@@ -453,6 +457,9 @@ def _columns_above(source: _Source, line_number: int) -> set[int]:
 
 
 # ---------------------------------------------------------------------------------- helpers
+
+_BLOCK_TEXT_START = re.compile(r"(?:^\s*|[:-]\s+)[|>][-+0-9]*$")
+"""A line whose value is ``|`` or ``>`` (with its indicators): a block text follows it."""
 
 _KEY = re.compile(r"\s*(?:-\s+)*([^\s#'\"{\[][^#]*?|'[^']*'|\"[^\"]*\"):(?:\s+|$)")
 """The key at the start of a line (after any ``- ``), up to the space after its colon."""
@@ -482,6 +489,22 @@ class _Source:
             elif char == "#" and (position == 0 or line[position - 1] in " \t"):
                 return line[:position]
         return line
+
+    @functools.cached_property
+    def block_text_lines(self) -> frozenset[int]:
+        """The lines of ``|`` and ``>`` block texts (below their ``key: |`` line): text, whose
+        indentation is no key's."""
+        found: set[int] = set()
+        owner_indent: int | None = None  # of the line that started the block text we are in
+        for index, line in enumerate(self.lines):
+            if owner_indent is not None:
+                if not line.strip() or _indent(line) > owner_indent:
+                    found.add(index)
+                    continue
+                owner_indent = None
+            if _BLOCK_TEXT_START.search(self.content(index).rstrip()):
+                owner_indent = _indent(line)
+        return frozenset(found)
 
     def previous_content(self, index: int) -> int | None:
         """The nearest line above ``index`` with more than a comment or spaces."""

@@ -121,6 +121,12 @@ def test_the_hints_are_the_same_without_libyaml(
          "has its keys (hint: indent it with spaces to column 1 or 5,"),
         ("- a: 1\n   b: 2\n", "2:4", "'b' is indented more than 'a' above it, which already has "
          "a value on its line (hint: line it up with 'a', at column 3,"),
+        # The lines of a block text, and a list item that is no mapping, hold no keys: their
+        # columns were offered (a key at column 3 here is text of the '>' block).
+        ("a: >\n  see:this\n c: 2\n", "3:2", "'c' is at column 2, where no mapping above it has "
+         "its keys (hint: indent it with spaces to column 1, like"),
+        ("a:\n  - |\n    t\n c: 2\n", "4:2", "'c' is at column 2, where no mapping above it has "
+         "its keys (hint: indent it with spaces to column 1, like"),
     ],
 )  # fmt: skip
 def test_hints_of_other_shapes(text: str, position: str, message: str) -> None:
@@ -148,3 +154,9 @@ def test_an_unquoted_colon_text_gets_the_hint() -> None:
     text = "version: 1\nsynapses:\n  Chat:\n    request:\n      p: type:string\n"
     messages = [d.message for d in validate(load_text(Path("s.yaml"), text)).diagnostics]
     assert any(m.endswith("(hint: put a space after the colon: `type: string`)") for m in messages)
+
+
+def test_a_key_with_no_key_above_gets_no_column_hint() -> None:
+    """No line above holds a key: there is no column to offer, and PyYAML's words stay."""
+    [diagnostic] = load_text(Path("s.yaml"), "-  - x\n  a: 1\n").diagnostics
+    assert diagnostic.code == "SG003" and "hint" not in diagnostic.message, diagnostic.message
