@@ -637,8 +637,12 @@ def _watched(settings: _Settings) -> tuple[list[str], set[str], set[str], set[st
         files.add(path)
     if settings.templates is not None:
         # Overrides may sit in subfolders; each is watched (the watch is not recursive, so an
-        # output folder below a watched one costs nothing).
-        for folder, subfolders, _names in os.walk(os.path.abspath(settings.templates)):
+        # output folder below a watched one costs nothing). The folder itself is watched even
+        # when it is gone (os.walk gives nothing then): its parent sees it made again.
+        templates = os.path.abspath(settings.templates)
+        folders.add(templates)
+        template_folders.add(templates)
+        for folder, subfolders, _names in os.walk(templates):
             subfolders[:] = [name for name in subfolders if not name.startswith(".")]
             folders.add(folder)
             template_folders.add(folder)

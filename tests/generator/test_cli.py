@@ -704,3 +704,19 @@ def test_templates_that_are_a_file_are_not_a_folder(
     assert _one_error_line(capsys.readouterr().err) == (
         "synapsegen: error: templates folder schemas/chat.yaml: not a folder"
     )
+
+
+def test_watch_keeps_an_eye_on_folders_that_are_gone(project: Path) -> None:
+    """A removed templates folder dropped out of the watch (os.walk of it gives nothing), so its
+    return was never seen; a removed folder is watched through the nearest folder above it."""
+    from synapsegen.cli import _Settings, _watch_roots, _watched
+
+    templates = project / "templates"
+    settings = _Settings([project / "schemas" / "chat.yaml"], project / "out", "synapsegen",
+                         templates, project, [project / "schemas"])  # fmt: skip
+    folders, _files, schema_folders, template_folders = _watched(settings)
+    assert str(templates) in folders and str(templates) in template_folders
+    assert str(project / "schemas") in schema_folders
+    assert _watch_roots(folders) == [str(project), str(project / "schemas")]
+    gone = str(project / "a" / "b" / "c")
+    assert _watch_roots([gone]) == [str(project)]
