@@ -824,9 +824,21 @@ def _failure(exc: Exception) -> tuple[str, int] | None:
     return None
 
 
+def _escape_what_the_output_cannot_encode() -> None:
+    """Make standard output and error write a character their encoding lacks as a backslash
+    escape: on an ASCII terminal (``PYTHONIOENCODING=ascii``, ``LANG=C`` on an old Python) an
+    ``é`` of ``synapsegen explain SG002`` was an internal error."""
+    import io  # loaded at start-up already
+
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (bad input never shows a traceback)."""
     try:
+        _escape_what_the_output_cannot_encode()
         code = _run(sys.argv[1:] if argv is None else argv)
         sys.stdout.flush()  # here, not at exit: a closed pipe is then handled below
         return code

@@ -720,3 +720,16 @@ def test_watch_keeps_an_eye_on_folders_that_are_gone(project: Path) -> None:
     assert _watch_roots(folders) == [str(project), str(project / "schemas")]
     gone = str(project / "a" / "b" / "c")
     assert _watch_roots([gone]) == [str(project)]
+
+
+def test_an_ascii_standard_output_gets_escapes_not_an_internal_error(project: Path) -> None:
+    """SG002's text holds an `é`: on an ASCII stdout explain was an internal error (exit 70), as
+    was the listing of an output folder named `é`."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    env.pop("PRE_COMMIT", None)
+    for command, shown in ((["explain", "SG002"], "`\\xe9`"), (["schemas", "-o", "é"], "\\xe9/")):
+        run = subprocess.run(
+            [SCRIPT, *command], cwd=project, capture_output=True, text=True, env=env, timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+        assert shown in run.stdout and run.stderr == ""
