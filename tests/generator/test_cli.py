@@ -733,3 +733,22 @@ def test_an_ascii_standard_output_gets_escapes_not_an_internal_error(project: Pa
         )
         assert run.returncode == 0, run.stderr
         assert shown in run.stdout and run.stderr == ""
+
+
+def test_a_schema_folder_that_cannot_be_read(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Root reads any folder: its listing fails here as the kernel fails it for a user."""
+    real_listdir = os.listdir
+
+    def refusing_listdir(path: Any = ".") -> list[str]:
+        if os.path.abspath(path) == str(project / "schemas"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", refusing_listdir)
+    for command in (["generate"], ["check"]):
+        assert main([*command, "schemas", "-o", "out"]) == 3
+        assert _one_error_line(capsys.readouterr().err) == (
+            "synapsegen: error: schemas: permission denied"
+        )
