@@ -1186,8 +1186,12 @@ _ENTRIES = (
         """,
     ),
     _entry(
-        "SG407", "error", "Option of another framing",
-        meaning="`sentinel` without sse framing, `delimiter` without lines framing.",
+        "SG407", "error", "Framing option that does not fit",
+        meaning="""
+            A framing option that does not fit: `sentinel` without sse framing, `delimiter`
+            without lines framing; or one its framing cannot carry (a `sentinel` holding a line
+            break, a `delimiter` of other than control characters with `payload: json`).
+        """,
         why="""
             A framing option on another framing would be ignored: a stream expected to end at a
             `sentinel` would never see it. Within its framing an option must also fit: an SSE

@@ -140,3 +140,26 @@ def test_sg003_tells_of_the_hints_the_yaml_mistakes_get() -> None:
     assert hinted, "no golden shows a hinted YAML syntax error"
     entry = CODES["SG003"]
     assert "hint" in entry.why and "hint" in entry.fix
+
+
+@pytest.mark.parametrize(
+    ("stream", "words"),
+    [
+        ("{framing: lines, payload: json, delimiter: ',', rules: [{op: concat, path: t,"
+         " field: answer}]}", "control characters"),
+        ('{framing: sse, payload: text, sentinel: "a\\nb", rules: [{op: concat, field: answer}]}',
+         "line break"),
+    ],
+)  # fmt: skip
+def test_sg407_says_what_it_reports_within_a_framing(stream: str, words: str) -> None:
+    """SG407's meaning named only an option of another framing; it also reports one its own
+    framing cannot carry."""
+    text = (
+        "version: 1\nsynapses:\n  Chat:\n    request:\n"
+        '      prompt: {type: string, default: "", hash: true}\n'
+        '    response:\n      answer: {type: string, default: ""}\n'
+        f"    stream: {stream}\n"
+    )
+    codes = [d.code for d in validate(load_text(Path("s.yaml"), text)).diagnostics]
+    assert codes == ["SG407"]
+    assert words in CODES["SG407"].meaning
