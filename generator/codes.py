@@ -801,7 +801,8 @@ _ENTRIES = (
         "SG306", "error", "Constraint on the wrong type",
         meaning="""
             A constraint on a type it does not apply to (`minimum` on a string, `pattern` on an
-            integer, any constraint on an untyped value or a model).
+            integer, any constraint on an untyped value or a model), or a bound of an integer
+            that is not a whole number.
         """,
         why="""
             pydantic refuses a constraint it cannot apply when the class is created, so the
@@ -1276,7 +1277,10 @@ _ENTRIES = (
     ),
     _entry(
         "SG409", "error", "Error event does not fit",
-        meaning="`server.error_event` with a text payload, or whose tags include the message key.",
+        meaning="""
+            `server.error_event` with a text payload, whose tags include the message key, or
+            that also matches the final event (`end.event`).
+        """,
         why="""
             The miner's error event tells the client that the miner failed (the client raises
             `MinerError`). In a text stream it would be indistinguishable from tokens; a message
@@ -1392,7 +1396,10 @@ _ENTRIES = (
     ),
     _entry(
         "SG412", "error", "Not a path",
-        meaning="A rule `path`, `key` or `set` path that is not a path (`a..b`, `a[x]`, empty).",
+        meaning="""
+            A rule `path`, `key`, `group` or `set` path that is not a path (`a..b`, `a[x]`,
+            empty).
+        """,
         why="""
             Paths are compiled into the generated parser as a chain of key and index reads;
             one that does not parse has no such chain (and a `put` key is read from an object,

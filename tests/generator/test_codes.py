@@ -163,3 +163,25 @@ def test_sg407_says_what_it_reports_within_a_framing(stream: str, words: str) ->
     codes = [d.code for d in validate(load_text(Path("s.yaml"), text)).diagnostics]
     assert codes == ["SG407"]
     assert words in CODES["SG407"].meaning
+
+
+@pytest.mark.parametrize(
+    ("code", "reported", "meaning"),
+    [
+        ("SG306", "of an integer must be a whole number", "whole number"),
+        ("SG409", "also matches the final event", "final event"),
+        ("SG412", "`group` 'a..b' is not a path", "`group`"),
+    ],
+)
+def test_a_meaning_covers_what_the_goldens_show_reported(
+    code: str, reported: str, meaning: str
+) -> None:
+    """The meanings of these codes left out one of the messages reported with them."""
+    shown = [
+        line
+        for path in GOLDEN_OUTPUTS
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if f": {code} " in line and reported in line
+    ]
+    assert shown, f"no golden shows {code} reporting {reported!r}"
+    assert meaning in CODES[code].meaning
