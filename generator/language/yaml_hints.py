@@ -81,14 +81,14 @@ def colon_without_space(text: str) -> str | None:
 
 
 def is_plain_scalar_at(text: str, position: Position) -> bool:
-    """Whether the node at ``position`` (1-based) of the YAML ``text`` is written unquoted and
-    outside brackets: a plain scalar."""
+    """Whether the node at ``position`` (1-based) of the YAML ``text`` is written unquoted,
+    untagged and outside brackets: a plain scalar (``!!str type:string`` is a text on purpose)."""
     lines = source_lines(text)
     if not 1 <= position.line <= len(lines):
         return False
     line = lines[position.line - 1]
     first = line[position.col - 1 : position.col]
-    return first != "" and first not in "'\"[{|>"
+    return first != "" and first not in "'\"[{|>!"
 
 
 def explain(error: yaml.MarkedYAMLError, text: str) -> tuple[Position, str] | None:

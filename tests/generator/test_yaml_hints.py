@@ -139,12 +139,13 @@ def test_hints_of_other_shapes(text: str, position: str, message: str) -> None:
     ("name", "text"),
     [
         ("s.yaml", 'version: 1\nsynapses:\n  Chat:\n    request:\n      p: "type:string"\n'),
+        ("s.yaml", "version: 1\nsynapses:\n  Chat:\n    request:\n      p: !!str type:string\n"),
         ("s.json", '{"version": 1, "synapses": {"Chat": {"request": {"p": "type:string"}}}}'),
     ],
-    ids=["quoted", "json"],
+    ids=["quoted", "tagged", "json"],
 )
 def test_a_written_text_gets_no_colon_hint(name: str, text: str) -> None:
-    """``type:string`` in quotes, or in JSON, was written as a text on purpose."""
+    """``type:string`` in quotes, tagged ``!!str``, or in JSON, was written as a text on purpose."""
     messages = [d.message for d in validate(load_text(Path(name), text)).diagnostics]
     assert any("expected a mapping, got 'type:string'" in m for m in messages), messages
     assert not any("hint" in m for m in messages), messages
