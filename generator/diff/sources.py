@@ -56,7 +56,8 @@ class Version:
 
 def from_paths(paths: Sequence[Path], cwd: Path) -> list[SchemaFileText]:
     """The schema files of files and folders on disk, named relative to ``cwd``."""
-    from ..cli import UsageError, expand_paths
+    from ..cli import UsageError
+    from ..commands.inputs import expand_paths
 
     try:
         files = expand_paths(paths)

@@ -709,17 +709,18 @@ def test_templates_that_are_a_file_are_not_a_folder(
 def test_watch_keeps_an_eye_on_folders_that_are_gone(project: Path) -> None:
     """A removed templates folder dropped out of the watch (os.walk of it gives nothing), so its
     return was never seen; a removed folder is watched through the nearest folder above it."""
-    from synapsegen.cli import _Settings, _watch_roots, _watched
+    from synapsegen.commands.inputs import Settings
+    from synapsegen.commands.watch import watch_roots, watched_inputs
 
     templates = project / "templates"
-    settings = _Settings([project / "schemas" / "chat.yaml"], project / "out", "synapsegen",
-                         templates, project, [project / "schemas"])  # fmt: skip
-    folders, _files, schema_folders, template_folders = _watched(settings)
-    assert str(templates) in folders and str(templates) in template_folders
-    assert str(project / "schemas") in schema_folders
-    assert _watch_roots(folders) == [str(project), str(project / "schemas")]
+    settings = Settings([project / "schemas" / "chat.yaml"], project / "out", "synapsegen",
+                        templates, project, [project / "schemas"])  # fmt: skip
+    watched = watched_inputs(settings)
+    assert str(templates) in watched.folders and str(templates) in watched.template_folders
+    assert str(project / "schemas") in watched.schema_folders
+    assert watch_roots(watched.folders) == [str(project), str(project / "schemas")]
     gone = str(project / "a" / "b" / "c")
-    assert _watch_roots([gone]) == [str(project)]
+    assert watch_roots([gone]) == [str(project)]
 
 
 def test_an_ascii_standard_output_gets_escapes_not_an_internal_error(project: Path) -> None:
