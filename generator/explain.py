@@ -7,18 +7,19 @@ A code is read case-insensitively, with or without its ``SG`` (``sg203``, ``203`
 0 explained; 2 an unknown code or a bad command line (one line on stderr). The text comes from
 :mod:`synapsegen.codes`; it is wrapped to the terminal (``COLUMNS``, at most 100 columns).
 
-Imports only the standard library and the registry: no Jinja, PyYAML, pydantic or ruff.
+Imports only the standard library, the registry and synapsegen.terminal (the terminal's width):
+no Jinja, PyYAML, pydantic or ruff.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import textwrap
 from collections.abc import Sequence
 
 from .codes import CODES, CodeEntry
+from .terminal import terminal_columns
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # as the main command's bad input
@@ -92,15 +93,7 @@ def _usage_error(problem: str) -> int:
 
 def terminal_width() -> int:
     """The width to wrap to: ``COLUMNS`` or the terminal's, within 40 to 100 columns."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        width = int(columns)
-    else:
-        try:
-            width = os.get_terminal_size().columns
-        except OSError:  # not a terminal
-            width = 80
-    return max(MIN_WIDTH, min(width, MAX_WIDTH))
+    return max(MIN_WIDTH, min(terminal_columns(), MAX_WIDTH))
 
 
 def list_codes() -> str:

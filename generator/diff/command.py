@@ -20,8 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cli import EXIT_CHANGED, EXIT_INPUT, EXIT_OK, UsageError
-from ..diagnostics import Diagnostic
+from ..cli import EXIT_CHANGED, EXIT_OK, UsageError, report_diagnostics
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,7 +75,7 @@ def diff_command(argv: Sequence[str]) -> int:
     old, old_problems = load(old_files, cwd)
     new, new_problems = load(new_files, cwd)
     if old_problems or new_problems:
-        return _report_diagnostics([*old_problems, *new_problems])
+        return report_diagnostics([*old_problems, *new_problems])  # as the main command
 
     findings = compare(old, new)
     breaking = [finding for finding in findings if finding.breaking]
@@ -105,15 +104,6 @@ def _schema_paths(paths: list[Path], cwd: Path) -> list[Path]:
             "synapsegen: error: no schema files (name them, or set [tool.synapsegen] schemas)"
         )
     return list(config.schemas)
-
-
-def _report_diagnostics(diagnostics: Sequence[Diagnostic]) -> int:
-    """The schema errors of either version, as the main command prints them."""
-    for diagnostic in diagnostics:
-        print(diagnostic, file=sys.stderr)
-    count = len(diagnostics)
-    print(f"synapsegen: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
-    return EXIT_INPUT
 
 
 def _summary(breaking: int, compatible: int, verbose: bool) -> None:
