@@ -534,6 +534,17 @@ def test_explain_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     _one_error_line(capsys.readouterr().err)
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """Give the child SIGINT's default action, as a terminal's foreground process has.
+
+    A shell that runs a command in the background (``cmd &``, as CI runners and ``nohup`` do)
+    starts it with SIGINT ignored, every descendant inherits that, and Python then installs no
+    KeyboardInterrupt handler: the watcher under test never saw the test's SIGINT (CI, 20 s
+    timeouts).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -550,6 +561,7 @@ def test_watch_regenerates_on_change_reports_bad_edits_and_exits_0_on_sigint(
         watcher = subprocess.Popen(
             [SCRIPT, "generate", "--watch", "schemas", "-o", "out"],
             cwd=project, stdout=stdout, stderr=stderr, env=env,
+            preexec_fn=_sigint_as_in_a_terminal,
         )  # fmt: skip
     try:
         _wait_until(lambda: "synapsegen: watching" in log_err.read_text(), 120, "the watch")
@@ -647,6 +659,7 @@ def test_watch_goes_on_when_the_schema_folder_is_removed_and_made_again(project:
         watcher = subprocess.Popen(
             [SCRIPT, "--watch", "schemas", "-o", "out"],
             cwd=project, stdout=stdout, stderr=stderr, env=env,
+            preexec_fn=_sigint_as_in_a_terminal,
         )  # fmt: skip
     try:
         _wait_until(lambda: "synapsegen: watching" in log_err.read_text(), 120, "the watch")
@@ -739,15 +752,16 @@ def test_an_ascii_standard_output_gets_escapes_not_an_internal_error(project: Pa
 def test_a_schema_folder_that_cannot_be_read(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Root reads any folder: its listing fails here as the kernel fails it for a user."""
-    real_listdir = os.listdir
+    """Root reads any folder: its listing fails here as the kernel fails it for a user.
+    (Path.iterdir is refused, not os.listdir: Python 3.10's pathlib bound os.listdir at import.)"""
+    real_iterdir = Path.iterdir
 
-    def refusing_listdir(path: Any = ".") -> list[str]:
+    def refusing_iterdir(path: Path) -> Any:
         if os.path.abspath(path) == str(project / "schemas"):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
-        return real_listdir(path)
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_iterdir(path)
 
-    monkeypatch.setattr(os, "listdir", refusing_listdir)
+    monkeypatch.setattr(Path, "iterdir", refusing_iterdir)
     for command in (["generate"], ["check"]):
         assert main([*command, "schemas", "-o", "out"]) == 3
         assert _one_error_line(capsys.readouterr().err) == (
