@@ -60,9 +60,16 @@ def generate_command(command: str | None, argv: Sequence[str]) -> int:
     """
     args = generate_parser(command).parse_args(argv)
     cwd = Path.cwd()
+    # Options that would be ignored are refused, so that nobody relies on them.
+    if args.check and args.force:
+        raise UsageError("synapsegen: error: --force overwrites; it cannot go with --check")
     if args.watch:
         if args.check:
             raise UsageError("synapsegen: error: --watch writes; it cannot go with --check")
+        if args.exit_code:
+            raise UsageError(
+                "synapsegen: error: --watch runs until Ctrl-C; it cannot go with --exit-code"
+            )
         from .watch import watch  # here: only --watch needs it (and watchfiles)
 
         return watch(args, cwd)
@@ -231,7 +238,15 @@ def _check_folder(output: Path, files: dict[str, str], shown: str, verbosity: in
     if verbosity >= 0:
         sys.stdout.writelines(report)
     if report:
-        print(f"synapsegen: {shown} is out of date; run synapsegen to update it", file=sys.stderr)
+        # A plain run would stop at a file synapsegen did not write (exit 5): say so here.
+        foreign = output_folder.not_generated(output, sorted(files))
+        how = (
+            f"run synapsegen to update it (--force to overwrite {shown}/{one_line(foreign[0])}, "
+            "which synapsegen did not generate)"
+            if foreign
+            else "run synapsegen to update it"
+        )
+        print(f"synapsegen: {shown} is out of date; {how}", file=sys.stderr)
         return EXIT_CHANGED
     if verbosity > 0:
         print(f"{shown} is up to date ({len(files)} files rendered and compared)")

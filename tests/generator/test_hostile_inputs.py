@@ -40,7 +40,10 @@ FEW = settings(
 EXIT_CODES = {0, 1, 2, 3, 5}
 _DIAGNOSTIC = re.compile(r".+:\d+:\d+: SG\d{3} (?:warning: )?\S")
 _COUNT = re.compile(r"synapsegen: \d+ errors?")
-_STALE = re.compile(r"synapsegen: \S.* is out of date; run synapsegen to update it")
+_STALE = re.compile(
+    r"synapsegen: \S.* is out of date; run synapsegen to update it"
+    r"(?: \(--force to overwrite .+, which synapsegen did not generate\))?"
+)
 
 # Pieces of file names: spaces, line breaks, control characters, quotes, non-ASCII letters, bytes
 # that are no UTF-8 (as os.fsdecode gives them), dots, dashes, and a name near the 255-byte limit.
