@@ -183,10 +183,19 @@ def _lines(path: Path) -> int:
     return len(path.read_bytes().splitlines())
 
 
+# A traceback's file path, shown by its last folder and name only: the rest is the machine's.
+_FILE_PATH = re.compile(r'"(?:[^"/]*/)+([^"/]+/[^"/]+)"')
+
+
 def _kinds(path: Path, skip: int) -> dict[str, int]:
-    """The log's lines after the first ``skip``, counted by kind (numbers replaced by N)."""
+    """The log's lines after the first ``skip``, counted by kind (numbers replaced by N, file
+    paths cut to their last folder)."""
     lines = path.read_text(errors="replace").splitlines()[skip:]
-    return dict(collections.Counter(re.sub(r"\d+", "N", line)[:90] for line in lines))
+    return dict(
+        collections.Counter(
+            re.sub(r"\d+", "N", _FILE_PATH.sub(r'".../\1"', line))[:90] for line in lines
+        )
+    )
 
 
 def _start_server(module: Path, log: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
