@@ -40,6 +40,15 @@ def path_argument(text: str) -> Path:
     return Path(text)
 
 
+def add_schema_paths(parser: argparse.ArgumentParser) -> None:
+    """The schema files and folders a command reads (``generate``, ``check``, ``openapi``)."""
+    parser.add_argument(
+        "paths", nargs="*", type=path_argument, metavar="SCHEMA|DIR",
+        help="schema files, or folders whose *.yaml/*.yml/*.json files are used "
+        "(default: [tool.synapsegen] schemas)",
+    )  # fmt: skip
+
+
 def exit_codes_epilog() -> str:
     """``exit codes:`` and :data:`synapsegen.cli.EXIT_CODES`, for help's epilog."""
     lines = [f"  {code:<4}{meaning}".replace("\n", "\n      ") for code, meaning in EXIT_CODES]

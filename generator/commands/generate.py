@@ -23,7 +23,7 @@ from ..cli import (
 )
 from ..kinds.targets import TARGETS
 from ..terminal import one_line
-from .arguments import HelpFormatter, Parser, exit_codes_epilog, path_argument
+from .arguments import HelpFormatter, Parser, add_schema_paths, exit_codes_epilog, path_argument
 from .inputs import Settings, resolve_settings
 
 # typing and collections.abc cost the cold ``--check`` milliseconds; mypy reads this name as true.
@@ -117,11 +117,7 @@ def _description(command: str | None) -> str:
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     """The schemas, the output folder, --check, and what the modules are generated with."""
-    parser.add_argument(
-        "paths", nargs="*", type=path_argument, metavar="SCHEMA|DIR",
-        help="schema files, or folders whose *.yaml/*.yml/*.json files are used "
-        "(default: [tool.synapsegen] schemas)",
-    )  # fmt: skip
+    add_schema_paths(parser)
     parser.add_argument(
         "-o", "--output", type=path_argument, metavar="OUT",
         help="output folder (default: [tool.synapsegen] output)",

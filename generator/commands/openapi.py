@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..cli import EXIT_OK, UsageError, report_diagnostics
 from ..terminal import one_line
-from .arguments import HelpFormatter, Parser, exit_codes_epilog, path_argument
+from .arguments import HelpFormatter, Parser, add_schema_paths, exit_codes_epilog, path_argument
 from .generate import run_pipeline
 from .inputs import Settings, project_config, project_root, schema_files, templates_folder
 
@@ -69,11 +69,7 @@ def _openapi_parser() -> argparse.ArgumentParser:
         "as served over the HTTP wire (btauth/1, Epistula v2).",
         epilog=exit_codes_epilog(),
     )
-    parser.add_argument(
-        "paths", nargs="*", type=path_argument, metavar="SCHEMA|DIR",
-        help="schema files, or folders whose *.yaml/*.yml/*.json files are used "
-        "(default: [tool.synapsegen] schemas)",
-    )  # fmt: skip
+    add_schema_paths(parser)
     parser.add_argument(
         "-o", "--output", type=path_argument, metavar="FILE",
         help="write here (default: standard output)",
